@@ -1,0 +1,42 @@
+/**
+ * An error meant for the user: its message is printed as-is (docker-machine's wording where
+ * one exists) and `exitCode` becomes the process exit status.
+ */
+export class MoorError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'MoorError';
+  }
+}
+
+/** docker-machine exits 3 when a create fails its pre-create check. */
+export class PreCreateError extends MoorError {
+  constructor(cause: string) {
+    super(`Error with pre-create check: "${cause}"`, 3);
+    this.name = 'PreCreateError';
+  }
+}
+
+export class MachineNotFoundError extends MoorError {
+  constructor(readonly machineName: string) {
+    super(
+      `Docker machine "${machineName}" does not exist. Use "docker-machine ls" to list machines. Use "docker-machine create" to add a new one.`,
+    );
+    this.name = 'MachineNotFoundError';
+  }
+}
+
+/** Returned by drivers when an operation needs a running host (docker-machine's ErrHostIsNotRunning). */
+export class HostNotRunningError extends MoorError {
+  constructor() {
+    super('Host is not running');
+    this.name = 'HostNotRunningError';
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

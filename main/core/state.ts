@@ -1,0 +1,13 @@
+/** docker-machine's state.State strings (libmachine/state). `None` prints as the empty string. */
+export const MACHINE_STATES = [
+  '',
+  'Running',
+  'Paused',
+  'Saved',
+  'Stopped',
+  'Stopping',
+  'Starting',
+  'Error',
+  'Timeout',
+] as const;
+export type MachineState = (typeof MACHINE_STATES)[number];

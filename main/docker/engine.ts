@@ -1,0 +1,110 @@
+import { readFile } from 'node:fs/promises';
+import https from 'node:https';
+import { errorMessage, MoorError } from '../core/errors.js';
+
+/** The client side of a TLS-secured engine: CA to trust, client cert and key to present. */
+export interface EngineTls {
+  ca: string | Buffer;
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
+export async function readEngineTls(paths: {
+  caCert: string;
+  clientCert: string;
+  clientKey: string;
+}): Promise<EngineTls> {
+  const [ca, cert, key] = await Promise.all([
+    readFile(paths.caCert),
+    readFile(paths.clientCert),
+    readFile(paths.clientKey),
+  ]);
+  return { ca, cert, key };
+}
+
+/** tcp://host:port (what DOCKER_HOST holds) → the https origin the engine API answers on. */
+export function engineOrigin(dockerHost: string): URL {
+  const url = new URL(dockerHost.replace(/^tcp:/, 'https:'));
+  if (url.protocol !== 'https:')
+    throw new MoorError(`Unsupported engine URL "${dockerHost}": expected tcp://host:port`);
+  return url;
+}
+
+export class EngineUnreachableError extends MoorError {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'EngineUnreachableError';
+  }
+}
+
+/**
+ * GET on the engine API over mutual TLS. Rejects with EngineUnreachableError (with the socket
+ * error code, e.g. ECONNREFUSED or ETIMEDOUT) when it gets no HTTP answer within `timeoutMs`.
+ */
+export function engineGet(
+  dockerHost: string,
+  apiPath: string,
+  tls: EngineTls,
+  timeoutMs: number,
+): Promise<string> {
+  const origin = engineOrigin(dockerHost);
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: origin.hostname,
+        port: origin.port || 2376,
+        path: apiPath,
+        method: 'GET',
+        ca: tls.ca,
+        cert: tls.cert,
+        key: tls.key,
+        // The engine's certificate names its IP/DNS SANs; the CA is the store's own.
+        servername: isIp(origin.hostname) ? undefined : origin.hostname,
+        agent: false,
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          if ((res.statusCode ?? 500) >= 400) {
+            reject(new MoorError(`${res.statusCode} ${res.statusMessage}: ${body.trim()}`));
+          } else {
+            resolve(body);
+          }
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error(`timeout after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+    );
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      reject(new EngineUnreachableError(`${origin.host}: ${errorMessage(err)}`, err.code)),
+    );
+    req.end();
+  });
+}
+
+function isIp(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':') || host.startsWith('[');
+}
+
+export async function pingEngine(dockerHost: string, tls: EngineTls, timeoutMs: number): Promise<void> {
+  await engineGet(dockerHost, '/_ping', tls, timeoutMs);
+}
+
+/**
+ * The engine's version. Unversioned path on purpose: docker-machine asked /v1.15/version, which
+ * Engine ≥ 25 rejects ("client version 1.15 is too old"), leaving DOCKER as Unknown.
+ */
+export async function engineVersion(dockerHost: string, tls: EngineTls, timeoutMs: number): Promise<string> {
+  const body = await engineGet(dockerHost, '/version', tls, timeoutMs);
+  const version = (JSON.parse(body) as { Version?: string }).Version;
+  if (!version) throw new MoorError('engine /version answered without a Version');
+  return version;
+}

@@ -1,0 +1,78 @@
+import type { ProgressReporter } from '../core/progress.js';
+import type { MachineState } from '../core/state.js';
+import type { BaseDriverConfig, HostConfig } from '../store/config.js';
+
+/**
+ * A driver flag, declared as data: the CLI's `create` options, the app's create form and the
+ * docs are all generated from these. Names are docker-machine's (`generic-ip-address`, ...).
+ */
+export interface FlagSpec {
+  name: string;
+  type: 'string' | 'string[]' | 'int' | 'bool';
+  help: string;
+  default?: string | number | boolean | string[];
+  envVar?: string;
+  required?: boolean;
+  /** A credential: masked in the form, never echoed, kept in the OS keychain where there is one. */
+  secret?: boolean;
+}
+
+export type FlagValue = string | number | boolean | string[];
+export type FlagValues = Record<string, FlagValue | undefined>;
+
+/** Where and how to reach a machine over SSH. */
+export interface SshTarget {
+  host: string;
+  port: number;
+  user: string;
+  /** Private key file; empty means "ssh-agent / the user's default keys". */
+  keyPath: string;
+  /** Pinned host keys of this machine (OpenSSH known_hosts format), in its machine directory. */
+  knownHostsPath: string;
+}
+
+/** What a driver gets from the core: paths, progress output, cancellation. */
+export interface DriverContext {
+  storePath: string;
+  machineDir: string;
+  progress: ProgressReporter;
+  signal?: AbortSignal;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * One machine's driver: docker-machine's driver interface, async. `config` is the `Driver`
+ * object of config.json; a driver mutates it (e.g. records a droplet ID) and the caller saves it.
+ */
+export interface Driver {
+  readonly config: BaseDriverConfig;
+  preCreateCheck(): Promise<void>;
+  create(): Promise<void>;
+  remove(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+  kill(): Promise<void>;
+  state(): Promise<MachineState>;
+  ip(): Promise<string>;
+  url(): Promise<string>;
+  /** null when the machine has no SSH access (the `none` driver). */
+  sshTarget(): Promise<SshTarget | null>;
+}
+
+/** A driver folder's export: its flags as data and how to make a Driver. */
+export interface DriverModule {
+  name: string;
+  /** One line for `create --help` and the create form. */
+  description: string;
+  flags: FlagSpec[];
+  /** Whether `create` provisions the host over SSH after Driver.create (false for `none`). */
+  provisions: boolean;
+  /** docker-machine's SetConfigFromFlags: the `Driver` object for config.json from flag values. */
+  configFromFlags(
+    values: FlagValues,
+    base: BaseDriverConfig,
+    ctx: DriverContext,
+  ): BaseDriverConfig | Promise<BaseDriverConfig>;
+  open(config: BaseDriverConfig, ctx: DriverContext, host?: HostConfig): Driver;
+}

@@ -1,0 +1,219 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { errorMessage, MachineNotFoundError, MoorError } from '../core/errors.js';
+import { writeFileAtomic } from './atomic.js';
+import { CONFIG_VERSION, type HostConfig } from './config.js';
+import { goMarshalIndent } from './go-json.js';
+
+/** docker-machine's rule (libmachine/host/host.go ValidateHostName). */
+const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9\-.]*$/;
+
+export function validateMachineName(name: string): void {
+  if (!VALID_NAME.test(name)) {
+    throw new MoorError(
+      'Error creating machine: Invalid hostname specified. Allowed hostname chars are: 0-9a-zA-Z . -',
+    );
+  }
+}
+
+/** One row of `list()`: a machine that loaded, or the reason it did not. */
+export type StoreEntry =
+  | { name: string; config: HostConfig; error?: undefined }
+  | { name: string; config?: undefined; error: string };
+
+const LOCK_OPTIONS = {
+  realpath: false,
+  stale: 10_000,
+  retries: { retries: 100, minTimeout: 20, maxTimeout: 200 },
+};
+
+/**
+ * The on-disk machine store, in docker-machine's layout:
+ *   <root>/certs/{ca,ca-key,cert,key}.pem and <root>/machines/<name>/config.json (+ keys, certs).
+ * A machine exists when its directory exists. Writes are atomic and serialised per machine with a
+ * lock file, so two processes (CLI and app) never lose or tear each other's updates.
+ */
+export class Store {
+  readonly certsDir: string;
+  readonly machinesDir: string;
+
+  constructor(readonly root: string) {
+    this.certsDir = path.join(root, 'certs');
+    this.machinesDir = path.join(root, 'machines');
+  }
+
+  machineDir(name: string): string {
+    return path.join(this.machinesDir, name);
+  }
+
+  configPath(name: string): string {
+    return path.join(this.machineDir(name), 'config.json');
+  }
+
+  /** Machine names in directory byte order (what `ls -q` prints); dot-directories are ignored. */
+  async names(): Promise<string[]> {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await fs.readdir(this.machinesDir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    return entries
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+      .map((e) => e.name)
+      .sort((a, b) => (Buffer.from(a) < Buffer.from(b) ? -1 : a === b ? 0 : 1));
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return fs.stat(this.machineDir(name)).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+  }
+
+  /** Loads one machine; a broken file gives an error naming the file and what is wrong with it. */
+  async load(name: string): Promise<HostConfig> {
+    if (!(await this.exists(name))) throw new MachineNotFoundError(name);
+    const file = this.configPath(name);
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new MoorError(`open ${file}: no such file or directory`);
+      }
+      throw new MoorError(`open ${file}: ${errorMessage(err)}`);
+    }
+    return parseHostConfig(text, name, file);
+  }
+
+  /** Every machine, loaded in parallel; one that fails to load becomes an error row, never a throw. */
+  async list(): Promise<StoreEntry[]> {
+    const names = await this.names();
+    return Promise.all(
+      names.map(async (name): Promise<StoreEntry> => {
+        try {
+          return { name, config: await this.load(name) };
+        } catch (err) {
+          return { name, error: errorMessage(err).replace(/\n/g, ' ') };
+        }
+      }),
+    );
+  }
+
+  /**
+   * Claims a new machine directory. mkdir is atomic, so of two concurrent creates of one name
+   * exactly one wins; the other gets docker-machine's "already exists" error.
+   */
+  async createMachineDir(name: string): Promise<string> {
+    validateMachineName(name);
+    await fs.mkdir(this.machinesDir, { recursive: true, mode: 0o700 });
+    const dir = this.machineDir(name);
+    try {
+      await fs.mkdir(dir, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new MoorError(`Docker machine "${name}" already exists`);
+      }
+      throw err;
+    }
+    return dir;
+  }
+
+  /** Writes config.json atomically (0600), as Go's MarshalIndent would. */
+  async save(config: HostConfig): Promise<void> {
+    await this.withMachineLock(config.Name, () => this.saveUnlocked(config));
+  }
+
+  private async saveUnlocked(config: HostConfig): Promise<void> {
+    const dir = this.machineDir(config.Name);
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(this.configPath(config.Name), goMarshalIndent(config), { mode: 0o600 });
+  }
+
+  /**
+   * Read-modify-write of one machine under its lock: concurrent updates from other processes
+   * are applied one after the other, none is lost.
+   */
+  async update(name: string, change: (config: HostConfig) => void | Promise<void>): Promise<HostConfig> {
+    return this.withMachineLock(name, async () => {
+      const config = await this.load(name);
+      await change(config);
+      await this.saveUnlocked(config);
+      return config;
+    });
+  }
+
+  async remove(name: string): Promise<void> {
+    await fs.rm(this.machineDir(name), { recursive: true, force: true });
+  }
+
+  /** Runs `fn` holding the machine's inter-process lock (a lock directory beside config.json). */
+  async withMachineLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const dir = this.machineDir(name);
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const { lock } = await import('proper-lockfile'); // loaded on first write: read-only commands stay fast
+    const release = await lock(path.join(dir, 'config.json'), {
+      ...LOCK_OPTIONS,
+      lockfilePath: path.join(dir, '.config.json.lock'),
+    });
+    try {
+      return await fn();
+    } finally {
+      await release();
+    }
+  }
+
+  /** Runs `fn` holding the store-wide certificate lock (bootstrap of CA/client certs). */
+  async withCertsLock<T>(fn: () => Promise<T>): Promise<T> {
+    await fs.mkdir(this.certsDir, { recursive: true, mode: 0o700 });
+    const { lock } = await import('proper-lockfile');
+    const release = await lock(this.certsDir, {
+      ...LOCK_OPTIONS,
+      lockfilePath: path.join(this.certsDir, '.certs.lock'),
+    });
+    try {
+      return await fn();
+    } finally {
+      await release();
+    }
+  }
+}
+
+/** Parses and checks a config.json text, with docker-machine's messages for the common failures. */
+export function parseHostConfig(text: string, name: string, file = 'config.json'): HostConfig {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new MoorError(`Error getting migrated host: ${errorMessage(err)} (in ${file})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new MoorError(`Error getting migrated host: ${file} does not hold a JSON object`);
+  }
+  const config = parsed as HostConfig;
+  if (typeof config.ConfigVersion === 'number' && config.ConfigVersion > CONFIG_VERSION) {
+    throw new MoorError('config version is from the future -- you should upgrade your Docker Machine client');
+  }
+  if (typeof config.ConfigVersion === 'number' && config.ConfigVersion < CONFIG_VERSION) {
+    throw new MoorError(
+      `${file} has ConfigVersion ${config.ConfigVersion}; Moor reads version 3 (docker-machine ≥ 0.6). Run any docker-machine ≥ 0.6 command once to migrate it.`,
+    );
+  }
+  for (const key of ['Driver', 'HostOptions'] as const) {
+    if (typeof config[key] !== 'object' || config[key] === null) {
+      throw new MoorError(`Error getting migrated host: ${file} has no "${key}" object`);
+    }
+  }
+  for (const key of ['EngineOptions', 'SwarmOptions', 'AuthOptions'] as const) {
+    if (typeof config.HostOptions[key] !== 'object' || config.HostOptions[key] === null) {
+      throw new MoorError(`Error getting migrated host: ${file} has no "HostOptions.${key}" object`);
+    }
+  }
+  if (typeof config.DriverName !== 'string' || !config.DriverName) {
+    throw new MoorError(`Error getting migrated host: ${file} has no "DriverName"`);
+  }
+  config.Name = name; // docker-machine also takes the name from the directory
+  return config;
+}

@@ -1,0 +1,53 @@
+// Builds everything `npm start`, the `moor` bin and the tests run: the CLI and Electron main
+// process with esbuild (ESM, deps left in node_modules), the preload as CommonJS (sandboxed
+// preloads cannot be ES modules) and the renderer with Vite.
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { build } from 'esbuild';
+
+const root = new URL('..', import.meta.url).pathname;
+process.chdir(root);
+await rm('dist', { recursive: true, force: true });
+
+const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning' };
+
+const jobs = [
+  build({
+    ...common,
+    entryPoints: { 'cli/index': 'main/cli/index.ts' },
+    outdir: 'dist',
+    format: 'esm',
+    splitting: true, // drivers and heavy commands load lazily as their own chunks
+    packages: 'external',
+    chunkNames: 'chunks/[name]-[hash]',
+  }),
+];
+if (existsSync('main/app/main.ts')) {
+  jobs.push(
+    build({
+      ...common,
+      entryPoints: { 'app/main': 'main/app/main.ts' },
+      outdir: 'dist',
+      format: 'esm',
+      splitting: true,
+      packages: 'external',
+      chunkNames: 'app-chunks/[name]-[hash]',
+    }),
+  );
+}
+if (existsSync('preload/index.ts')) {
+  jobs.push(
+    build({
+      ...common,
+      entryPoints: ['preload/index.ts'],
+      outfile: 'dist/preload/index.cjs',
+      format: 'cjs',
+      external: ['electron'],
+    }),
+  );
+}
+if (existsSync('renderer/index.html')) {
+  const { build: viteBuild } = await import('vite');
+  jobs.push(viteBuild({ configFile: 'renderer/vite.config.ts', logLevel: 'warn' }));
+}
+await Promise.all(jobs);
