@@ -1,6 +1,7 @@
 // Builds everything `npm start`, the `moor` bin and the tests run: the CLI and Electron main
 // process with esbuild (ESM, deps left in node_modules), the preload as CommonJS (sandboxed
 // preloads cannot be ES modules) and the renderer with Vite.
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { build } from 'esbuild';
@@ -9,7 +10,16 @@ const root = new URL('..', import.meta.url).pathname;
 process.chdir(root);
 await rm('dist', { recursive: true, force: true });
 
-const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning' };
+// `moor --version` prints "moor version X, build <commit>" like docker-machine's "version X, build Y".
+let commit = 'dev';
+try {
+  commit = execFileSync('git', ['rev-parse', '--short=8', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    .toString()
+    .trim();
+} catch {}
+const common = {
+  define: { __MOOR_BUILD__: JSON.stringify(commit) },
+  bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning' };
 
 const jobs = [
   build({

@@ -1,6 +1,30 @@
 import { execFileSync } from 'node:child_process';
+import type { TestProject } from 'vitest/node';
 
-/** Tests run the real `moor` binary, so dist/ must match the sources under test. */
-export default function setup(): void {
-  execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+/**
+ * Vitest runs this once for the root project and once more for each project (unit, integration, e2e)
+ * that has tests in the run, so each step checks which project it serves.
+ */
+export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+  if (project.isRootProject()) {
+    // Tests run the real `moor` binary, so dist/ must match the sources under test.
+    execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+    return undefined;
+  }
+  if (project.name !== 'integration' && project.name !== 'e2e') return undefined;
+  // Systemd test hosts: the test dockerd and the images (built by .ci/run beforehand; quick when cached).
+  const hosts = await import('./hosts/index.js');
+  // Test hosts created by this run's workers carry this PID; the teardown removes only those (and ones
+  // of crashed runs), never the hosts of another test run on the same machine.
+  process.env.MOOR_TESTHOSTS_OWNER_PID = String(process.pid);
+  await hosts.ensureTestDocker();
+  await hosts.ensureImages({ log: (line) => console.log(`[test hosts] ${line}`) });
+  await hosts.testImageTar();
+  return async () => {
+    // Leftovers of crashed tests; the test dockerd and its image cache stay for the next run.
+    if (process.env.MOOR_TESTHOSTS_KEEP !== '1') {
+      const removed = await hosts.removeLeftovers();
+      if (removed > 0) console.log(`[test hosts] removed ${removed} leftover test host(s)`);
+    }
+  };
 }

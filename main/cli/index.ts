@@ -1,2 +1,6 @@
-// Placeholder entry; the CLI helper replaces this with the commander program.
-process.stdout.write('moor\n');
+// The `moor` executable (bin/moor.js runs the bundle of this file).
+import { runCli } from './program.js';
+
+const code = await runCli();
+// Exit explicitly: a command is done when its action resolves, whatever sockets are left open.
+process.exit(code);

@@ -7,6 +7,8 @@ import type { DriverModule } from './types.js';
  */
 const loaders: Record<string, () => Promise<DriverModule>> = {
   none: async () => (await import('./none/index.js')).default,
+  generic: async () => (await import('./generic/index.js')).default,
+  digitalocean: async () => (await import('./digitalocean/index.js')).default,
 };
 
 export const DRIVER_NAMES = Object.keys(loaders);

@@ -1,5 +1,6 @@
 import type { ProgressReporter } from '../core/progress.js';
 import type { MachineState } from '../core/state.js';
+import type { SecretStore } from '../secrets/types.js';
 import type { BaseDriverConfig, HostConfig } from '../store/config.js';
 
 /**
@@ -29,6 +30,8 @@ export interface SshTarget {
   keyPath: string;
   /** Pinned host keys of this machine (OpenSSH known_hosts format), in its machine directory. */
   knownHostsPath: string;
+  /** Named in host key errors; defaults to the name of knownHostsPath's directory. */
+  machineName?: string;
 }
 
 /** What a driver gets from the core: paths, progress output, cancellation. */
@@ -38,6 +41,13 @@ export interface DriverContext {
   progress: ProgressReporter;
   signal?: AbortSignal;
   env: NodeJS.ProcessEnv;
+  /**
+   * Saves config.json now. `create` calls it as soon as a cloud resource exists (key, droplet),
+   * so a killed CLI leaves a record the next `ls`/`rm` can clean up. Set by createMachine.
+   */
+  checkpoint?: () => Promise<void>;
+  /** The app's secret store (Electron safeStorage); the CLI leaves it unset and uses the OS keychain. */
+  secrets?: SecretStore;
 }
 
 /**
@@ -68,6 +78,12 @@ export interface DriverModule {
   flags: FlagSpec[];
   /** Whether `create` provisions the host over SSH after Driver.create (false for `none`). */
   provisions: boolean;
+  /**
+   * When provisioning fails during `create`, keep the machine (config, copied key, pinned host
+   * key) instead of rolling back, so `moor provision NAME` can finish the job. For hosts Moor did
+   * not make (generic) there is nothing remote to roll back, and re-typing every flag helps no one.
+   */
+  keepOnProvisionFailure?: boolean;
   /** docker-machine's SetConfigFromFlags: the `Driver` object for config.json from flag values. */
   configFromFlags(
     values: FlagValues,

@@ -1,8 +1,51 @@
-// CONTRACT STUB — the provisioning helper replaces the body; keep this signature.
+/**
+ * Provisioning: docker-machine's DetectProvisioner + Provision, in a few SSH round trips.
+ *
+ *   1. connect (waiting for sshd), host key pinned by the SSH layer
+ *   2. ONE exec: the probe (os-release, uid, engine binary, unit files, daemon.json)
+ *   3. ONE exec, only when Docker is absent: install (install URL, else the distro package)
+ *   4. SFTP: CA, server cert/key, drop-in (and a fixed daemon.json) staged in the login home
+ *   5. ONE exec: hostname, install the staged files, daemon-reload, restart, wait for the port
+ *   6. from here: the engine answers TLS with the machine's client certificate
+ *
+ * The server certificate is generated while steps 1-3 run. Every step is a progress event.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { errorMessage, MoorError } from '../core/errors.js';
 import type { ProgressReporter } from '../core/progress.js';
 import type { Driver } from '../drivers/types.js';
-import type { HostConfig } from '../store/config.js';
+import type { SshSession } from '../ssh/types.js';
+import { DEFAULT_ENGINE_PORT, type HostConfig } from '../store/config.js';
+import { authPaths } from '../store/paths.js';
 import type { Store } from '../store/store.js';
+import {
+  DAEMON_JSON,
+  DROP_IN_PATH,
+  dockerdArguments,
+  type EngineSettings,
+  parseDockerUnit,
+  planDaemonJson,
+  REMOTE_CA,
+  REMOTE_SERVER_CERT,
+  REMOTE_SERVER_KEY,
+  renderDropIn,
+  type UnitShape,
+} from './engine-config.js';
+import { type OsRelease, parseOsRelease } from './os-release.js';
+import { detectProvisioner, osLabel, type Provisioner } from './provisioners.js';
+import { connectForProvisioning, runScript, type ScriptResult, scriptError } from './remote.js';
+import {
+  configureScript,
+  diagnoseScript,
+  installScript,
+  probeScript,
+  removeEngineConfigScript,
+  type StagedFile,
+  upgradeScript,
+  usesDistroPackage,
+} from './scripts.js';
 
 export interface ProvisionRequest {
   store: Store;
@@ -13,10 +56,415 @@ export interface ProvisionRequest {
 }
 
 /**
+ * How long to wait for sshd to accept connections (docker-machine: 60 × 3 s).
+ * MOOR_SSH_WAIT_SECONDS overrides it (the DigitalOcean emulator's "SSH never comes up" tests).
+ */
+const SSH_WAIT_MS = Number(process.env.MOOR_SSH_WAIT_SECONDS) * 1000 || 180_000;
+/** How long the engine may take to answer TLS from here once it listens. */
+const TLS_WAIT_MS = 30_000;
+
+/**
  * docker-machine's DetectProvisioner + Provision over SSH: OS detection, hostname, Docker install
  * (engine-install-url or the distro package), TLS certs, daemon config, restart, wait until the
  * engine answers TLS. Also used by `provision`, `regenerate-certs` and `upgrade`.
+ *
+ * Idempotent: run again after any failure (an SSH drop, a reboot mid-way), it finishes the job.
  */
-export async function provisionMachine(_request: ProvisionRequest): Promise<void> {
-  throw new Error('not implemented');
+export async function provisionMachine(request: ProvisionRequest): Promise<void> {
+  await withProvisionSession(request, async (ctx) => {
+    let facts = ctx.facts;
+    if (!facts.dockerd) facts = await installDocker(ctx);
+    else request.progress.log(`Docker is already installed (${facts.dockerVersion || facts.dockerd})`);
+    await configureEngine(ctx, facts, { setHostname: true });
+  });
+}
+
+export interface RegenerateCertsRequest extends ProvisionRequest {
+  /** Also rotate the CA and client certificate this machine trusts (see rotateClientCerts). */
+  clientCerts?: boolean;
+}
+
+/**
+ * `regenerate-certs`: a new server certificate, pushed with the engine configuration, and one
+ * engine restart. docker-machine re-ran the whole provisioner (apt-get, get.docker.com) here.
+ */
+export async function regenerateCerts(request: RegenerateCertsRequest): Promise<void> {
+  if (request.clientCerts) await rotateClientCerts(request);
+  await withProvisionSession(request, async (ctx) => {
+    if (!ctx.facts.dockerd) {
+      throw new MoorError(
+        `Docker is not installed on "${request.host.Name}": run "moor provision ${request.host.Name}" to install and configure it`,
+      );
+    }
+    await configureEngine(ctx, ctx.facts, { setHostname: false });
+  });
+  // The machine's Docker context follows its (possibly new) CA and client certificate.
+  const { syncMachineContextOrWarn } = await import('../docker/contexts/hooks.js');
+  await syncMachineContextOrWarn(request.host, request.store.root, {
+    driverUrl: () => request.driver.url(),
+    warn: request.progress.warn,
+  });
+}
+
+/** `upgrade`: upgrade the installed engine package and restart it (docker-machine's behaviour). */
+export async function upgradeEngine(request: ProvisionRequest): Promise<string> {
+  let version = '';
+  await withProvisionSession(request, async (ctx) => {
+    const result = await asRoot(ctx, upgradeScript(ctx.provisioner));
+    if (result.code === 42) throw await engineDownError(ctx, result);
+    if (result.code !== 0) throw scriptError(`Upgrading Docker on "${request.host.Name}" failed`, result);
+    version = result.sections.version ?? '';
+    if (version) request.progress.log(version);
+    await checkTls(ctx);
+  });
+  return version;
+}
+
+/** `rm --remove-engine-config`: takes Moor's drop-in and certificates off the host. */
+export async function removeEngineConfig(request: ProvisionRequest): Promise<void> {
+  const target = await request.driver.sshTarget();
+  if (!target) return;
+  request.progress.step('remove-engine-config', 'Removing the engine configuration from the host...');
+  const session = await connectForProvisioning(target, { waitMs: 10_000, signal: request.signal });
+  try {
+    const uid = (await session.exec('id -u')).stdout.trim();
+    const result = await runScript(session, removeEngineConfigScript(), {
+      asRoot: true,
+      isRoot: uid === '0',
+      progress: request.progress,
+      signal: request.signal,
+    });
+    if (result.code !== 0) throw scriptError('Removing the engine configuration failed', result);
+  } finally {
+    session.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** What the probe (and the install script) report about a host. */
+export interface HostFacts {
+  os: OsRelease;
+  uid: string;
+  home: string;
+  hasSudo: boolean;
+  systemd: boolean;
+  hostname: string;
+  /** Path of dockerd, '' when Docker is not installed. */
+  dockerd: string;
+  dockerVersion: string;
+  unit: UnitShape;
+  daemonJson: string | null;
+}
+
+/** Reads the probe's sections (pure; unit-tested). */
+export function parseFacts(sections: Record<string, string>, previous?: HostFacts): HostFacts {
+  const daemonJson = sections['daemon-json'];
+  return {
+    os: previous?.os ?? parseOsRelease(sections['os-release'] ?? ''),
+    uid: previous?.uid ?? (sections.uid ?? '').trim(),
+    home: previous?.home ?? (sections.home ?? '').trim(),
+    hasSudo: previous?.hasSudo ?? sections.sudo?.trim() === 'yes',
+    systemd: previous?.systemd ?? sections.systemd?.trim() === 'yes',
+    hostname: previous?.hostname ?? (sections.hostname ?? '').trim(),
+    dockerd: (sections.dockerd ?? '').trim().split('\n')[0] ?? '',
+    dockerVersion: (sections['docker-version'] ?? '').trim(),
+    unit: parseDockerUnit(sections['docker-unit'] ?? '', (sections['docker-socket'] ?? '').trim() !== ''),
+    daemonJson: daemonJson === undefined || daemonJson.trim() === '' ? null : daemonJson,
+  };
+}
+
+interface ProvisionContext {
+  request: ProvisionRequest;
+  session: SshSession;
+  facts: HostFacts;
+  provisioner: Provisioner;
+  /** The server certificate, generated in the background while the host is probed. */
+  serverCert: Promise<void>;
+}
+
+/** Connect, probe, detect; runs `work` and always closes the connection. */
+async function withProvisionSession(
+  request: ProvisionRequest,
+  work: (ctx: ProvisionContext) => Promise<void>,
+): Promise<void> {
+  const { host, driver, progress, signal } = request;
+  const target = await driver.sshTarget();
+  if (!target) throw new MoorError(`machine "${host.Name}" has no SSH access: it cannot be provisioned`);
+
+  // CPU work (an RSA key) overlaps with the network round trips below.
+  const serverCert = prepareCertificates(request);
+  serverCert.catch(() => {}); // awaited later; avoid an unhandled rejection meanwhile
+
+  progress.step('ssh', 'Waiting for SSH to be available...');
+  const session = await connectForProvisioning(target, { waitMs: SSH_WAIT_MS, signal });
+  try {
+    progress.step('detect', 'Detecting the provisioner...');
+    const probe = await runScript(session, probeScript(), { asRoot: false, isRoot: false, progress, signal });
+    if (probe.code !== 0) throw scriptError(`Detecting the OS of "${host.Name}" failed`, probe);
+    const facts = parseFacts(probe.sections);
+    const provisioner = detectProvisioner(facts.os);
+    if (!provisioner) {
+      throw new MoorError(
+        `Error detecting OS: Moor has no provisioner for "${osLabel(facts.os)}" (ID=${facts.os.id || '?'}` +
+          `${facts.os.idLike.length ? `, ID_LIKE=${facts.os.idLike.join(' ')}` : ''}). ` +
+          'Supported: Debian, Ubuntu, Fedora, RHEL/CentOS/Rocky/Alma, Arch, openSUSE/SLES, Flatcar.',
+      );
+    }
+    if (!facts.systemd) {
+      throw new MoorError(
+        `"${osLabel(facts.os)}" on "${host.Name}" does not run systemd, which Moor needs to configure Docker`,
+      );
+    }
+    if (facts.uid !== '0' && !facts.hasSudo) {
+      throw new MoorError(`user "${target.user}" on ${target.host} is not root and sudo is not installed`);
+    }
+    progress.step('provisioner', `Provisioning with ${provisioner.name} (${osLabel(facts.os)})...`);
+    await work({ request, session, facts, provisioner, serverCert });
+  } finally {
+    session.close();
+  }
+}
+
+function asRoot(ctx: ProvisionContext, script: string): Promise<ScriptResult> {
+  return runScript(ctx.session, script, {
+    asRoot: true,
+    isRoot: ctx.facts.uid === '0',
+    progress: ctx.request.progress,
+    signal: ctx.request.signal,
+  });
+}
+
+async function installDocker(ctx: ProvisionContext): Promise<HostFacts> {
+  const { progress, host } = ctx.request;
+  const url = host.HostOptions.EngineOptions.InstallURL ?? '';
+  progress.step(
+    'install',
+    usesDistroPackage(url)
+      ? "Installing Docker from the distribution's packages..."
+      : `Installing Docker (${url}, else the distribution's packages)...`,
+  );
+  const result = await asRoot(ctx, installScript(ctx.provisioner, url));
+  if (result.code !== 0) throw scriptError(`Installing Docker on "${host.Name}" failed`, result);
+  const method = (result.sections.installed ?? '').trim();
+  progress.log(
+    method === 'script'
+      ? `Docker was installed by the install script from ${url}`
+      : `Docker was installed from the distribution's package ${method}`,
+  );
+  const facts = parseFacts(result.sections, ctx.facts);
+  if (!facts.dockerd) throw new MoorError(`Installing Docker on "${host.Name}" left no dockerd on the host`);
+  return facts;
+}
+
+/** The machine's engine options as the drop-in needs them. */
+export function engineSettings(host: HostConfig, enginePort: number): EngineSettings {
+  const e = host.HostOptions.EngineOptions;
+  return {
+    port: enginePort,
+    arbitraryFlags: e.ArbitraryFlags ?? [],
+    env: e.Env ?? [],
+    labels: e.Labels ?? [],
+    insecureRegistries: e.InsecureRegistry ?? [],
+    registryMirrors: e.RegistryMirror ?? [],
+    storageDriver: e.StorageDriver ?? '',
+    provider: host.DriverName,
+  };
+}
+
+/** The engine port: the URL's (docker-machine's rule), default 2376. */
+async function enginePortOf(driver: Driver): Promise<{ url: string; port: number }> {
+  const url = await driver.url();
+  const port = Number(new URL(url.replace(/^tcp:/, 'https:')).port) || DEFAULT_ENGINE_PORT;
+  return { url, port };
+}
+
+/** Server certificate (regenerated on every provision) and the client certs in the machine dir. */
+async function prepareCertificates(request: ProvisionRequest): Promise<void> {
+  const { store, host, driver } = request;
+  const { generateServerCert, serverCertHosts, serverCertOrg, copyClientCertsToMachine } = await import(
+    '../certs/index.js'
+  );
+  const paths = authPaths(host, store.root);
+  const ip = await driver.ip();
+  await Promise.all([
+    generateServerCert({
+      caCert: paths.caCert,
+      caKey: paths.caKey,
+      serverCert: paths.serverCert,
+      serverKey: paths.serverKey,
+      org: serverCertOrg(host.Name),
+      hosts: serverCertHosts(host.HostOptions.AuthOptions.ServerCertSANs, ip),
+    }),
+    copyClientCertsToMachine(paths, paths.machineDir),
+  ]);
+}
+
+async function configureEngine(
+  ctx: ProvisionContext,
+  facts: HostFacts,
+  options: { setHostname: boolean },
+): Promise<void> {
+  const { request, session } = ctx;
+  const { progress, host, store } = request;
+  const { port } = await enginePortOf(request.driver);
+  const settings = engineSettings(host, port);
+  const dockerdPath = facts.unit.program.endsWith('dockerd') ? facts.unit.program : facts.dockerd;
+  const dropIn = renderDropIn(settings, facts.unit, dockerdPath);
+  const daemonJson = planDaemonJson(facts.daemonJson, dockerdArguments(settings, facts.unit));
+  if (daemonJson.action === 'keep' && daemonJson.warning) progress.warn(daemonJson.warning);
+  if (daemonJson.action === 'rewrite') {
+    progress.warn(
+      `${DAEMON_JSON} sets ${daemonJson.removedKeys.join(', ')}, which Moor passes as dockerd flags; ` +
+        'removed them (the old file is kept as daemon.json.moor-backup)',
+    );
+  }
+
+  progress.step('certs', 'Copying certs to the local machine directory...');
+  await ctx.serverCert;
+  const paths = authPaths(host, store.root);
+  progress.step('copy-certs', 'Copying certs to the remote machine...');
+  const stage = `${facts.home.replace(/\/$/, '') || '/tmp'}/.moor-stage-${randomBytes(6).toString('hex')}`;
+  const files: Array<StagedFile & { data: Promise<string | Buffer> }> = [
+    { staged: `${stage}-ca.pem`, target: REMOTE_CA, mode: '0644', data: fs.readFile(paths.caCert) },
+    {
+      staged: `${stage}-server.pem`,
+      target: REMOTE_SERVER_CERT,
+      mode: '0644',
+      data: fs.readFile(paths.serverCert),
+    },
+    {
+      staged: `${stage}-server-key.pem`,
+      target: REMOTE_SERVER_KEY,
+      mode: '0600',
+      data: fs.readFile(paths.serverKey),
+    },
+    { staged: `${stage}-10-machine.conf`, target: DROP_IN_PATH, mode: '0644', data: Promise.resolve(dropIn) },
+  ];
+  if (daemonJson.action === 'rewrite') {
+    files.push({
+      staged: `${stage}-daemon.json`,
+      target: DAEMON_JSON,
+      mode: '0644',
+      data: Promise.resolve(daemonJson.content),
+    });
+  }
+  await Promise.all(files.map(async (f) => session.writeFile(f.staged, await f.data, 0o600)));
+
+  const script = configureScript({
+    hostname: host.Name,
+    files: files.map(({ staged, target, mode }) => ({ staged, target, mode })),
+    backupDaemonJson: daemonJson.action === 'rewrite',
+    socketActivated: facts.unit.socketActivated,
+    enginePort: port,
+    restart: true,
+    setHostname: options.setHostname,
+  });
+  const result = await asRoot(ctx, script);
+  if (result.code === 42) throw await engineDownError(ctx, result);
+  if (result.code !== 0) throw scriptError(`Configuring Docker on "${host.Name}" failed`, result);
+  await checkTls(ctx);
+}
+
+/** The engine did not come up: say why, from the unit's status and its journal. */
+async function engineDownError(ctx: ProvisionContext, result: ScriptResult): Promise<MoorError> {
+  return new MoorError(
+    `The Docker engine on "${ctx.request.host.Name}" did not come up: ${result.failure || 'docker.service failed'}\n` +
+      diagnosis(result.sections),
+  );
+}
+
+function diagnosis(sections: Record<string, string>): string {
+  const indent = (text: string) =>
+    text
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n');
+  const parts = [];
+  if (sections.listeners) parts.push(`Listening TCP sockets:\n${indent(sections.listeners)}`);
+  if (sections.status) parts.push(`systemctl status docker.service:\n${indent(sections.status)}`);
+  if (sections.journal)
+    parts.push(`Last lines of journalctl -u docker.service:\n${indent(sections.journal)}`);
+  return parts.join('\n');
+}
+
+/** Waits until the engine answers TLS with the machine's client certificate (from here). */
+async function checkTls(ctx: ProvisionContext): Promise<void> {
+  const { request } = ctx;
+  const { progress, host, store, signal } = request;
+  progress.step('tls', 'Checking connection to Docker...');
+  const { url, port } = await enginePortOf(request.driver);
+  const { pingEngine, readEngineTls } = await import('../docker/engine.js');
+  const tls = await readEngineTls(authPaths(host, store.root));
+  const deadline = Date.now() + TLS_WAIT_MS;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    if (signal?.aborted) throw new MoorError('Cancelled', 130);
+    try {
+      await pingEngine(url, tls, 5_000);
+      progress.done('Docker is up and running!');
+      return;
+    } catch (err) {
+      lastError = errorMessage(err);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  // The engine listens on the host (the configure script checked) but not from here: show why.
+  const diag = await runScript(ctx.session, diagnoseScript(port), {
+    asRoot: true,
+    isRoot: ctx.facts.uid === '0',
+    progress,
+    signal,
+  }).catch(() => undefined);
+  throw new MoorError(
+    `The Docker engine on "${host.Name}" does not answer TLS at ${url}: ${lastError}` +
+      ' (a firewall, or a port mapping to another port?)' +
+      (diag ? `\n${diagnosis(diag.sections)}` : ''),
+  );
+}
+
+/**
+ * `regenerate-certs --client-certs`: this machine gets its own, new CA and client certificate
+ * in machines/<name>/certs/ (config.json's AuthOptions point there, which docker-machine honours
+ * too). Its engine then trusts only the new CA, so the old client certificate is refused there,
+ * while the store's shared CA and every other machine keep working. docker-machine's flag only
+ * recreated missing or expired certificates.
+ */
+export async function rotateClientCerts(request: ProvisionRequest): Promise<void> {
+  const { store, host, progress } = request;
+  const { bootstrapCertificates } = await import('../certs/index.js');
+  const machineDir = store.machineDir(host.Name);
+  const certDir = path.join(machineDir, 'certs');
+  const next = path.join(machineDir, `.certs-next-${randomBytes(4).toString('hex')}`);
+  progress.step('rotate', 'Creating a new CA and client certificate for this machine...');
+  try {
+    await bootstrapCertificates(
+      {
+        caCert: path.join(next, 'ca.pem'),
+        caKey: path.join(next, 'ca-key.pem'),
+        clientCert: path.join(next, 'cert.pem'),
+        clientKey: path.join(next, 'key.pem'),
+      },
+      undefined,
+      { force: true, lock: (fn) => fn() },
+    );
+    const old = `${certDir}.old-${randomBytes(4).toString('hex')}`;
+    await fs.rename(certDir, old).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    await fs.rename(next, certDir);
+    await fs.rm(old, { recursive: true, force: true });
+  } catch (err) {
+    await fs.rm(next, { recursive: true, force: true });
+    throw err;
+  }
+  const updated = await store.update(host.Name, (config) => {
+    const auth = config.HostOptions.AuthOptions;
+    auth.CertDir = certDir;
+    auth.CaCertPath = path.join(certDir, 'ca.pem');
+    auth.CaPrivateKeyPath = path.join(certDir, 'ca-key.pem');
+    auth.ClientCertPath = path.join(certDir, 'cert.pem');
+    auth.ClientKeyPath = path.join(certDir, 'key.pem');
+  });
+  request.host.HostOptions = updated.HostOptions;
 }

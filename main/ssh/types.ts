@@ -5,8 +5,11 @@ import type { SshTarget } from '../drivers/types.js';
  * `moor ssh/scp` and the app's terminals use only this.
  */
 export interface ExecOptions {
-  /** Written to the command's stdin, then stdin is closed (e.g. a provisioning script for `sh -s`). */
-  stdin?: string | Buffer;
+  /**
+   * Written to the command's stdin, then stdin is closed (e.g. a provisioning script for `sh -s`).
+   * A stream is piped (e.g. `moor ssh NAME -- cmd < file`); stdin closes when it ends.
+   */
+  stdin?: string | Buffer | NodeJS.ReadableStream;
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
   signal?: AbortSignal;

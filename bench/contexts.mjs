@@ -1,0 +1,121 @@
+// Docker context switch figures (issue 4), on real files in a temp DOCKER_CONFIG:
+//  1. In-process: switchActiveHost(store, NAME) (refresh the machine's context, then set
+//     currentContext atomically) and the bare switchContext(NAME); baseline in the same process:
+//     one writeFileAtomic of the same config.json (the least an atomic switch can cost).
+//     Goal: median ≤ 50 ms. After every timed call the real docker CLI must read the new context
+//     (`docker context show`, untimed), so a figure never counts a switch docker would not see.
+//  2. `moor use NAME` as a whole process; baselines in the same run: `node -e 0` and the docker
+//     CLI's own `docker context use NAME`. Goal: median ≤ 0.25 s.
+//
+//   npm run build && node --import tsx bench/contexts.mjs [--runs N] [--cli dist/cli/index.js]
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { switchActiveHost } from '../main/docker/contexts/index.ts';
+import { ContextLayout } from '../main/docker/contexts/layout.ts';
+import { switchContext } from '../main/docker/contexts/machines.ts';
+import { writeFileAtomic } from '../main/store/atomic.ts';
+import { Store } from '../main/store/store.ts';
+import { requireCommand, tempDir } from '../test/harness/components.ts';
+import { writeNoneMachine, writeStoreCerts } from '../test/unit/contexts/fixtures.ts';
+
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 41;
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs needs a positive integer');
+const PROCESS_RUNS = Math.max(5, Math.round(RUNS / 2));
+const root = path.resolve(new URL('..', import.meta.url).pathname);
+const cliArg = process.argv.indexOf('--cli');
+const cli = cliArg > 0 ? path.resolve(process.argv[cliArg + 1]) : path.join(root, 'bin', 'moor.js');
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+const ms = (x) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
+const now = () => process.hrtime.bigint();
+const since = (t) => Number(process.hrtime.bigint() - t) / 1e6;
+
+const docker = requireCommand('docker', 'docker.io');
+const { dir, cleanup } = tempDir('moor-bench-contexts');
+try {
+  const storePath = path.join(dir, 'store');
+  const dockerConfig = path.join(dir, 'docker');
+  const layout = new ContextLayout(dockerConfig);
+  writeStoreCerts(storePath);
+  writeNoneMachine(storePath, 'alpha', 'tcp://127.0.3.1:2376');
+  writeNoneMachine(storePath, 'beta', 'tcp://127.0.3.2:2376');
+  const store = new Store(storePath);
+  const env = { ...process.env, DOCKER_CONFIG: dockerConfig, MACHINE_STORAGE_PATH: storePath };
+  delete env.DOCKER_HOST;
+  delete env.DOCKER_CONTEXT;
+  // A realistic config.json to edit: credentials and settings that must survive every switch.
+  await switchActiveHost(store, 'alpha', { layout });
+  await switchActiveHost(store, 'beta', { layout });
+  writeFileSync(
+    layout.configFile,
+    '{\n\t"auths": {\n\t\t"registry.example.com": {\n\t\t\t"auth": "dXNlcjpzZWNyZXQ="\n\t\t}\n\t},\n\t"psFormat": "table {{.ID}}"\n}',
+    { mode: 0o600 },
+  );
+
+  const dockerSees = () => {
+    const r = spawnSync(docker, ['context', 'show'], { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`docker context show failed: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  const names = ['alpha', 'beta'];
+
+  const timeInProcess = async (label, call) => {
+    const times = [];
+    for (let i = 0; i < RUNS; i++) {
+      const name = names[i % 2];
+      const t = now();
+      await call(name);
+      times.push(since(t));
+      const seen = dockerSees();
+      if (seen !== name) throw new Error(`${label}: docker sees "${seen}" after switching to "${name}"`);
+    }
+    return median(times);
+  };
+
+  const baselineText = `${'x'.repeat(180)}\n`;
+  const baseline = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = now();
+    await writeFileAtomic(path.join(dir, 'baseline.json'), baselineText, { mode: 0o600 });
+    baseline.push(since(t));
+  }
+  const baseMedian = median(baseline);
+  const full = await timeInProcess('switchActiveHost', (name) => switchActiveHost(store, name, { layout }));
+  const bare = await timeInProcess('switchContext', (name) => switchContext(name, { layout }));
+
+  const timeProcess = (file, args) => {
+    const t = now();
+    const r = spawnSync(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const elapsed = since(t);
+    if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+    return elapsed;
+  };
+  const nodeBase = [];
+  const moorUse = [];
+  const dockerUse = [];
+  for (let i = 0; i < PROCESS_RUNS; i++) {
+    const name = names[i % 2];
+    nodeBase.push(timeProcess(process.execPath, ['-e', '0']));
+    moorUse.push(timeProcess(process.execPath, [cli, 'use', name]));
+    if (dockerSees() !== name) throw new Error(`moor use ${name}: docker does not see it`);
+    dockerUse.push(timeProcess(docker, ['context', 'use', name === 'alpha' ? 'beta' : 'alpha']));
+  }
+
+  const lines = [
+    `Docker context switch (${RUNS} in-process runs, ${PROCESS_RUNS} process runs, medians; node ${process.version})`,
+    `  baseline: writeFileAtomic of config.json       ${ms(baseMedian)}`,
+    `  switchContext(NAME) (config.json only)         ${ms(bare)}  (${(bare / baseMedian).toFixed(1)}× baseline)`,
+    `  switchActiveHost(store, NAME) (sync + switch)  ${ms(full)}  (${(full / baseMedian).toFixed(1)}× baseline)  goal ≤ 50 ms`,
+    `  baseline: node -e 0                            ${ms(median(nodeBase))}`,
+    `  moor use NAME (whole process)                  ${ms(median(moorUse))}  (${(median(moorUse) / median(nodeBase)).toFixed(1)}× node -e 0)  goal ≤ 250 ms`,
+    `  docker context use NAME (the CLI's own switch) ${ms(median(dockerUse))}`,
+  ];
+  console.log(lines.join('\n'));
+} finally {
+  cleanup();
+}

@@ -1,0 +1,76 @@
+/**
+ * Runtime validation of every invoke argument (zod), checked against the contract's types so the
+ * two cannot drift: a schema whose output type differs from `InvokeArgs<M>` fails to compile.
+ */
+import { z } from 'zod';
+import { MoorError } from '../core/errors.js';
+import type { InvokeArgs, InvokeMethod, MoorInvoke } from './contract.js';
+
+const name = z.string().min(1).max(200);
+const id = z.string().min(1).max(100);
+const size = z.number().int().min(1).max(2000);
+const flagValue = z.union([z.string().max(100_000), z.number().finite(), z.boolean(), z.array(z.string().max(10_000)).max(1000)]);
+
+const none = z.undefined();
+const byName = z.strictObject({ name });
+const terminalSize = z.strictObject({ id, rows: size, cols: size });
+
+type Schemas = { [M in InvokeMethod]: z.ZodType<InvokeArgs<M>> };
+
+export const invokeSchemas = {
+  snapshot: none,
+  listMachines: none,
+  listDrivers: none,
+  createMachine: z.strictObject({
+    name,
+    driver: z.string().min(1).max(100),
+    flags: z.record(z.string().min(1).max(200), flagValue),
+  }),
+  cancelCreate: z.strictObject({ operationId: id }),
+  start: byName,
+  stop: byName,
+  restart: byName,
+  kill: byName,
+  remove: z.strictObject({ name, force: z.boolean().optional() }),
+  useActive: byName,
+  regenerateCerts: byName,
+  inspect: byName,
+  terminalOpen: z.strictObject({ machine: name, rows: size, cols: size }),
+  terminalAttach: terminalSize,
+  terminalDetach: z.strictObject({ id }),
+  terminalClose: z.strictObject({ id }),
+  terminalResize: terminalSize,
+  terminalWrite: z.strictObject({ id, data: z.string().max(1_000_000) }),
+  terminalAck: z.strictObject({ id, chars: z.number().int().min(0).max(100_000_000) }),
+  listTerminals: none,
+  readLogs: z.strictObject({ operationId: id }),
+} satisfies Schemas;
+
+/** Parses one call's argument; a bad one is rejected with a message naming the method and field. */
+export function validateArgs<M extends InvokeMethod>(method: M, arg: unknown): InvokeArgs<M> {
+  const schema = (invokeSchemas as Schemas)[method] as z.ZodType<InvokeArgs<M>> | undefined;
+  if (!schema) throw new MoorError(`Unknown API method "${String(method)}"`);
+  const result = schema.safeParse(arg);
+  if (!result.success) {
+    const issues = result.error.issues
+      .map((i) => `${i.path.length ? i.path.join('.') : 'argument'}: ${i.message}`)
+      .join('; ');
+    throw new MoorError(`Invalid arguments for ${method}: ${issues}`);
+  }
+  return result.data;
+}
+
+export function isInvokeMethod(method: unknown): method is InvokeMethod {
+  return typeof method === 'string' && Object.hasOwn(invokeSchemas, method);
+}
+
+/**
+ * Validates and calls one method on an implementation: the single entry point of both transports
+ * (Electron IPC in main/app/ipc.ts, and the test-only WebSocket bridge).
+ */
+export async function dispatch(impl: MoorInvoke, method: unknown, arg: unknown): Promise<unknown> {
+  if (!isInvokeMethod(method)) throw new MoorError(`Unknown API method "${String(method)}"`);
+  const valid = validateArgs(method, arg);
+  const fn = impl[method] as (a: typeof valid) => Promise<unknown>;
+  return fn.call(impl, valid);
+}

@@ -1,0 +1,63 @@
+/**
+ * Window and lifecycle rules as pure functions (no electron import), unit-tested.
+ */
+
+/** The renderer's Content-Security-Policy (also set as a <meta> in renderer/index.html). */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  // xterm.js injects <style> elements for its DOM renderer.
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'none'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** Links a user may open in the system browser (from terminal output); never file: or custom schemes. */
+export function isExternalLink(url: string): boolean {
+  try {
+    const { protocol } = new URL(url);
+    return protocol === 'https:' || protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether the tray icon is actually visible: GNOME shows none without an extension, so a window
+ * close there must quit (or users are left with an invisible app). MOOR_TRAY=0/1 overrides.
+ */
+export function trayLikelyVisible(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): boolean {
+  if (env.MOOR_TRAY === '0') return false;
+  if (env.MOOR_TRAY === '1') return true;
+  if (platform !== 'linux') return true;
+  const desktop = (env.XDG_CURRENT_DESKTOP ?? '').toLowerCase();
+  return desktop !== '' && !desktop.split(':').includes('gnome');
+}
+
+/** After the last window closes: macOS keeps the app (menu bar); elsewhere it quits unless a tray shows. */
+export function quitWhenAllWindowsClosed(platform: NodeJS.Platform, trayVisible: boolean): boolean {
+  if (platform === 'darwin') return false;
+  return !trayVisible;
+}
+
+export type IconVariant = 'template' | 'light' | 'dark';
+
+/** macOS wants black+alpha template images; elsewhere pick the variant visible on the panel. */
+export function trayIconVariant(platform: NodeJS.Platform, darkPanel: boolean): IconVariant {
+  if (platform === 'darwin') return 'template';
+  return darkPanel ? 'light' : 'dark';
+}
+
+/** File name of a tray icon frame in resources/tray/. `frame` is only used for the busy animation. */
+export function trayIconFile(state: 'idle' | 'busy' | 'error', variant: IconVariant, frame = 0): string {
+  const base = state === 'busy' ? `busy-${frame}` : state;
+  return variant === 'template' ? `${base}Template.png` : `${base}-${variant}.png`;
+}
+
+export const BUSY_FRAMES = 4;
+export const BUSY_FRAME_MS = 180;

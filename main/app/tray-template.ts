@@ -1,0 +1,117 @@
+/**
+ * The tray menu as data: a pure function of (machines, active host, busy) so it is unit-tested
+ * without Electron. tray.ts turns each item's `action` into a click handler and rebuilds the menu
+ * (Menu.buildFromTemplate + setContextMenu) on every change: Electron menus cannot be edited in place.
+ * This file must not import electron.
+ */
+import { DEFAULT_CONTEXT, type MachineSummary } from '../api/contract.js';
+
+export type TrayAction =
+  | { kind: 'use'; name: string }
+  | { kind: 'start' | 'stop' | 'restart' | 'terminal' | 'show'; name: string }
+  | { kind: 'create' | 'open' | 'quit' };
+
+/** The subset of Electron's MenuItemConstructorOptions the tray uses (plus our action). */
+export interface TrayItem {
+  type?: 'normal' | 'separator' | 'submenu' | 'radio';
+  label?: string;
+  enabled?: boolean;
+  checked?: boolean;
+  action?: TrayAction;
+  submenu?: TrayItem[];
+}
+
+const TRANSITIONAL = new Set(['Starting', 'Stopping']);
+
+/** What a machine's Start/Stop/Restart items allow, from its state and any running operation. */
+export function machineActions(m: MachineSummary): { start: boolean; stop: boolean; restart: boolean } {
+  if (m.busy || TRANSITIONAL.has(m.state) || m.driver === 'none') {
+    return { start: false, stop: false, restart: false };
+  }
+  const running = m.state === 'Running';
+  const startable = m.state === 'Stopped' || m.state === 'Saved' || m.state === 'Paused' || m.state === 'Error';
+  return { start: startable, stop: running, restart: running };
+}
+
+/** "Running", "Stopped", "Starting…" (busy wins), "Unknown" before the first poll. */
+export function stateLabel(m: MachineSummary): string {
+  if (m.busy) return `${m.busy[0]!.toUpperCase()}${m.busy.slice(1)}…`;
+  if (m.error && !m.state) return 'Error';
+  return m.state || 'Unknown';
+}
+
+/**
+ * @param machines the host list as shown in the window
+ * @param active the active Docker context name (`default` when none of ours)
+ * @param busy true while any operation runs (the header says so)
+ */
+export function trayTemplate(machines: readonly MachineSummary[], active: string, busy: boolean): TrayItem[] {
+  // '' = the current Docker context is one Moor did not make.
+  const activeLabel =
+    active === DEFAULT_CONTEXT ? 'default (local engine)' : active === '' ? 'another Docker context' : active;
+  const header: TrayItem[] = [
+    { label: `Active host: ${activeLabel}${busy ? ' — working…' : ''}`, enabled: false },
+    { type: 'separator' },
+  ];
+
+  // Only running machines can serve Docker; the current one stays listed even if it stopped.
+  const choices = machines.filter((m) => m.state === 'Running' || m.name === active);
+  const radio: TrayItem[] = [
+    { label: 'Active Docker host', enabled: false },
+    {
+      type: 'radio',
+      label: 'default',
+      checked: active === DEFAULT_CONTEXT,
+      action: { kind: 'use', name: DEFAULT_CONTEXT },
+    },
+    ...choices.map(
+      (m): TrayItem => ({
+        type: 'radio',
+        label: m.name,
+        checked: m.name === active,
+        enabled: m.state === 'Running' && !m.busy,
+        action: { kind: 'use', name: m.name },
+      }),
+    ),
+    { type: 'separator' },
+  ];
+
+  const perMachine: TrayItem[] = machines.map((m) => {
+    const can = machineActions(m);
+    return {
+      type: 'submenu',
+      label: `${m.name} (${stateLabel(m)})`,
+      submenu: [
+        { label: 'Start', enabled: can.start, action: { kind: 'start', name: m.name } },
+        { label: 'Stop', enabled: can.stop, action: { kind: 'stop', name: m.name } },
+        { label: 'Restart', enabled: can.restart, action: { kind: 'restart', name: m.name } },
+        { type: 'separator' },
+        {
+          label: 'Open terminal',
+          enabled: m.canSsh && m.state === 'Running' && !m.busy,
+          action: { kind: 'terminal', name: m.name },
+        },
+        { label: 'Show in window', action: { kind: 'show', name: m.name } },
+      ],
+    };
+  });
+
+  return [
+    ...header,
+    ...radio,
+    ...(perMachine.length ? [...perMachine, { type: 'separator' } as TrayItem] : []),
+    { label: 'Create host…', action: { kind: 'create' } },
+    { label: 'Open Moor', action: { kind: 'open' } },
+    { type: 'separator' },
+    { label: 'Quit Moor', action: { kind: 'quit' } },
+  ];
+}
+
+export type TrayIconState = 'idle' | 'busy' | 'error';
+
+/** Which icon the tray shows: busy (animated) while anything runs, error when a host failed. */
+export function trayIconState(machines: readonly MachineSummary[], busy: boolean): TrayIconState {
+  if (busy || machines.some((m) => m.busy)) return 'busy';
+  if (machines.some((m) => m.state === 'Error' || (m.error !== '' && m.state !== 'Stopped'))) return 'error';
+  return 'idle';
+}

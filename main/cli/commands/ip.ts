@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+
+export function register(program: Command, cli: CliContext): void {
+  program
+    .command('ip')
+    .summary('Get the IP address of a machine')
+    .description('Get the IP address of a machine. Argument(s) are one or more machine names.')
+    .argument('[names...]')
+    .action(async (names: string[]) => {
+      const { forEachMachine } = await import('../machine-runner.js');
+      const { driverFor } = await import('../../core/machines.js');
+      // Looked up in parallel, printed in argument order (docker-machine printed in completion order).
+      const ips = new Map<string, string>();
+      await forEachMachine(cli, names, async (host) => {
+        const { driver } = await driverFor(cli.store, host);
+        try {
+          ips.set(host.Name, await driver.ip());
+        } catch (err) {
+          throw new Error(`Error getting IP address: ${(err as Error).message}`);
+        }
+      }, () => {
+        for (const ip of ips.values()) cli.println(ip);
+      });
+    });
+}

@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { collect, timeoutOption } from '../options.js';
+
+interface LsOptions {
+  quiet?: boolean;
+  filter: string[];
+  timeout: number;
+  format?: string;
+}
+
+export function register(program: Command, cli: CliContext): void {
+  program
+    .command('ls')
+    .summary('List machines')
+    .description('List machines, querying every host at once; a host that does not answer in time shows Timeout.')
+    .allowExcessArguments()
+    .option('-q, --quiet', 'Enable quiet mode')
+    .option('--filter <filter>', 'Filter output based on conditions provided', collect, [])
+    .addOption(timeoutOption())
+    .option('-f, --format <format>', 'Pretty-print machines using a Go template')
+    .action(async (options: LsOptions) => {
+      const { parseFilters, hasFilters } = await import('../../core/machine-filters.js');
+      const { listMachines, listMachineNames } = await import('../../core/machines.js');
+      const parsed = parseFilters(options.filter);
+      const filters = hasFilters(parsed) ? parsed : undefined;
+      const query = { store: cli.store, timeoutMs: options.timeout * 1000, filters, env: cli.env };
+      if (options.quiet) {
+        for (const name of await listMachineNames(query)) cli.println(name);
+        return;
+      }
+      const { renderLs } = await import('../ls-format.js');
+      cli.out(renderLs(await listMachines(query), options.format));
+    });
+}

@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import type { MachineAction } from '../../core/machines.js';
+import type { CliContext } from '../context.js';
+
+const ACTIONS: { name: MachineAction; summary: string; after?: string }[] = [
+  {
+    name: 'start',
+    summary: 'Start a machine',
+    after: 'Started machines may have new IP addresses. You may need to re-run the `moor env` command.',
+  },
+  { name: 'stop', summary: 'Stop a machine' },
+  {
+    name: 'restart',
+    summary: 'Restart a machine',
+    after: 'Restarted machines may have new IP addresses. You may need to re-run the `moor env` command.',
+  },
+  { name: 'kill', summary: 'Kill a machine' },
+];
+
+/** start, stop, restart and kill: one behaviour each in the driver, the same runner here. */
+export function register(program: Command, cli: CliContext): void {
+  for (const { name, summary, after } of ACTIONS) {
+    program
+      .command(name)
+      .summary(summary)
+      .description(`${summary}. Argument(s) are one or more machine names.`)
+      .argument('[names...]')
+      .action(async (names: string[]) => {
+        const { forEachMachine } = await import('../machine-runner.js');
+        const { runMachineAction } = await import('../../core/machines.js');
+        await forEachMachine(cli, names, (host) =>
+          runMachineAction(host.Name, name, { store: cli.store, progress: cli.progress(host.Name), env: cli.env }),
+        );
+        if (after) cli.println(after);
+      });
+  }
+}

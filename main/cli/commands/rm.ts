@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { MoorError } from '../../core/errors.js';
+import type { CliContext } from '../context.js';
+
+export function register(program: Command, cli: CliContext): void {
+  const command = program
+    .command('rm')
+    .summary('Remove a machine')
+    .description('Remove a machine. Argument(s) are one or more machine names.')
+    .argument('[names...]')
+    .option(
+      '-f, --force',
+      'Remove local configuration even if machine cannot be removed, also implies an automatic yes (`-y`)',
+    )
+    .option('-y', 'Assumes automatic yes to proceed with remove, without prompting further user confirmation')
+    .option(
+      '--remove-engine-config',
+      "generic machines: also remove Moor's Docker configuration (TLS drop-in, certificates) from the host",
+    )
+    .action(async (names: string[], options: { force?: boolean; y?: boolean; removeEngineConfig?: boolean }) => {
+      if (names.length === 0) {
+        command.outputHelp();
+        throw new MoorError('Error: Expected to get one or more machine names as arguments');
+      }
+      cli.println(`About to remove ${names.join(', ')}`);
+      cli.println('WARNING: This action will delete both local reference and remote instance.');
+      if (!options.y && !options.force && !(await cli.confirm('Are you sure? (y/n): '))) return;
+
+      const { removeMachine } = await import('../../core/machines.js');
+      const errors: string[] = [];
+      for (const name of names) {
+        if (options.removeEngineConfig) {
+          const error = await removeEngineConfigOf(cli, name);
+          if (error && !options.force) {
+            errors.push(error);
+            continue;
+          }
+          if (error) cli.errln(error);
+        }
+        const result = await removeMachine(name, { store: cli.store, force: options.force, env: cli.env });
+        for (const error of result.errors) {
+          if (options.force) cli.errln(error);
+          errors.push(error);
+        }
+        if (result.removed) cli.println(`Successfully removed ${name}`);
+      }
+      if (errors.length > 0 && !options.force) throw new MoorError(errors.join('\n'));
+    });
+}
+
+/** The host's engine goes back to the distribution's configuration; an error message or ''. */
+async function removeEngineConfigOf(cli: CliContext, name: string): Promise<string> {
+  const { errorMessage } = await import('../../core/errors.js');
+  try {
+    const host = await cli.store.load(name);
+    const { driverFor } = await import('../../core/machines.js');
+    const progress = cli.progress(name);
+    const { driver } = await driverFor(cli.store, host, { progress, env: cli.env });
+    const { removeEngineConfig } = await import('../../provision/index.js');
+    await removeEngineConfig({ store: cli.store, host, driver, progress });
+    return '';
+  } catch (err) {
+    return `Error removing the engine configuration of "${name}": ${errorMessage(err)}`;
+  }
+}

@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+
+export function register(program: Command, cli: CliContext): void {
+  program
+    .command('url')
+    .summary('Get the URL of a machine')
+    .description('Get the URL of a machine. Argument is a machine name.')
+    .argument('[name...]')
+    .action(async (names: string[]) => {
+      const host = await cli.loadHost(names);
+      const { driverFor } = await import('../../core/machines.js');
+      const { driver } = await driverFor(cli.store, host);
+      cli.println(await driver.url());
+    });
+}

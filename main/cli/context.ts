@@ -1,0 +1,181 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { MoorError } from '../core/errors.js';
+import { type ProgressEvent, type ProgressReporter, progressReporter } from '../core/progress.js';
+import type { HostConfig } from '../store/config.js';
+import { defaultStoragePath } from '../store/paths.js';
+import { Store } from '../store/store.js';
+
+/** The global options, resolved from flags and their MACHINE_* environment variables. */
+export interface GlobalOptions {
+  debug: boolean;
+  storagePath: string;
+  tlsCaCert: string;
+  tlsCaKey: string;
+  tlsClientCert: string;
+  tlsClientKey: string;
+  nativeSsh: boolean;
+  githubApiToken: string;
+}
+
+/** docker-machine's name for a machine used when a command gets no name (commands.go targetHost). */
+export const DEFAULT_MACHINE_NAME = 'default';
+
+/** Go's strconv.ParseBool, which docker-machine applies to MACHINE_DEBUG. */
+export function parseGoBool(value: string, source: string): boolean {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  throw new MoorError(
+    `Error parsing boolean value from ${source}: strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`,
+  );
+}
+
+/**
+ * What every command gets besides its own options: the store, the global options, output
+ * helpers and the "which machine" rule. Created before parsing; the getters are valid inside
+ * actions (after commander has parsed the global options).
+ */
+export class CliContext {
+  private storeInstance: Store | undefined;
+
+  constructor(
+    private readonly program: Command,
+    /** The program name as invoked (used in hints such as env's "eval $(moor env foo)"). */
+    readonly programName: string,
+    /** The command-line arguments after the program (process.argv.slice(2)). */
+    readonly args: readonly string[],
+    readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly stdout: NodeJS.WritableStream = process.stdout,
+    private readonly stderr: NodeJS.WritableStream = process.stderr,
+  ) {}
+
+  get globals(): GlobalOptions {
+    const o = this.program.opts<{
+      debug?: boolean;
+      storagePath?: string;
+      tlsCaCert?: string;
+      tlsCaKey?: string;
+      tlsClientCert?: string;
+      tlsClientKey?: string;
+      nativeSsh?: boolean;
+      githubApiToken?: string;
+    }>();
+    const envDebug = this.env.MACHINE_DEBUG;
+    return {
+      debug: Boolean(o.debug) || (envDebug ? parseGoBool(envDebug, 'MACHINE_DEBUG') : false),
+      storagePath: path.resolve(o.storagePath || defaultStoragePath(this.env)),
+      tlsCaCert: o.tlsCaCert ?? '',
+      tlsCaKey: o.tlsCaKey ?? '',
+      tlsClientCert: o.tlsClientCert ?? '',
+      tlsClientKey: o.tlsClientKey ?? '',
+      nativeSsh: Boolean(o.nativeSsh),
+      githubApiToken: o.githubApiToken ?? '',
+    };
+  }
+
+  get store(): Store {
+    this.storeInstance ??= new Store(this.globals.storagePath);
+    return this.storeInstance;
+  }
+
+  /** Writes text to stdout as-is. */
+  out(text: string): void {
+    this.stdout.write(text);
+  }
+
+  /** One line to stdout (docker-machine's log.Info goes to stdout). */
+  println(line = ''): void {
+    this.stdout.write(`${line}\n`);
+  }
+
+  /** One line to stderr (errors and warnings). */
+  errln(line: string): void {
+    this.stderr.write(`${line}\n`);
+  }
+
+  /** A line to stderr, only with -D/--debug. */
+  debug(line: string): void {
+    if (this.globals.debug) this.stderr.write(`${line}\n`);
+  }
+
+  /**
+   * Progress of a long operation (create, provision, ...) printed like docker-machine's log:
+   * steps and results on stdout, warnings and errors on stderr, free-form logs only with -D.
+   * `toStderr` is for commands whose stdout is meant for eval (env, config).
+   */
+  progress(machine: string, options: { toStderr?: boolean } = {}): ProgressReporter {
+    return progressReporter(machine, (e: ProgressEvent) => {
+      switch (e.level) {
+        case 'step':
+        case 'done':
+          if (options.toStderr) this.errln(e.message);
+          else this.println(e.message);
+          break;
+        case 'log':
+          this.debug(`(${machine}) ${e.message}`);
+          break;
+        case 'warn':
+        case 'error':
+          this.errln(e.message);
+          break;
+      }
+    });
+  }
+
+  /**
+   * docker-machine's targetHost rule: the one name given, or "default" if that machine exists,
+   * else `Error: No machine name(s) specified and no "default" machine exists`.
+   */
+  async targetName(names: readonly string[]): Promise<string> {
+    if (names.length > 1) throw new MoorError('Error: Expected one machine name as an argument');
+    const [name] = names;
+    if (name !== undefined) return name;
+    if (await this.store.exists(DEFAULT_MACHINE_NAME)) return DEFAULT_MACHINE_NAME;
+    throw new MoorError(
+      `Error: No machine name(s) specified and no "${DEFAULT_MACHINE_NAME}" machine exists`,
+    );
+  }
+
+  /** Names for commands taking several machines (start, stop, ip, ...), with the same default rule. */
+  async targetNames(names: readonly string[]): Promise<string[]> {
+    if (names.length > 0) return [...names];
+    return [await this.targetName([])];
+  }
+
+  /** Loads one machine by the default-machine rule. */
+  async loadHost(names: readonly string[] | string | undefined): Promise<HostConfig> {
+    const list = typeof names === 'string' ? [names] : (names ?? []);
+    return this.store.load(await this.targetName(list));
+  }
+
+  /**
+   * Asks a yes/no question on stdout and reads one line from stdin, like Go's fmt.Scanln:
+   * an answer starting with y/Y is yes; anything else, an empty line or EOF is no.
+   */
+  async confirm(question: string, input: NodeJS.ReadableStream = process.stdin): Promise<boolean> {
+    this.out(question);
+    const line = await readLine(input);
+    return /^[yY]/.test(line.trim());
+  }
+}
+
+function readLine(input: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve) => {
+    let buffered = '';
+    const finish = () => {
+      input.off('data', onData);
+      input.off('end', finish);
+      input.off('error', finish);
+      input.pause();
+      resolve(buffered.split('\n')[0] ?? '');
+    };
+    const onData = (chunk: Buffer | string) => {
+      buffered += chunk.toString();
+      if (buffered.includes('\n')) finish();
+    };
+    input.on('data', onData);
+    input.on('end', finish);
+    input.on('error', finish);
+    input.resume();
+  });
+}

@@ -1,0 +1,110 @@
+import { Command, CommanderError, Option } from 'commander';
+import pkg from '../../package.json' with { type: 'json' };
+import { errorMessage, MoorError } from '../core/errors.js';
+import { defaultStoragePath } from '../store/paths.js';
+import * as commands from './commands/index.js';
+import { CliContext, parseGoBool } from './context.js';
+
+/** Injected by scripts/build.mjs (the git commit); "dev" when run from sources. */
+declare const __MOOR_BUILD__: string | undefined;
+const BUILD = typeof __MOOR_BUILD__ === 'string' ? __MOOR_BUILD__ : 'dev';
+
+export const PROGRAM_NAME = 'moor';
+
+/** The commander program with the global options and every command of commands/index.ts. */
+export function buildProgram(cli: CliContext, program: Command): Command {
+  program
+    .name(PROGRAM_NAME)
+    .description('Create and manage machines running Docker.')
+    .usage('[OPTIONS] COMMAND [arg...]')
+    .version(`${PROGRAM_NAME} version ${pkg.version}, build ${BUILD}`, '-v, --version', 'Print the version')
+    .helpOption('-h, --help', 'Show help')
+    .helpCommand('help [command]', 'Shows a list of commands or help for one command')
+    .configureHelp({ sortSubcommands: true })
+    // Global options go before the command, as with docker-machine (and `ssh NAME -v` stays ssh's).
+    .enablePositionalOptions()
+    .allowExcessArguments(true)
+    .addOption(new Option('-D, --debug', 'Enable debug mode (or $MACHINE_DEBUG)'))
+    .addOption(
+      new Option('-s, --storage-path <path>', 'Configures storage path')
+        .env('MACHINE_STORAGE_PATH')
+        .default(defaultStoragePath({}), '$HOME/.docker/machine'),
+    )
+    .addOption(
+      new Option('--tls-ca-cert <file>', 'CA to verify remotes against').env('MACHINE_TLS_CA_CERT'),
+    )
+    .addOption(new Option('--tls-ca-key <file>', 'Private key to generate certificates').env('MACHINE_TLS_CA_KEY'))
+    .addOption(
+      new Option('--tls-client-cert <file>', 'Client cert to use for TLS').env('MACHINE_TLS_CLIENT_CERT'),
+    )
+    .addOption(
+      new Option('--tls-client-key <file>', 'Private key used in client TLS auth').env('MACHINE_TLS_CLIENT_KEY'),
+    )
+    .addOption(
+      new Option('--github-api-token <token>', 'Token to use for requests to the Github API (accepted, unused)')
+        .env('MACHINE_GITHUB_API_TOKEN')
+        .hideHelp(),
+    )
+    .addOption(
+      new Option('--native-ssh', 'Use the native (Go-based) SSH implementation.').env('MACHINE_NATIVE_SSH'),
+    )
+    .addOption(
+      new Option('--bugsnag-api-token <token>', 'Accepted for compatibility; Moor sends no crash reports')
+        .env('MACHINE_BUGSNAG_API_TOKEN')
+        .hideHelp(),
+    )
+    .exitOverride()
+    .configureOutput({ outputError: (message, write) => write(incorrectUsage(message, PROGRAM_NAME)) })
+    // No command: help on stdout, exit 0. An unknown command: docker-machine's message, exit 1.
+    .action(() => {
+      const [first] = program.args;
+      if (first === undefined) {
+        program.outputHelp();
+        return;
+      }
+      throw new MoorError(
+        `${PROGRAM_NAME}: '${first}' is not a ${PROGRAM_NAME} command. See '${PROGRAM_NAME} --help'.`,
+      );
+    });
+
+  for (const register of Object.values(commands)) register(program, cli);
+  // Every command shares the error handling and the usage-error wording.
+  for (const command of program.commands) {
+    const usage = `${PROGRAM_NAME} ${command.name()}`;
+    command.exitOverride().configureOutput({ outputError: (message, write) => write(incorrectUsage(message, usage)) });
+  }
+  return program;
+}
+
+/**
+ * commander's usage errors ("error: unknown option '--bogus'") get docker-machine's first line.
+ * Unlike docker-machine (exit 0), they exit 1: a script must not carry on after a typo.
+ */
+function incorrectUsage(message: string, command: string): string {
+  return `Incorrect Usage.\n${message.replace(/^error: /, '')}See '${command} --help'.\n`;
+}
+
+/** Runs the CLI; resolves with the exit code. */
+export async function runCli(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  const program = new Command();
+  const cli = new CliContext(program, PROGRAM_NAME, argv);
+  try {
+    // MACHINE_DEBUG that does not parse fails every command, as in docker-machine.
+    if (cli.env.MACHINE_DEBUG) parseGoBool(cli.env.MACHINE_DEBUG, 'MACHINE_DEBUG');
+    buildProgram(cli, program);
+    await program.parseAsync([...argv], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by outputError.
+      return err.exitCode === 0 ? 0 : 1;
+    }
+    if (err instanceof MoorError) {
+      if (err.message) process.stderr.write(`${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`${errorMessage(err)}\n`);
+    if (cli.env.MACHINE_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}

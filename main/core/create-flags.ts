@@ -1,0 +1,87 @@
+/**
+ * docker-machine's shared `create` flags (engine, swarm, TLS SANs), declared as data like a
+ * driver's flags so the CLI and the app's create form are generated from the same list, and the
+ * mapping of their values onto config.json's EngineOptions/SwarmOptions.
+ */
+import type { FlagSpec, FlagValues } from '../drivers/types.js';
+import { DEFAULT_ENGINE_INSTALL_URL, type EngineOptions, type SwarmOptions } from '../store/config.js';
+
+export const SHARED_CREATE_FLAGS: FlagSpec[] = [
+  {
+    name: 'engine-install-url',
+    type: 'string',
+    help: 'Custom URL to use for engine installation',
+    default: DEFAULT_ENGINE_INSTALL_URL,
+    envVar: 'MACHINE_DOCKER_INSTALL_URL',
+  },
+  {
+    name: 'engine-opt',
+    type: 'string[]',
+    help: 'Specify arbitrary flags to include with the created engine in the form flag=value',
+  },
+  { name: 'engine-insecure-registry', type: 'string[]', help: 'Specify insecure registries to allow with the created engine' },
+  { name: 'engine-registry-mirror', type: 'string[]', help: 'Specify registry mirrors to use', envVar: 'ENGINE_REGISTRY_MIRROR' },
+  { name: 'engine-label', type: 'string[]', help: 'Specify labels for the created engine' },
+  { name: 'engine-storage-driver', type: 'string', help: 'Specify a storage driver to use with the engine', default: '' },
+  { name: 'engine-env', type: 'string[]', help: 'Specify environment variables to set in the engine' },
+  { name: 'swarm', type: 'bool', help: 'Configure Machine to join a Swarm cluster' },
+  {
+    name: 'swarm-image',
+    type: 'string',
+    help: 'Specify Docker image to use for Swarm',
+    default: 'swarm:latest',
+    envVar: 'MACHINE_SWARM_IMAGE',
+  },
+  { name: 'swarm-master', type: 'bool', help: 'Configure Machine to be a Swarm master' },
+  { name: 'swarm-discovery', type: 'string', help: 'Discovery service to use with Swarm', default: '' },
+  { name: 'swarm-strategy', type: 'string', help: 'Define a default scheduling strategy for Swarm', default: 'spread' },
+  { name: 'swarm-opt', type: 'string[]', help: 'Define arbitrary flags for Swarm master' },
+  { name: 'swarm-join-opt', type: 'string[]', help: 'Define arbitrary flags for Swarm join' },
+  { name: 'swarm-host', type: 'string', help: 'ip/socket to listen on for Swarm master', default: 'tcp://0.0.0.0:3376' },
+  {
+    name: 'swarm-addr',
+    type: 'string',
+    help: 'addr to advertise for Swarm (default: detect and use the machine IP)',
+    default: '',
+  },
+  { name: 'swarm-experimental', type: 'bool', help: 'Enable Swarm experimental features' },
+  { name: 'tls-san', type: 'string[]', help: 'Support extra SANs for TLS certs' },
+];
+
+const str = (v: FlagValues[string], fallback = '') => (typeof v === 'string' ? v : fallback);
+const list = (v: FlagValues[string]) => (Array.isArray(v) ? [...v] : []);
+const bool = (v: FlagValues[string]) => v === true;
+
+/** The config.json options docker-machine's cmdCreateInner builds from the shared flags. */
+export function hostOptionsFromFlags(values: FlagValues): {
+  engine: Partial<EngineOptions>;
+  swarm: Partial<SwarmOptions>;
+  tlsSans: string[];
+} {
+  return {
+    engine: {
+      ArbitraryFlags: list(values['engine-opt']),
+      Env: list(values['engine-env']),
+      InsecureRegistry: list(values['engine-insecure-registry']),
+      Labels: list(values['engine-label']),
+      RegistryMirror: list(values['engine-registry-mirror']),
+      StorageDriver: str(values['engine-storage-driver']),
+      TlsVerify: true,
+      InstallURL: str(values['engine-install-url'], DEFAULT_ENGINE_INSTALL_URL),
+    },
+    swarm: {
+      IsSwarm: bool(values.swarm) || bool(values['swarm-master']),
+      Image: str(values['swarm-image'], 'swarm:latest'),
+      Agent: bool(values.swarm),
+      Master: bool(values['swarm-master']),
+      Discovery: str(values['swarm-discovery']),
+      Address: str(values['swarm-addr']),
+      Host: str(values['swarm-host'], 'tcp://0.0.0.0:3376'),
+      Strategy: str(values['swarm-strategy'], 'spread'),
+      ArbitraryFlags: list(values['swarm-opt']),
+      ArbitraryJoinFlags: list(values['swarm-join-opt']),
+      IsExperimental: bool(values['swarm-experimental']),
+    },
+    tlsSans: list(values['tls-san']),
+  };
+}

@@ -1,0 +1,192 @@
+import { promises as fs, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { DriverContext } from '../drivers/types.js';
+import type { Store } from '../store/store.js';
+import { errorMessage } from './errors.js';
+import type { ProgressReporter } from './progress.js';
+
+/**
+ * A create in progress leaves `.moor-create-in-progress` in its machine directory (the creating
+ * process's pid, boot and start time) until it succeeds or has rolled back. A marker whose process
+ * is gone means the create was killed (kill -9, power loss): the next `ls` or `rm` deletes what it
+ * had recorded in config.json (the driver's remove: droplet, key) and then the directory.
+ */
+export const CREATE_MARKER = '.moor-create-in-progress';
+
+export interface CreateMarker {
+  pid: number;
+  hostname: string;
+  /** /proc/sys/kernel/random/boot_id: a pid from before a reboot is dead whatever runs under it now. */
+  bootId: string;
+  /** The process's start time (/proc/<pid>/stat field 22), so a reused pid is not mistaken for it. */
+  startTime: string;
+  startedAt: string;
+}
+
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+function processStartTime(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function markCreateInProgress(machineDir: string): Promise<void> {
+  const marker: CreateMarker = {
+    pid: process.pid,
+    hostname: os.hostname(),
+    bootId: bootId(),
+    startTime: processStartTime(process.pid),
+    startedAt: new Date().toISOString(),
+  };
+  await fs.writeFile(path.join(machineDir, CREATE_MARKER), `${JSON.stringify(marker)}\n`, { mode: 0o600 });
+}
+
+export async function clearCreateMarker(machineDir: string): Promise<void> {
+  await fs.rm(path.join(machineDir, CREATE_MARKER), { force: true });
+}
+
+export async function readCreateMarker(machineDir: string): Promise<CreateMarker | null> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(machineDir, CREATE_MARKER), 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    const m = JSON.parse(text) as Partial<CreateMarker>;
+    return {
+      pid: Number(m.pid) || 0,
+      hostname: String(m.hostname ?? ''),
+      bootId: String(m.bootId ?? ''),
+      startTime: String(m.startTime ?? ''),
+      startedAt: String(m.startedAt ?? ''),
+    };
+  } catch {
+    // A torn marker (killed while writing it): the create cannot have got far.
+    return { pid: 0, hostname: os.hostname(), bootId: '', startTime: '', startedAt: '' };
+  }
+}
+
+/**
+ * Whether the process that wrote the marker is gone. A marker from another host (a store on a
+ * shared disk) is never judged: that create may be alive elsewhere.
+ */
+export function createIsInterrupted(marker: CreateMarker): boolean {
+  if (marker.hostname !== os.hostname()) return false;
+  if (!marker.pid) return true;
+  if (marker.bootId && marker.bootId !== bootId()) return true;
+  if (!pidAlive(marker.pid)) return true;
+  const start = processStartTime(marker.pid);
+  return Boolean(marker.startTime && start && start !== marker.startTime);
+}
+
+export interface RecoveryOptions {
+  env?: NodeJS.ProcessEnv;
+  progress?: ProgressReporter;
+}
+
+export interface RecoveryResult {
+  name: string;
+  /** Cloud resources and directory are gone. */
+  cleaned: boolean;
+  error?: string;
+}
+
+/**
+ * Cleans up one interrupted create. Returns null when the machine has no marker or its create is
+ * still running. Two processes recovering at once: the one that renames the marker away does it.
+ */
+export async function recoverInterruptedCreate(
+  store: Store,
+  name: string,
+  options: RecoveryOptions = {},
+): Promise<RecoveryResult | null> {
+  const dir = store.machineDir(name);
+  const marker = await readCreateMarker(dir);
+  if (!marker || !createIsInterrupted(marker)) return null;
+  if (!(await claimRecovery(dir))) return null; // another ls/rm is on it
+  const hasConfig = await fs.access(store.configPath(name)).then(
+    () => true,
+    () => false,
+  );
+  try {
+    if (hasConfig) {
+      const host = await store.load(name);
+      const { loadDriver } = await import('../drivers/registry.js');
+      const module = await loadDriver(host.DriverName);
+      const silent = { step() {}, log() {}, warn() {}, done() {}, error() {} } as unknown as ProgressReporter;
+      const ctx: DriverContext = {
+        storePath: store.root,
+        machineDir: dir,
+        progress: options.progress ?? silent,
+        env: options.env ?? process.env,
+      };
+      await module.open(host.Driver, ctx, host).remove();
+    }
+    await store.remove(name);
+    return { name, cleaned: true };
+  } catch (err) {
+    // The marker stays, so the next ls/rm tries again; the directory keeps the record.
+    await fs.rm(path.join(dir, RECOVERY_LOCK), { force: true });
+    return { name, cleaned: false, error: errorMessage(err) };
+  }
+}
+
+const RECOVERY_LOCK = '.moor-create-recovery';
+
+/** Exclusive right to clean up a directory (a lock file with our pid; a dead owner's is taken over). */
+async function claimRecovery(dir: string): Promise<boolean> {
+  const lock = path.join(dir, RECOVERY_LOCK);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await fs.writeFile(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return false;
+      const owner = Number(await fs.readFile(lock, 'utf8').catch(() => '0'));
+      if (owner && pidAlive(owner)) return false;
+      await fs.rm(lock, { force: true });
+    }
+  }
+  return false;
+}
+
+/** Every interrupted create in the store, cleaned up concurrently (what `ls` runs first). */
+export async function recoverInterruptedCreates(
+  store: Store,
+  options: RecoveryOptions = {},
+): Promise<RecoveryResult[]> {
+  const names = await store.names();
+  const results = await Promise.all(
+    names.map(async (name) => {
+      // Cheap check first: most machines have no marker.
+      const exists = await fs.access(path.join(store.machineDir(name), CREATE_MARKER)).then(
+        () => true,
+        () => false,
+      );
+      return exists ? recoverInterruptedCreate(store, name, options) : null;
+    }),
+  );
+  return results.filter((r): r is RecoveryResult => r !== null);
+}

@@ -1,0 +1,330 @@
+import { MoorError } from '../../core/errors.js';
+
+/**
+ * A small client for the parts of DigitalOcean's API v2 the driver uses, on plain fetch.
+ * Shapes follow DigitalOcean's published OpenAPI reference (github.com/digitalocean/openapi).
+ */
+
+export const DEFAULT_API_URL = 'https://api.digitalocean.com';
+
+export interface DoRegion {
+  slug: string;
+  name: string;
+  sizes: string[];
+  available: boolean;
+  features: string[];
+}
+
+export interface DoSshKey {
+  id: number;
+  fingerprint: string;
+  public_key: string;
+  name: string;
+}
+
+export interface DoNetwork {
+  ip_address: string;
+  netmask: string | number;
+  gateway: string;
+  type: 'public' | 'private';
+}
+
+export interface DoDroplet {
+  id: number;
+  name: string;
+  status: 'new' | 'active' | 'off' | 'archive' | string;
+  networks: { v4: DoNetwork[]; v6: DoNetwork[] };
+  image?: { slug?: string | null; distribution?: string };
+  tags?: string[];
+}
+
+export interface DoAction {
+  id: number;
+  status: 'in-progress' | 'completed' | 'errored';
+  type: string;
+  resource_id: number;
+  resource_type: string;
+}
+
+export interface DropletCreateRequest {
+  name: string;
+  region: string;
+  size: string;
+  image: string | number;
+  ssh_keys: Array<number | string>;
+  backups: boolean;
+  ipv6: boolean;
+  private_networking: boolean;
+  monitoring: boolean;
+  user_data?: string;
+  tags: string[];
+}
+
+/** A non-2xx answer; `id` is DigitalOcean's error id ("not_found", "unauthorized", ...). */
+export class DigitalOceanApiError extends MoorError {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly errorId: string,
+    readonly requestId: string,
+  ) {
+    super(message);
+    this.name = 'DigitalOceanApiError';
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof DigitalOceanApiError && err.status === 404;
+}
+
+export interface ApiOptions {
+  token: string;
+  baseUrl?: string;
+  /** Cancels waits and idempotent requests (see `request`). */
+  signal?: AbortSignal;
+  /** Attempts after the first for 429 / 5xx / network errors. */
+  maxRetries?: number;
+  /** First backoff delay; doubles each attempt (with jitter). */
+  retryBaseMs?: number;
+  /** Longest wait for a rate-limit reset before giving up with a clear error. */
+  maxRateLimitWaitMs?: number;
+  /** Called before each retry with a human-readable reason (progress output). */
+  onRetry?: (message: string) => void;
+  /** Where the token came from, named in the 401 error. */
+  tokenSource?: string;
+}
+
+interface RequestOptions {
+  body?: unknown;
+  /**
+   * Safe to repeat after a 5xx or a dropped connection. Creates are not: a 500 may come after the
+   * droplet exists, and a retry would make a second one. A 429 is always retried (DigitalOcean
+   * rejects the request before doing anything).
+   */
+  idempotent: boolean;
+  /**
+   * Whether the AbortSignal may interrupt the request in flight. Creates run to completion so the
+   * ID of what they made is known (and recorded, and rolled back); the signal is checked after.
+   */
+  abortable: boolean;
+}
+
+const RETRYABLE_NETWORK = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|socket|fetch failed/i;
+
+export class DigitalOceanApi {
+  readonly baseUrl: string;
+
+  constructor(private readonly options: ApiOptions) {
+    this.baseUrl = (options.baseUrl || DEFAULT_API_URL).replace(/\/+$/, '');
+  }
+
+  async listRegions(): Promise<DoRegion[]> {
+    const res = await this.request<{ regions: DoRegion[] }>('GET', '/v2/regions?per_page=200');
+    return res.regions;
+  }
+
+  async createKey(name: string, publicKey: string): Promise<DoSshKey> {
+    const res = await this.request<{ ssh_key: DoSshKey }>('POST', '/v2/account/keys', {
+      body: { name, public_key: publicKey },
+      idempotent: false,
+      abortable: false,
+    });
+    return res.ssh_key;
+  }
+
+  /** By numeric ID or MD5 fingerprint. */
+  async getKey(idOrFingerprint: string | number): Promise<DoSshKey> {
+    const res = await this.request<{ ssh_key: DoSshKey }>(
+      'GET',
+      `/v2/account/keys/${encodeURIComponent(String(idOrFingerprint))}`,
+    );
+    return res.ssh_key;
+  }
+
+  async deleteKey(id: number): Promise<void> {
+    await this.request('DELETE', `/v2/account/keys/${id}`);
+  }
+
+  async createDroplet(request: DropletCreateRequest): Promise<DoDroplet> {
+    const res = await this.request<{ droplet: DoDroplet }>('POST', '/v2/droplets', {
+      body: request,
+      idempotent: false,
+      abortable: false,
+    });
+    return res.droplet;
+  }
+
+  async getDroplet(id: number): Promise<DoDroplet> {
+    const res = await this.request<{ droplet: DoDroplet }>('GET', `/v2/droplets/${id}`);
+    return res.droplet;
+  }
+
+  async deleteDroplet(id: number): Promise<void> {
+    await this.request('DELETE', `/v2/droplets/${id}`);
+  }
+
+  /** power_on / shutdown / reboot / power_off. Repeating one is harmless, so it is retried. */
+  async dropletAction(id: number, type: string): Promise<DoAction> {
+    const res = await this.request<{ action: DoAction }>('POST', `/v2/droplets/${id}/actions`, {
+      body: { type },
+      idempotent: true,
+      abortable: true,
+    });
+    return res.action;
+  }
+
+  async getAction(id: number): Promise<DoAction> {
+    const res = await this.request<{ action: DoAction }>('GET', `/v2/actions/${id}`);
+    return res.action;
+  }
+
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    opts: RequestOptions = { idempotent: method !== 'POST', abortable: true },
+  ): Promise<T> {
+    const { signal } = this.options;
+    const maxRetries = this.options.maxRetries ?? 5;
+    const baseMs = this.options.retryBaseMs ?? 500;
+    const what = `${method} ${path.replace(/\?.*$/, '')}`;
+    for (let attempt = 0; ; attempt++) {
+      signal?.throwIfAborted();
+      let res: Response;
+      try {
+        res = await fetch(this.baseUrl + path, {
+          method,
+          headers: {
+            Authorization: `Bearer ${this.options.token}`,
+            'Content-Type': 'application/json',
+            Accept: 'application/json',
+            'User-Agent': 'moor',
+          },
+          body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+          signal: opts.abortable ? signal : undefined,
+        });
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        const message = err instanceof Error ? `${err.message} ${String(err.cause ?? '')}` : String(err);
+        if (opts.idempotent && attempt < maxRetries && RETRYABLE_NETWORK.test(message)) {
+          const delay = backoff(baseMs, attempt);
+          this.options.onRetry?.(`${what}: ${message.trim()}; retrying in ${formatSeconds(delay)}`);
+          await sleep(delay, signal);
+          continue;
+        }
+        throw new MoorError(`DigitalOcean API ${what} failed: ${message.trim()} (API URL ${this.baseUrl})`);
+      }
+      const text = await res.text();
+      if (res.ok) {
+        if (!text) return undefined as T;
+        try {
+          return JSON.parse(text) as T;
+        } catch {
+          throw new MoorError(`DigitalOcean API ${what}: answer is not JSON (HTTP ${res.status})`);
+        }
+      }
+      const error = parseError(text);
+      if (res.status === 429 && attempt < maxRetries) {
+        const delay = rateLimitDelay(res.headers, baseMs, attempt);
+        const maxWait = this.options.maxRateLimitWaitMs ?? 120_000;
+        if (delay > maxWait) {
+          throw new DigitalOceanApiError(
+            `DigitalOcean API rate limit exceeded (${what}); it resets at ${new Date(Date.now() + delay).toISOString()}`,
+            429,
+            error.id,
+            error.requestId,
+          );
+        }
+        this.options.onRetry?.(`${what}: rate limited (429); retrying in ${formatSeconds(delay)}`);
+        await sleep(delay, signal);
+        continue;
+      }
+      if (res.status >= 500 && opts.idempotent && attempt < maxRetries) {
+        const delay = backoff(baseMs, attempt);
+        this.options.onRetry?.(`${what}: HTTP ${res.status}; retrying in ${formatSeconds(delay)}`);
+        await sleep(delay, signal);
+        continue;
+      }
+      throw this.toError(what, res.status, error);
+    }
+  }
+
+  private toError(
+    what: string,
+    status: number,
+    error: { id: string; message: string; requestId: string },
+  ): DigitalOceanApiError {
+    if (status === 401) {
+      const source = this.options.tokenSource || '--digitalocean-access-token or $DIGITALOCEAN_ACCESS_TOKEN';
+      return new DigitalOceanApiError(
+        `invalid DigitalOcean access token (401 ${error.id || 'unauthorized'}: ${error.message || 'Unable to authenticate you'}); check ${source}`,
+        status,
+        error.id,
+        error.requestId,
+      );
+    }
+    const detail = [error.id, error.message].filter(Boolean).join(': ');
+    const req = error.requestId ? ` (request ${error.requestId})` : '';
+    return new DigitalOceanApiError(
+      `DigitalOcean API ${what}: HTTP ${status}${detail ? ` ${detail}` : ''}${req}`,
+      status,
+      error.id,
+      error.requestId,
+    );
+  }
+}
+
+function parseError(text: string): { id: string; message: string; requestId: string } {
+  try {
+    const body = JSON.parse(text) as { id?: unknown; message?: unknown; request_id?: unknown };
+    return {
+      id: typeof body.id === 'string' ? body.id : '',
+      message: typeof body.message === 'string' ? body.message : '',
+      requestId: typeof body.request_id === 'string' ? body.request_id : '',
+    };
+  } catch {
+    return { id: '', message: text.slice(0, 200), requestId: '' };
+  }
+}
+
+/** Exponential backoff with ±25 % jitter, capped at 30 s. */
+export function backoff(baseMs: number, attempt: number): number {
+  const raw = Math.min(30_000, baseMs * 2 ** attempt);
+  return Math.round(raw * (0.75 + Math.random() * 0.5));
+}
+
+/**
+ * How long to wait after a 429: until `RateLimit-Reset` (epoch seconds) when given, else
+ * `Retry-After` (seconds), else exponential backoff.
+ */
+export function rateLimitDelay(headers: Headers, baseMs: number, attempt: number, now = Date.now()): number {
+  const reset = Number(headers.get('ratelimit-reset'));
+  if (Number.isFinite(reset) && reset > 0) {
+    // Whole seconds: wait to the start of the reset second, plus a little slack.
+    return Math.max(0, reset * 1000 - now) + 100;
+  }
+  const retryAfter = Number(headers.get('retry-after'));
+  if (Number.isFinite(retryAfter) && retryAfter > 0) return retryAfter * 1000;
+  return backoff(baseMs, attempt);
+}
+
+function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,342 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { errorMessage, HostNotRunningError, MoorError } from '../../core/errors.js';
+import type { MachineState } from '../../core/state.js';
+import { commitSecret, deleteSecret, plainTextWarning, readSecret } from '../../secrets/index.js';
+import { DEFAULT_ENGINE_PORT } from '../../store/config.js';
+import type { Driver, DriverContext, SshTarget } from '../types.js';
+import { DigitalOceanApi, type DoAction, type DoDroplet, type DoRegion, isNotFound, sleep } from './api.js';
+import { type DigitalOceanConfig, imageParam, splitTags } from './config.js';
+import { generateRsaKeyPair } from './keys.js';
+
+/** Knobs for tests and slow accounts (environment; seconds / milliseconds as named). */
+export function timings(env: NodeJS.ProcessEnv) {
+  const num = (name: string, fallback: number) => {
+    const v = Number(env[name]);
+    return env[name] && Number.isFinite(v) && v >= 0 ? v : fallback;
+  };
+  return {
+    /** Bound on waiting for the droplet's IP, and for a power action to complete. */
+    waitMs: num('MOOR_DIGITALOCEAN_WAIT_SECONDS', 300) * 1000,
+    pollMs: num('MOOR_DIGITALOCEAN_POLL_MS', 1000),
+    retryBaseMs: num('MOOR_DIGITALOCEAN_RETRY_BASE_MS', 500),
+  };
+}
+
+const STATES: Record<string, MachineState> = { new: 'Starting', active: 'Running', off: 'Stopped' };
+
+export function mapDropletStatus(status: string): MachineState {
+  return STATES[status] ?? '';
+}
+
+export function publicIPv4(droplet: DoDroplet): string {
+  return droplet.networks?.v4?.find((n) => n.type === 'public')?.ip_address ?? '';
+}
+
+export class DigitalOceanDriver implements Driver {
+  private readonly t: ReturnType<typeof timings>;
+
+  constructor(
+    readonly config: DigitalOceanConfig,
+    private readonly ctx: DriverContext,
+  ) {
+    this.t = timings(ctx.env);
+  }
+
+  private get name(): string {
+    return this.config.MachineName;
+  }
+
+  /** The token: config.json (docker-machine files), else the keychain item, else the env var. */
+  private async token(): Promise<{ token: string; source: string }> {
+    const c = this.config;
+    if (c.AccessToken)
+      return { token: c.AccessToken, source: `the AccessToken in config.json of "${this.name}"` };
+    const envToken = this.ctx.env.DIGITALOCEAN_ACCESS_TOKEN?.trim();
+    if (c.AccessTokenRef) {
+      try {
+        const token = await readSecret(c.AccessTokenRef, { env: this.ctx.env, injected: this.ctx.secrets });
+        return { token, source: `the keychain item ${c.AccessTokenRef}` };
+      } catch (err) {
+        if (envToken) return { token: envToken, source: '$DIGITALOCEAN_ACCESS_TOKEN' };
+        throw new MoorError(
+          `no DigitalOcean access token for machine "${this.name}": ${errorMessage(err)}. Set DIGITALOCEAN_ACCESS_TOKEN.`,
+        );
+      }
+    }
+    if (envToken) return { token: envToken, source: '$DIGITALOCEAN_ACCESS_TOKEN' };
+    throw new MoorError(
+      `no DigitalOcean access token for machine "${this.name}": config.json has none; set DIGITALOCEAN_ACCESS_TOKEN`,
+    );
+  }
+
+  /** An API client; `cancellable: false` for cleanup, which must finish even after a cancel. */
+  private async api(cancellable = true): Promise<DigitalOceanApi> {
+    const { token, source } = await this.token();
+    return new DigitalOceanApi({
+      token,
+      tokenSource: source,
+      baseUrl: this.ctx.env.DIGITALOCEAN_API_URL,
+      signal: cancellable ? this.ctx.signal : undefined,
+      retryBaseMs: this.t.retryBaseMs,
+      onRetry: (message) => this.ctx.progress.log(message),
+    });
+  }
+
+  private async checkpoint(): Promise<void> {
+    await this.ctx.checkpoint?.();
+  }
+
+  async preCreateCheck(): Promise<void> {
+    const c = this.config;
+    if (c.UserDataFile) {
+      try {
+        await fs.access(c.UserDataFile);
+      } catch {
+        throw new MoorError(`user-data file ${c.UserDataFile} could not be found`);
+      }
+    }
+    if (c.SSHKey) {
+      if (!c.SSHKeyFingerprint) {
+        throw new MoorError(
+          '--digitalocean-ssh-key-path needs --digitalocean-ssh-key-fingerprint (the key already in your DigitalOcean account)',
+        );
+      }
+      try {
+        await fs.access(c.SSHKey);
+      } catch {
+        throw new MoorError(`SSH key does not exist: "${c.SSHKey}"`);
+      }
+    }
+    const api = await this.api();
+    const regions = await api.listRegions();
+    const region = regions.find((r: DoRegion) => r.slug === c.Region);
+    if (!region) {
+      const known = regions.map((r) => r.slug).join(', ');
+      throw new MoorError(`digitalocean requires a valid region: "${c.Region}" is not one of ${known}`);
+    }
+    if (region.available === false) {
+      throw new MoorError(`digitalocean region "${c.Region}" is not accepting new droplets`);
+    }
+    if (Array.isArray(region.sizes) && region.sizes.length > 0 && !region.sizes.includes(c.Size)) {
+      throw new MoorError(`digitalocean size "${c.Size}" is not available in region "${c.Region}"`);
+    }
+    if (c.SSHKeyFingerprint) await this.existingKey(api);
+  }
+
+  private async existingKey(api: DigitalOceanApi) {
+    try {
+      return await api.getKey(this.config.SSHKeyFingerprint);
+    } catch (err) {
+      if (isNotFound(err)) {
+        throw new MoorError(
+          `Digital Ocean SSH key with fingerprint ${this.config.SSHKeyFingerprint} doesn't exist`,
+        );
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Key, droplet, address — each recorded in config.json (checkpoint) the moment it exists, so
+   * a failure, a cancel or a kill -9 at any point leaves what `remove` needs to clean up.
+   */
+  async create(): Promise<void> {
+    const c = this.config;
+    const { progress, signal } = this.ctx;
+    const api = await this.api();
+    await this.storeToken();
+
+    const userData = c.UserDataFile ? await fs.readFile(c.UserDataFile, 'utf8') : '';
+    const machineKey = path.join(this.ctx.machineDir, 'id_rsa');
+    if (c.SSHKeyFingerprint) {
+      const key = await this.existingKey(api);
+      c.SSHKeyID = key.id;
+      if (c.SSHKey) {
+        progress.log('Importing SSH key...');
+        await fs.copyFile(c.SSHKey, machineKey);
+        await fs.chmod(machineKey, 0o600);
+        await fs.copyFile(`${c.SSHKey}.pub`, `${machineKey}.pub`).catch(() => undefined);
+        c.SSHKeyPath = machineKey;
+      } else {
+        progress.log('Assuming Digital Ocean private SSH is located at ~/.ssh/id_rsa');
+        c.SSHKeyPath = '';
+      }
+    } else {
+      progress.step('ssh-key', 'Creating SSH key...');
+      const pair = await generateRsaKeyPair();
+      await fs.writeFile(machineKey, pair.privateKey, { mode: 0o600 });
+      await fs.writeFile(`${machineKey}.pub`, pair.publicKey, { mode: 0o600 });
+      c.SSHKeyPath = machineKey;
+      signal?.throwIfAborted();
+      const key = await api.createKey(c.MachineName, pair.publicKey);
+      c.SSHKeyID = key.id;
+      await this.checkpoint();
+    }
+    signal?.throwIfAborted();
+
+    progress.step('droplet', 'Creating Digital Ocean droplet...');
+    const droplet = await api.createDroplet({
+      name: c.MachineName,
+      region: c.Region,
+      size: c.Size,
+      image: imageParam(c.Image),
+      ssh_keys: [c.SSHKeyID],
+      backups: c.Backups,
+      ipv6: c.IPv6,
+      private_networking: c.PrivateNetworking,
+      monitoring: c.Monitoring,
+      ...(userData ? { user_data: userData } : {}),
+      tags: splitTags(c.Tags),
+    });
+    c.DropletID = droplet.id;
+    await this.checkpoint();
+    signal?.throwIfAborted();
+
+    progress.step('wait-ip', 'Waiting for IP address to be assigned to the Droplet...');
+    const deadline = Date.now() + this.t.waitMs;
+    let current = droplet;
+    // docker-machine polled forever; a droplet that never comes up must fail the create (and roll back).
+    while (!(current.status === 'active' && publicIPv4(current))) {
+      if (Date.now() > deadline) {
+        throw new MoorError(
+          `droplet ${c.DropletID} did not become active with a public IPv4 address within ${Math.round(this.t.waitMs / 1000)}s (status "${current.status}")`,
+        );
+      }
+      await sleep(this.t.pollMs, signal);
+      current = await api.getDroplet(c.DropletID);
+    }
+    c.IPAddress = publicIPv4(current);
+    await this.checkpoint();
+    progress.log(`Created droplet ${c.DropletID} (${c.IPAddress})`);
+  }
+
+  /** Writes the planned keychain item; if the keychain refuses, falls back to plain text (with a warning). */
+  private async storeToken(): Promise<void> {
+    const ref = this.config.AccessTokenRef;
+    if (!ref) return;
+    const result = await commitSecret(ref, { env: this.ctx.env, injected: this.ctx.secrets });
+    if (result.ok) return;
+    this.config.AccessToken = result.secret;
+    delete this.config.AccessTokenRef;
+    this.ctx.progress.warn(plainTextWarning('The DigitalOcean access token', result.reason));
+    await this.checkpoint();
+  }
+
+  /**
+   * Deletes the droplet and the key Moor uploaded (not a key the user named by fingerprint) and
+   * the keychain item. 404 = already gone. Runs to the end even after a cancelled create.
+   */
+  async remove(): Promise<void> {
+    const c = this.config;
+    const ownKey = c.SSHKeyID > 0 && !c.SSHKeyFingerprint;
+    if (c.DropletID > 0 || ownKey) {
+      const api = await this.api(false);
+      if (c.DropletID > 0) {
+        try {
+          await api.deleteDroplet(c.DropletID);
+          this.ctx.progress.log(`Deleted droplet ${c.DropletID}`);
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+          this.ctx.progress.log(`Droplet ${c.DropletID} doesn't exist, assuming it is already deleted`);
+        }
+      }
+      if (ownKey) {
+        try {
+          await api.deleteKey(c.SSHKeyID);
+          this.ctx.progress.log(`Deleted SSH key ${c.SSHKeyID}`);
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+          this.ctx.progress.log(`SSH key ${c.SSHKeyID} doesn't exist, assuming it is already deleted`);
+        }
+      }
+    }
+    if (c.AccessTokenRef) {
+      try {
+        await deleteSecret(c.AccessTokenRef, { env: this.ctx.env, injected: this.ctx.secrets });
+      } catch (err) {
+        this.ctx.progress.warn(
+          `could not delete ${c.AccessTokenRef} from the keychain: ${errorMessage(err)}`,
+        );
+      }
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.powerAction('power_on');
+    await this.refreshAddress();
+  }
+
+  async stop(): Promise<void> {
+    await this.powerAction('shutdown');
+  }
+
+  async restart(): Promise<void> {
+    await this.powerAction('reboot');
+    await this.refreshAddress();
+  }
+
+  async kill(): Promise<void> {
+    await this.powerAction('power_off');
+  }
+
+  /** Runs a droplet action and waits (bounded) until DigitalOcean reports it completed. */
+  private async powerAction(type: string): Promise<void> {
+    const id = this.requireDroplet();
+    const api = await this.api();
+    let action: DoAction = await api.dropletAction(id, type);
+    const deadline = Date.now() + this.t.waitMs;
+    while (action.status === 'in-progress') {
+      if (Date.now() > deadline) {
+        throw new MoorError(
+          `DigitalOcean action ${type} (${action.id}) on droplet ${id} did not complete within ${Math.round(this.t.waitMs / 1000)}s`,
+        );
+      }
+      await sleep(this.t.pollMs, this.ctx.signal);
+      action = await api.getAction(action.id);
+    }
+    if (action.status !== 'completed') {
+      throw new MoorError(`DigitalOcean action ${type} (${action.id}) on droplet ${id} ${action.status}`);
+    }
+  }
+
+  private async refreshAddress(): Promise<void> {
+    const droplet = await (await this.api()).getDroplet(this.requireDroplet());
+    const ip = publicIPv4(droplet);
+    if (ip) this.config.IPAddress = ip;
+  }
+
+  private requireDroplet(): number {
+    if (!(this.config.DropletID > 0)) {
+      throw new MoorError(`machine "${this.name}" has no droplet (DropletID is not set)`);
+    }
+    return this.config.DropletID;
+  }
+
+  async state(): Promise<MachineState> {
+    const droplet = await (await this.api()).getDroplet(this.requireDroplet());
+    return mapDropletStatus(droplet.status);
+  }
+
+  async ip(): Promise<string> {
+    if (!this.config.IPAddress) throw new MoorError('IP address is not set');
+    return this.config.IPAddress;
+  }
+
+  async url(): Promise<string> {
+    if ((await this.state()) !== 'Running') throw new HostNotRunningError();
+    return `tcp://${await this.ip()}:${DEFAULT_ENGINE_PORT}`;
+  }
+
+  async sshTarget(): Promise<SshTarget> {
+    return {
+      host: await this.ip(),
+      port: this.config.SSHPort || 22,
+      user: this.config.SSHUser || 'root',
+      keyPath: this.config.SSHKeyPath
+        ? path.join(this.ctx.machineDir, path.basename(this.config.SSHKeyPath))
+        : '',
+      knownHostsPath: path.join(this.ctx.machineDir, 'known_hosts'),
+    };
+  }
+}

@@ -1,0 +1,251 @@
+import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { HostNotRunningError, MoorError } from '../../core/errors.js';
+import type { MachineState } from '../../core/state.js';
+import { type BaseDriverConfig, DEFAULT_ENGINE_PORT, type HostConfig } from '../../store/config.js';
+import { relocate } from '../../store/paths.js';
+import type { Driver, DriverContext, DriverModule, FlagValues, SshTarget } from '../types.js';
+
+/** config.json's Driver object of a generic machine: BaseDriver, then EnginePort and SSHKey. */
+export interface GenericConfig extends BaseDriverConfig {
+  EnginePort: number;
+  /** The key file the user gave (--generic-ssh-key); SSHKeyPath is Moor's copy of it. */
+  SSHKey: string;
+}
+
+/** docker-machine's GetState dial timeout was 15 s; a live host answers a SYN in milliseconds. */
+const STATE_DIAL_TIMEOUT_MS = 10_000;
+/** How long a reboot may take to drop the SSH connection, then to accept SSH again. */
+const REBOOT_DOWN_MS = 60_000;
+const REBOOT_UP_MS = 300_000;
+
+/**
+ * Any machine reachable over SSH: Moor installs and secures Docker on it and otherwise leaves it
+ * alone (it cannot power it on or off). Flags, messages and config.json match docker-machine's.
+ */
+const generic: DriverModule = {
+  name: 'generic',
+  description: 'An existing host reachable over SSH (any cloud or bare metal); Docker is installed on it',
+  provisions: true,
+  keepOnProvisionFailure: true,
+  flags: [
+    {
+      name: 'generic-engine-port',
+      type: 'int',
+      help: 'Docker engine port',
+      default: DEFAULT_ENGINE_PORT,
+      envVar: 'GENERIC_ENGINE_PORT',
+    },
+    {
+      name: 'generic-ip-address',
+      type: 'string',
+      help: 'IP Address of machine',
+      default: '',
+      envVar: 'GENERIC_IP_ADDRESS',
+      required: true,
+    },
+    {
+      name: 'generic-ssh-key',
+      type: 'string',
+      help: 'SSH private key path (if not provided, default SSH key will be used)',
+      default: '',
+      envVar: 'GENERIC_SSH_KEY',
+    },
+    { name: 'generic-ssh-port', type: 'int', help: 'SSH port', default: 22, envVar: 'GENERIC_SSH_PORT' },
+    {
+      name: 'generic-ssh-user',
+      type: 'string',
+      help: 'SSH user',
+      default: 'root',
+      envVar: 'GENERIC_SSH_USER',
+    },
+  ],
+
+  configFromFlags(values: FlagValues, base: BaseDriverConfig): GenericConfig {
+    const ip = String(values['generic-ip-address'] ?? '').trim();
+    if (!ip) throw new MoorError('generic driver requires the --generic-ip-address option');
+    const sshPort = port(values['generic-ssh-port'], 22, 'generic-ssh-port');
+    const enginePort = port(values['generic-engine-port'], DEFAULT_ENGINE_PORT, 'generic-engine-port');
+    const key = String(values['generic-ssh-key'] ?? '');
+    return {
+      ...base,
+      IPAddress: ip,
+      SSHUser: String(values['generic-ssh-user'] || 'root'),
+      SSHPort: sshPort,
+      SSHKeyPath: '',
+      EnginePort: enginePort,
+      // Absolute, so the check and the copy do not depend on where create ran.
+      SSHKey: key ? path.resolve(key) : '',
+    };
+  },
+
+  open(config: BaseDriverConfig, ctx: DriverContext, host?: HostConfig): Driver {
+    return new GenericDriver(config as GenericConfig, ctx, host);
+  },
+};
+
+function port(value: unknown, fallback: number, flag: string): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new MoorError(`invalid value "${String(value)}" for flag --${flag}: not a port number`);
+  }
+  return n;
+}
+
+export class GenericDriver implements Driver {
+  constructor(
+    readonly config: GenericConfig,
+    private readonly ctx: DriverContext,
+    private readonly host?: HostConfig,
+  ) {}
+
+  async preCreateCheck(): Promise<void> {
+    const key = this.config.SSHKey;
+    if (
+      key &&
+      !(await fs.stat(key).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    ) {
+      throw new MoorError(`SSH key does not exist: "${key}"`);
+    }
+  }
+
+  /** Nothing remote: the key (and its .pub) is copied into the machine directory, 0600. */
+  async create(): Promise<void> {
+    const { progress, machineDir } = this.ctx;
+    const key = this.config.SSHKey;
+    if (!key) {
+      progress.log('No SSH key specified. Assuming an existing key at the default location.');
+      return;
+    }
+    progress.step('import-key', 'Importing SSH key...');
+    const copy = path.join(machineDir, path.basename(key));
+    await fs.copyFile(key, copy);
+    await fs.chmod(copy, 0o600);
+    try {
+      await fs.copyFile(`${key}.pub`, `${copy}.pub`);
+      await fs.chmod(`${copy}.pub`, 0o600);
+    } catch (err) {
+      progress.log(`Couldn't copy SSH public key : ${(err as Error).message}`);
+    }
+    this.config.SSHKeyPath = copy;
+  }
+
+  /** The host is the user's: removing the machine touches nothing on it (see rm --remove-engine-config). */
+  async remove(): Promise<void> {}
+
+  async start(): Promise<void> {
+    throw new MoorError('generic driver does not support start');
+  }
+
+  async stop(): Promise<void> {
+    throw new MoorError('generic driver does not support stop');
+  }
+
+  async kill(): Promise<void> {
+    throw new MoorError('generic driver does not support kill');
+  }
+
+  /**
+   * Reboots over SSH (docker-machine: `sudo shutdown -r now`) and returns once the host went down
+   * and accepts SSH again, so the caller's "wait for Running, then for Docker" is meaningful.
+   */
+  async restart(): Promise<void> {
+    const { connect } = await import('../../ssh/index.js');
+    const target = await this.sshTarget();
+    const { progress, signal } = this.ctx;
+    const session = await connect(target, { retryForMs: 0, signal });
+    progress.log(`Rebooting ${target.host}...`);
+    // Detached, so the exec's own exit status arrives before the connection drops.
+    await session
+      .exec(
+        'cmd="shutdown -r now"; [ "$(id -u)" = 0 ] || cmd="sudo -n $cmd"; nohup sh -c "sleep 1; $cmd" >/dev/null 2>&1 &',
+        { signal },
+      )
+      .then((r) => {
+        if (r.code !== 0)
+          throw new MoorError(`reboot of ${target.host} failed: ${(r.stderr || r.stdout).trim()}`);
+      });
+    const wentDown = await Promise.race([
+      session.closed.then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), REBOOT_DOWN_MS).unref()),
+    ]);
+    session.close();
+    if (!wentDown)
+      throw new MoorError(`${target.host} did not go down within ${REBOOT_DOWN_MS / 1000} s of the reboot`);
+    progress.log(`Waiting for ${target.host} to come back...`);
+    const back = await connect(target, { retryForMs: REBOOT_UP_MS, signal });
+    back.close();
+  }
+
+  /** docker-machine's rule: Running when the SSH port accepts a TCP connection, else Stopped. */
+  async state(): Promise<MachineState> {
+    const reachable = await dial(
+      this.config.IPAddress,
+      this.config.SSHPort,
+      STATE_DIAL_TIMEOUT_MS,
+      this.ctx.signal,
+    );
+    return reachable ? 'Running' : 'Stopped';
+  }
+
+  async ip(): Promise<string> {
+    if (!this.config.IPAddress) throw new MoorError('IP address is not set');
+    return this.config.IPAddress;
+  }
+
+  async url(): Promise<string> {
+    if ((await this.state()) !== 'Running') throw new HostNotRunningError();
+    const ip = await this.ip();
+    const host = ip.includes(':') ? `[${ip}]` : ip;
+    return `tcp://${host}:${this.config.EnginePort || DEFAULT_ENGINE_PORT}`;
+  }
+
+  async sshTarget(): Promise<SshTarget> {
+    const recorded = this.config.SSHKeyPath;
+    let keyPath = this.host ? relocate(recorded, this.host, this.ctx.storePath) : recorded;
+    // A machine whose key copy is gone (e.g. a hand-edited store) still has the original key.
+    if (
+      keyPath &&
+      !(await fs.stat(keyPath).then(
+        () => true,
+        () => false,
+      )) &&
+      this.config.SSHKey
+    ) {
+      keyPath = this.config.SSHKey;
+    }
+    return {
+      host: this.config.IPAddress,
+      port: this.config.SSHPort || 22,
+      user: this.config.SSHUser || 'root',
+      keyPath,
+      knownHostsPath: path.join(this.ctx.machineDir, 'known_hosts'),
+      machineName: this.config.MachineName,
+    };
+  }
+}
+
+/** Whether a TCP connection to host:port opens within the timeout. */
+function dial(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.destroy();
+      resolve(ok);
+    };
+    const onAbort = () => done(false);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+export default generic;

@@ -1,0 +1,137 @@
+import { errorMessage, MoorError } from '../core/errors.js';
+import type { ProgressReporter } from '../core/progress.js';
+import type { SshTarget } from '../drivers/types.js';
+import type { SshSession } from '../ssh/types.js';
+import { parseSections } from './scripts.js';
+
+/** Marker steps a script may announce, mapped to progress step ids and docker-machine's wording. */
+const SCRIPT_STEPS: Record<string, { id: string; message: string }> = {
+  'Setting hostname': { id: 'hostname', message: 'Setting hostname...' },
+  'Configuring engine': { id: 'configure', message: 'Setting Docker configuration on the remote daemon...' },
+  'Restarting engine': { id: 'restart', message: 'Restarting engine...' },
+  'Upgrading Docker': { id: 'upgrade', message: 'Upgrading Docker...' },
+};
+
+export interface ScriptResult {
+  code: number;
+  stdout: string;
+  sections: Record<string, string>;
+  /** The @@fail reason, when the script gave one. */
+  failure: string;
+  /** The last lines of output, for error messages. */
+  tail: string[];
+}
+
+/**
+ * Runs one script over ONE exec (`sh -s`, script on stdin), as root through `sudo -n` when the
+ * login user is not root. Marker lines become progress steps and log lines as they arrive.
+ */
+export async function runScript(
+  session: SshSession,
+  script: string,
+  options: { asRoot: boolean; isRoot: boolean; progress: ProgressReporter; signal?: AbortSignal },
+): Promise<ScriptResult> {
+  const { progress } = options;
+  const command = options.asRoot && !options.isRoot ? 'sudo -n sh -s' : 'sh -s';
+  let failure = '';
+  let inSection = false;
+  const tail: string[] = [];
+  const onLine = (line: string) => {
+    if (line.startsWith('@@section ')) {
+      inSection = line !== '@@section end';
+      return;
+    }
+    if (line.startsWith('@@step ')) {
+      const text = line.slice(7).trim();
+      const step = SCRIPT_STEPS[text];
+      progress.step(step?.id ?? text.toLowerCase().replace(/\s+/g, '-'), step?.message ?? `${text}...`);
+      return;
+    }
+    if (line.startsWith('@@info ')) return progress.log(line.slice(7));
+    if (line.startsWith('@@fail ')) {
+      failure = line.slice(7);
+      return;
+    }
+    if (inSection || !line.trim()) return;
+    tail.push(line);
+    if (tail.length > 20) tail.shift();
+    progress.log(line);
+  };
+  const stdoutLines = lineSplitter(onLine);
+  const stderrLines = lineSplitter((line) => {
+    if (!line.trim()) return;
+    tail.push(line);
+    if (tail.length > 20) tail.shift();
+    progress.log(line);
+  });
+  const result = await session.exec(command, {
+    stdin: script,
+    onStdout: stdoutLines.push,
+    onStderr: stderrLines.push,
+    signal: options.signal,
+  });
+  stdoutLines.end();
+  stderrLines.end();
+  if (/sudo: (a password is required|a terminal is required)/.test(result.stderr)) {
+    throw new MoorError(
+      `user "${session.target.user}" on ${session.target.host} needs passwordless sudo for provisioning (sudo asked for a password)`,
+    );
+  }
+  return { code: result.code, stdout: result.stdout, sections: parseSections(result.stdout), failure, tail };
+}
+
+function lineSplitter(onLine: (line: string) => void) {
+  let buffered = '';
+  return {
+    push: (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      let nl = buffered.indexOf('\n');
+      while (nl >= 0) {
+        onLine(buffered.slice(0, nl).replace(/\r$/, ''));
+        buffered = buffered.slice(nl + 1);
+        nl = buffered.indexOf('\n');
+      }
+    },
+    end: () => {
+      if (buffered) onLine(buffered);
+      buffered = '';
+    },
+  };
+}
+
+/** Connection retries: a booting host refuses for a while; a wrong key stays wrong. */
+const AUTH_RETRY_MS = 10_000;
+
+/**
+ * Connects for provisioning, waiting up to `waitMs` for sshd (docker-machine's WaitForSSH waited
+ * 3 minutes). Authentication failures are retried only briefly (cloud-init may still be
+ * installing the key) and then reported as they are, with the credentials that were tried.
+ */
+export async function connectForProvisioning(
+  target: SshTarget,
+  options: { waitMs: number; signal?: AbortSignal },
+): Promise<SshSession> {
+  const { connect, SshAuthError, SshConnectError } = await import('../ssh/index.js');
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await connect(target, { retryForMs: 0, signal: options.signal, readyTimeoutMs: 15_000 });
+    } catch (err) {
+      const elapsed = Date.now() - started;
+      const retry =
+        (err instanceof SshConnectError && elapsed < options.waitMs) ||
+        (err instanceof SshAuthError && elapsed < Math.min(AUTH_RETRY_MS, options.waitMs));
+      if (!retry || options.signal?.aborted) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+}
+
+/** An error for a script that failed: its own reason, else its last output lines. */
+export function scriptError(what: string, result: ScriptResult): MoorError {
+  const reason = result.failure || `exit status ${result.code}`;
+  const output = result.tail.length ? `\n${result.tail.map((l) => `  ${l}`).join('\n')}` : '';
+  return new MoorError(`${what}: ${reason}${output}`);
+}
+
+export { errorMessage };

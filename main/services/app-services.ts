@@ -1,0 +1,433 @@
+/**
+ * The app's main-process state and behaviour behind the API contract: the machine list with live
+ * state (polled here, pushed to views — views never poll), the active Docker host, create
+ * operations with progress and cancel, and terminal sessions. No electron import: the Electron
+ * glue (main/app) and the test bridge both drive this same object.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type AppSnapshot,
+  type CreateRequest,
+  DEFAULT_CONTEXT,
+  type DriverCatalog,
+  type InvokeArgs,
+  type MachineBusy,
+  type MachineDetails,
+  type MachineSummary,
+  type MoorEvents,
+  type MoorInvoke,
+  type OperationInfo,
+  type ProgressEvent,
+  type TerminalAttachResult,
+  type TerminalInfo,
+} from '../api/contract.js';
+import { errorMessage, MoorError } from '../core/errors.js';
+import { validateMachineName } from '../store/store.js';
+import type { Store } from '../store/store.js';
+import type { ActiveHostBackend, MachineAction, MachineBackend, MachineRow, ShellOpener } from './backend.js';
+import { machineDetails } from './inspect.js';
+import { TerminalSession } from './terminals.js';
+
+export type EventListener = <E extends keyof MoorEvents>(event: E, payload: MoorEvents[E]) => void;
+
+export interface AppServicesOptions {
+  store: Store;
+  machines: MachineBackend;
+  active: ActiveHostBackend;
+  openShell: ShellOpener;
+  /** How often host states are refreshed while idle (default 5 s). */
+  pollIntervalMs?: number;
+  /** Faster refresh while an operation runs (default 1 s). */
+  busyPollIntervalMs?: number;
+  version?: string;
+  /** Called by dispose() (e.g. to stop the contexts watcher). */
+  onDispose?: () => void;
+}
+
+const MAX_LOG_EVENTS = 5_000;
+const MAX_FINISHED_OPERATIONS = 20;
+
+interface Operation {
+  info: OperationInfo;
+  log: ProgressEvent[];
+  controller: AbortController;
+}
+
+const ACTION_BUSY: Record<MachineAction, MachineBusy> = {
+  start: 'starting',
+  stop: 'stopping',
+  restart: 'restarting',
+  kill: 'killing',
+};
+
+export class AppServices implements MoorInvoke {
+  private rows: MachineRow[] = [];
+  private activeName = DEFAULT_CONTEXT;
+  private readonly busy = new Map<string, MachineBusy>();
+  private readonly stoppedByUser = new Set<string>();
+  private readonly operations = new Map<string, Operation>();
+  private readonly terminals = new Map<string, TerminalSession>();
+  private readonly listeners = new Set<EventListener>();
+  private lastPushed = '';
+  private pollTimer: NodeJS.Timeout | null = null;
+  private polling: Promise<void> | null = null;
+  private pollAgain = false;
+  private unwatchActive: (() => void) | null = null;
+  private catalog: Promise<DriverCatalog> | null = null;
+  private disposed = false;
+
+  constructor(private readonly options: AppServicesOptions) {}
+
+  /** Subscribes to pushed events; returns the unsubscribe. */
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private readonly emit: EventListener = (event, payload) => {
+    for (const listener of this.listeners) listener(event, payload);
+  };
+
+  /** Starts polling and watching the active context. Never changes the active host by itself. */
+  async init(): Promise<void> {
+    this.unwatchActive = this.options.active.watch((active) => this.setActive(active));
+    this.activeName = await this.options.active.current().catch(() => DEFAULT_CONTEXT);
+    await this.refresh();
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.unwatchActive?.();
+    this.options.onDispose?.();
+    for (const op of this.operations.values()) op.controller.abort();
+    for (const session of this.terminals.values()) session.close();
+    this.terminals.clear();
+    await this.polling;
+  }
+
+  private setActive(active: string): void {
+    if (active === this.activeName) return;
+    this.activeName = active;
+    this.emit('activeChanged', { active });
+    this.pushMachines();
+  }
+
+  /** Re-reads every machine's state now (coalesced with a poll already running). */
+  refresh(): Promise<void> {
+    if (this.polling) {
+      this.pollAgain = true;
+      return this.polling;
+    }
+    this.polling = (async () => {
+      do {
+        this.pollAgain = false;
+        try {
+          this.rows = await this.options.machines.list();
+        } catch (err) {
+          // Keep the last known rows; the error shows on each (the store itself failed to read).
+          this.rows = this.rows.map((r) => ({ ...r, error: errorMessage(err) }));
+        }
+        this.pushMachines();
+      } while (this.pollAgain && !this.disposed);
+    })().finally(() => {
+      this.polling = null;
+      this.schedulePoll();
+    });
+    return this.polling;
+  }
+
+  private schedulePoll(): void {
+    if (this.disposed) return;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    const busy = this.busy.size > 0;
+    const delay = busy ? (this.options.busyPollIntervalMs ?? 1_000) : (this.options.pollIntervalMs ?? 5_000);
+    this.pollTimer = setTimeout(() => void this.refresh(), delay);
+    this.pollTimer.unref?.();
+  }
+
+  machines(): MachineSummary[] {
+    const byName = new Map(this.rows.map((r) => [r.name, r]));
+    // A machine being created shows up before its directory exists.
+    for (const op of this.operations.values()) {
+      if (op.info.status === 'running' && !byName.has(op.info.machine)) {
+        byName.set(op.info.machine, {
+          name: op.info.machine,
+          driver: op.info.driver,
+          state: '',
+          url: '',
+          dockerVersion: '',
+          error: '',
+          canSsh: false,
+        });
+      }
+    }
+    return [...byName.values()]
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((r) => ({
+        ...r,
+        active: r.name === this.activeName,
+        busy: this.busy.get(r.name) ?? null,
+        stoppedByUser: this.stoppedByUser.has(r.name),
+      }));
+  }
+
+  private pushMachines(): void {
+    const machines = this.machines();
+    const text = JSON.stringify(machines);
+    if (text === this.lastPushed) return;
+    this.lastPushed = text;
+    this.emit('machineState', { machines });
+  }
+
+  private setBusy(name: string, busy: MachineBusy | null): void {
+    if (busy) this.busy.set(name, busy);
+    else this.busy.delete(name);
+    this.pushMachines();
+  }
+
+  get activeHost(): string {
+    return this.activeName;
+  }
+
+  get isBusy(): boolean {
+    return this.busy.size > 0;
+  }
+
+  // ---- MoorInvoke ----
+
+  async snapshot(): Promise<AppSnapshot> {
+    return {
+      machines: this.machines(),
+      active: this.activeName,
+      operations: [...this.operations.values()].map((o) => o.info),
+      terminals: [...this.terminals.values()].map((t) => t.info()),
+      platform: process.platform,
+      version: this.options.version ?? '',
+    };
+  }
+
+  async listMachines(): Promise<MachineSummary[]> {
+    return this.machines();
+  }
+
+  async listDrivers(): Promise<DriverCatalog> {
+    this.catalog ??= this.options.machines.drivers().catch((err) => {
+      this.catalog = null;
+      throw err;
+    });
+    return this.catalog;
+  }
+
+  async createMachine(request: CreateRequest): Promise<{ operationId: string }> {
+    validateMachineName(request.name);
+    const catalog = await this.listDrivers();
+    const driver = catalog.drivers.find((d) => d.name === request.driver);
+    if (!driver) throw new MoorError(`Driver "${request.driver}" not found`);
+    if (this.busy.has(request.name) || this.rows.some((r) => r.name === request.name)) {
+      throw new MoorError(`Docker machine "${request.name}" already exists`);
+    }
+    const secrets = new Set([...driver.flags, ...catalog.commonFlags].filter((f) => f.secret).map((f) => f.name));
+    const shown: CreateRequest = {
+      ...request,
+      flags: Object.fromEntries(Object.entries(request.flags).filter(([k]) => !secrets.has(k))),
+    };
+    const op = this.beginOperation('create', request.name, request.driver, shown);
+    this.setBusy(request.name, 'creating');
+    void this.options.machines
+      .create(request, (event) => this.logProgress(op, event), op.controller.signal)
+      .then(
+        () => this.endOperation(op, 'succeeded', ''),
+        (err) => this.endOperation(op, op.controller.signal.aborted ? 'cancelled' : 'failed', errorMessage(err)),
+      );
+    return { operationId: op.info.id };
+  }
+
+  private beginOperation(kind: 'create', machine: string, driver: string, request: CreateRequest): Operation {
+    const op: Operation = {
+      info: {
+        id: randomUUID(),
+        kind,
+        machine,
+        driver,
+        status: 'running',
+        request,
+        error: '',
+        startedAt: Date.now(),
+        endedAt: null,
+      },
+      log: [],
+      controller: new AbortController(),
+    };
+    this.operations.set(op.info.id, op);
+    this.emit('createProgress', { operation: op.info, event: null });
+    return op;
+  }
+
+  private logProgress(op: Operation, event: ProgressEvent): void {
+    if (op.log.length >= MAX_LOG_EVENTS) op.log.splice(0, op.log.length - MAX_LOG_EVENTS + 1);
+    op.log.push(event);
+    this.emit('createProgress', { operation: op.info, event });
+  }
+
+  private endOperation(op: Operation, status: OperationInfo['status'], error: string): void {
+    op.info = { ...op.info, status, error, endedAt: Date.now() };
+    this.busy.delete(op.info.machine);
+    this.emit('createProgress', { operation: op.info, event: null });
+    this.pruneOperations();
+    void this.refresh();
+  }
+
+  private pruneOperations(): void {
+    const finished = [...this.operations.values()].filter((o) => o.info.status !== 'running');
+    for (const old of finished.slice(0, Math.max(0, finished.length - MAX_FINISHED_OPERATIONS))) {
+      this.operations.delete(old.info.id);
+    }
+  }
+
+  async cancelCreate({ operationId }: InvokeArgs<'cancelCreate'>): Promise<void> {
+    const op = this.operations.get(operationId);
+    if (!op) throw new MoorError(`No operation ${operationId}`);
+    if (op.info.status === 'running') op.controller.abort(new MoorError('Cancelled by the user'));
+  }
+
+  private async runAction(action: MachineAction, name: string): Promise<void> {
+    if (this.busy.has(name)) throw new MoorError(`"${name}" is busy (${this.busy.get(name)})`);
+    // Only explicit user actions come through here: stop/kill mark the machine so that nothing
+    // automatic brings it back; start/restart clear the mark.
+    if (action === 'stop' || action === 'kill') this.stoppedByUser.add(name);
+    else this.stoppedByUser.delete(name);
+    this.setBusy(name, ACTION_BUSY[action]);
+    try {
+      await this.options.machines.action(action, name);
+    } finally {
+      this.setBusy(name, null);
+      await this.refresh();
+    }
+  }
+
+  start({ name }: InvokeArgs<'start'>): Promise<void> {
+    return this.runAction('start', name);
+  }
+  stop({ name }: InvokeArgs<'stop'>): Promise<void> {
+    return this.runAction('stop', name);
+  }
+  restart({ name }: InvokeArgs<'restart'>): Promise<void> {
+    return this.runAction('restart', name);
+  }
+  kill({ name }: InvokeArgs<'kill'>): Promise<void> {
+    return this.runAction('kill', name);
+  }
+
+  async remove({ name, force }: InvokeArgs<'remove'>): Promise<void> {
+    if (this.busy.has(name)) throw new MoorError(`"${name}" is busy (${this.busy.get(name)})`);
+    for (const session of this.terminals.values()) {
+      if (session.machine === name) this.endTerminal(session);
+    }
+    this.setBusy(name, 'removing');
+    try {
+      await this.options.machines.remove(name, Boolean(force));
+      this.stoppedByUser.delete(name);
+    } finally {
+      this.setBusy(name, null);
+      await this.refresh();
+    }
+  }
+
+  async useActive({ name }: InvokeArgs<'useActive'>): Promise<void> {
+    if (name !== DEFAULT_CONTEXT && !this.rows.some((r) => r.name === name)) {
+      throw new MoorError(`Docker machine "${name}" does not exist`);
+    }
+    await this.options.active.use(name);
+    this.setActive(name);
+  }
+
+  async regenerateCerts({ name }: InvokeArgs<'regenerateCerts'>): Promise<{ operationId: string }> {
+    if (this.busy.has(name)) throw new MoorError(`"${name}" is busy (${this.busy.get(name)})`);
+    const row = this.rows.find((r) => r.name === name);
+    const op = this.beginOperation('create', name, row?.driver ?? '', { name, driver: row?.driver ?? '', flags: {} });
+    this.setBusy(name, 'provisioning');
+    void this.options.machines
+      .regenerateCerts(name, (event) => this.logProgress(op, event), op.controller.signal)
+      .then(
+        () => this.endOperation(op, 'succeeded', ''),
+        (err) => this.endOperation(op, op.controller.signal.aborted ? 'cancelled' : 'failed', errorMessage(err)),
+      );
+    return { operationId: op.info.id };
+  }
+
+  async inspect({ name }: InvokeArgs<'inspect'>): Promise<MachineDetails> {
+    const summary = this.machines().find((m) => m.name === name);
+    if (!summary) throw new MoorError(`Docker machine "${name}" does not exist`);
+    return machineDetails(this.options.store, summary);
+  }
+
+  // ---- terminals ----
+
+  private terminal(id: string): TerminalSession {
+    const session = this.terminals.get(id);
+    if (!session) throw new MoorError('This terminal session no longer exists');
+    return session;
+  }
+
+  private pushTerminals(): void {
+    this.emit('terminalsChanged', { terminals: [...this.terminals.values()].map((t) => t.info()) });
+  }
+
+  async terminalOpen({ machine, rows, cols }: InvokeArgs<'terminalOpen'>): Promise<TerminalAttachResult> {
+    const target = await this.options.machines.sshTarget(machine);
+    if (!target) throw new MoorError(`"${machine}" has no SSH access (driver without SSH)`);
+    const open = await this.options.openShell(target, { rows, cols, term: 'xterm-256color' });
+    const n = [...this.terminals.values()].filter((t) => t.machine === machine).length + 1;
+    const session = new TerminalSession(machine, n > 1 ? `${machine} #${n}` : machine, open, this.emit, () =>
+      this.pushTerminals(),
+    );
+    this.terminals.set(session.id, session);
+    this.pushTerminals();
+    return { info: session.info(), replay: '' };
+  }
+
+  async terminalAttach({ id, rows, cols }: InvokeArgs<'terminalAttach'>): Promise<TerminalAttachResult> {
+    const result = this.terminal(id).attach(rows, cols);
+    this.pushTerminals();
+    return result;
+  }
+
+  async terminalDetach({ id }: InvokeArgs<'terminalDetach'>): Promise<void> {
+    this.terminal(id).detach();
+    this.pushTerminals();
+  }
+
+  private endTerminal(session: TerminalSession): void {
+    session.close();
+    this.terminals.delete(session.id);
+    this.pushTerminals();
+  }
+
+  async terminalClose({ id }: InvokeArgs<'terminalClose'>): Promise<void> {
+    const session = this.terminals.get(id);
+    if (session) this.endTerminal(session);
+  }
+
+  async terminalResize({ id, rows, cols }: InvokeArgs<'terminalResize'>): Promise<void> {
+    this.terminal(id).resize(rows, cols);
+  }
+
+  async terminalWrite({ id, data }: InvokeArgs<'terminalWrite'>): Promise<void> {
+    this.terminal(id).write(data);
+  }
+
+  async terminalAck({ id, chars }: InvokeArgs<'terminalAck'>): Promise<void> {
+    this.terminals.get(id)?.ack(chars); // a late ack for an ended session is harmless
+  }
+
+  async listTerminals(): Promise<TerminalInfo[]> {
+    return [...this.terminals.values()].map((t) => t.info());
+  }
+
+  async readLogs({ operationId }: InvokeArgs<'readLogs'>): Promise<ProgressEvent[]> {
+    const op = this.operations.get(operationId);
+    if (!op) throw new MoorError(`No operation ${operationId}`);
+    return [...op.log];
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * What the app's services need from the core, as small interfaces: the default implementation
+ * (wiring.ts) binds them to the machine service layer, the SSH layer and the contexts watcher;
+ * unit tests pass in-memory ones. No electron here.
+ */
+import type { CreateRequest, DriverCatalog, MachineState } from '../api/contract.js';
+import type { ProgressSink } from '../core/progress.js';
+import type { SshTarget } from '../drivers/types.js';
+import type { ShellChannel } from '../ssh/types.js';
+
+/** One machine as the core reports it (the services add active/busy/stoppedByUser). */
+export interface MachineRow {
+  name: string;
+  driver: string;
+  state: MachineState;
+  url: string;
+  dockerVersion: string;
+  error: string;
+  canSsh: boolean;
+}
+
+export type MachineAction = 'start' | 'stop' | 'restart' | 'kill';
+
+export interface MachineBackend {
+  /** Every machine with its live state; must not hang on a dead host (bounded by the core's timeout). */
+  list(): Promise<MachineRow[]>;
+  drivers(): Promise<DriverCatalog>;
+  /** Creates and provisions; on abort or failure the core rolls back (no machine dir, no resources). */
+  create(request: CreateRequest, progress: ProgressSink, signal: AbortSignal): Promise<void>;
+  action(action: MachineAction, name: string): Promise<void>;
+  remove(name: string, force: boolean): Promise<void>;
+  regenerateCerts(name: string, progress: ProgressSink, signal: AbortSignal): Promise<void>;
+  sshTarget(name: string): Promise<SshTarget | null>;
+}
+
+export interface ActiveHostBackend {
+  /** The active context name (`default` when none). */
+  current(): Promise<string>;
+  use(name: string): Promise<void>;
+  /** Calls back when the active context changes, also from the docker CLI; returns the unsubscribe. */
+  watch(listener: (active: string) => void): () => void;
+}
+
+export interface OpenShell {
+  shell: ShellChannel;
+  /** Ends the shell and its SSH connection. */
+  close(): void;
+}
+
+export type ShellOpener = (
+  target: SshTarget,
+  size: { rows: number; cols: number; term: string },
+) => Promise<OpenShell>;

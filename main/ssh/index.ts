@@ -1,0 +1,25 @@
+/** Moor's SSH layer on ssh2 (the contract is ./types.ts). */
+export { type ConnectOptionsExt, connect, DEFAULT_MAX_CHANNELS, machineNameOf, sftpOf } from './connect.js';
+export {
+  HostKeyChangedError,
+  HostKeyUnknownError,
+  SshAuthError,
+  SshConnectError,
+  SshKeyError,
+} from './errors.js';
+export {
+  checkHostKey,
+  ensureHostKeyPinned,
+  knownHostsPathFor,
+  retrustHostKey,
+  scanHostKey,
+} from './host-keys.js';
+export {
+  fingerprint,
+  generateSshKey,
+  publicKeyFingerprint,
+  readPrivateKey,
+  type SshKeyType,
+} from './keys.js';
+export { knownHostsName, pinnedHostKeys } from './known-hosts.js';
+export type * from './types.js';

@@ -1,0 +1,58 @@
+import { promises as fs } from 'node:fs';
+import ssh2 from 'ssh2';
+import { writeFileAtomic } from '../store/atomic.js';
+import { SshKeyError } from './errors.js';
+import { publicKeyFingerprint } from './fingerprint.js';
+
+export { fingerprint, keyBlobType, publicKeyFingerprint } from './fingerprint.js';
+
+export type SshKeyType = 'ed25519' | 'rsa';
+
+/**
+ * Creates a key pair for a machine: `path` (private, OpenSSH format, 0600) and `path.pub`.
+ * OpenSSH's own format is the one both ssh2 and OpenSSH read (ssh2 rejects PKCS#8). ed25519 is
+ * the default; RSA (3072 bits, used with rsa-sha2-*) is for providers that require it.
+ */
+export async function generateSshKey(
+  path: string,
+  type: SshKeyType = 'ed25519',
+  comment = 'moor',
+): Promise<{ publicKey: string; fingerprint: string }> {
+  const pair =
+    type === 'rsa'
+      ? ssh2.utils.generateKeyPairSync('rsa', { bits: 3072, comment })
+      : ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  const publicKey = `${pair.public.trim()}\n`;
+  await writeFileAtomic(path, pair.private, { mode: 0o600 });
+  await writeFileAtomic(`${path}.pub`, publicKey, { mode: 0o644 });
+  return { publicKey, fingerprint: publicKeyFingerprint(publicKey) };
+}
+
+/** Reads and checks a private key so a bad one fails with its path and the reason, before any network. */
+export async function readPrivateKey(path: string, passphrase?: string): Promise<Buffer> {
+  let data: Buffer;
+  try {
+    data = await fs.readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SshKeyError(path, code === 'ENOENT' ? 'the file does not exist' : `cannot read it (${code})`);
+  }
+  const parsed = ssh2.utils.parseKey(data, passphrase);
+  if (parsed instanceof Error) {
+    const text = data.toString('latin1');
+    if (text.includes('BEGIN PRIVATE KEY') || text.includes('BEGIN ENCRYPTED PRIVATE KEY')) {
+      throw new SshKeyError(
+        path,
+        `PKCS#8 keys are not supported; convert it to OpenSSH format with: ssh-keygen -p -f ${path}`,
+      );
+    }
+    if (/passphrase|encrypted/i.test(parsed.message)) {
+      throw new SshKeyError(
+        path,
+        'the key is encrypted; add it to ssh-agent (ssh-add) and leave the key path empty',
+      );
+    }
+    throw new SshKeyError(path, parsed.message);
+  }
+  return data;
+}

@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import { MoorError } from '../core/errors.js';
+import type { SshTarget } from '../drivers/types.js';
+import { systemSshArgs } from './external.js';
+import { ensureHostKeyPinned } from './host-keys.js';
+import { findSystemSsh } from './run.js';
+
+type Side = { machine: string | null; path: string };
+
+function findOnPath(cmd: string, env: NodeJS.ProcessEnv): string | null {
+  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    try {
+      accessSync(path.join(dir, cmd), constants.X_OK);
+      return path.join(dir, cmd);
+    } catch {
+      // keep looking
+    }
+  }
+  return null;
+}
+
+/** rsync splits -e on spaces but honours quotes. */
+function quote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * `moor scp --delta`: rsync over the system ssh (docker-machine's -d), between this computer and
+ * one machine. Needs rsync here and on the machine.
+ */
+export async function runRsync(
+  src: Side,
+  dst: Side,
+  targetOf: (machine: string) => Promise<SshTarget>,
+  options: { recursive: boolean; quiet: boolean; env?: NodeJS.ProcessEnv },
+): Promise<number> {
+  const env = options.env ?? process.env;
+  const rsync = findOnPath('rsync', env);
+  const ssh = findSystemSsh(env);
+  if (!rsync || !ssh)
+    throw new MoorError(
+      'Error: --delta needs rsync and ssh installed on this computer (and rsync on the machine)',
+    );
+  if (src.machine && dst.machine) {
+    throw new MoorError(
+      'Error: --delta copies between this computer and one machine; leave it out for machine to machine',
+    );
+  }
+  const remote = src.machine ?? dst.machine;
+  if (!remote) throw new MoorError('Error: --delta needs a machine on one side (NAME:path)');
+  const target = await targetOf(remote);
+  await ensureHostKeyPinned(target);
+  // systemSshArgs ends with user@host, key and port; rsync adds the host itself.
+  const sshArgs = systemSshArgs(target, []);
+  const at = sshArgs.indexOf(`${target.user}@${target.host}`);
+  const sshCommand = [ssh, ...sshArgs.slice(0, at), ...sshArgs.slice(at + 1)].map(quote).join(' ');
+  const spec = (side: Side) => (side.machine ? `${target.user}@${target.host}:${side.path}` : side.path);
+  const args = [
+    '-t',
+    ...(options.recursive ? ['-r'] : []),
+    options.quiet ? '-q' : '--progress',
+    '-e',
+    sshCommand,
+  ];
+  return new Promise<number>((resolve, reject) => {
+    const child = spawn(rsync, [...args, spec(src), spec(dst)], { stdio: 'inherit' });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve(code ?? 1));
+  });
+}

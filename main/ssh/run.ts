@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import type { SshTarget } from '../drivers/types.js';
+import { systemSshArgs } from './external.js';
+import { checkHostKey, ensureHostKeyPinned } from './host-keys.js';
+import type { SshSession } from './types.js';
+
+/** The system `ssh` on PATH, or null (then the built-in client is used, like docker-machine). */
+export function findSystemSsh(env: NodeJS.ProcessEnv = process.env): string | null {
+  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    const candidate = path.join(dir, 'ssh');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  return null;
+}
+
+export interface RunSshOptions {
+  machine: string;
+  native: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * `moor ssh NAME [cmd...]`: an interactive shell or one command on the machine, with the
+ * terminal wired through. Resolves with the exit code to exit with.
+ */
+export async function runSsh(target: SshTarget, command: readonly string[], options: RunSshOptions) {
+  const ssh = options.native ? null : findSystemSsh(options.env);
+  const withMachine = { ...target, machineName: target.machineName ?? options.machine };
+  return ssh ? runSystemSsh(ssh, withMachine, command) : runNativeSsh(withMachine, command);
+}
+
+async function runSystemSsh(ssh: string, target: SshTarget, command: readonly string[]): Promise<number> {
+  // The external ssh checks strictly against the machine's known_hosts: pin on first contact.
+  await ensureHostKeyPinned(target);
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn(ssh, systemSshArgs(target, command), { stdio: 'inherit' });
+    // Ctrl-C belongs to the remote side; ssh gets it from the terminal, we must not die of it.
+    const ignore = () => {};
+    process.on('SIGINT', ignore);
+    child.once('error', reject);
+    child.once('exit', (exitCode, signal) => {
+      process.off('SIGINT', ignore);
+      resolve(exitCode ?? (signal ? 128 + 2 : 255));
+    });
+  });
+  if (code === 255) {
+    // ssh's own wording for a changed key is a wall of text; say what happened and what to run.
+    const changed = await checkHostKey(target, target.machineName ?? '').catch(() => null);
+    if (changed) throw changed;
+  }
+  return code;
+}
+
+async function runNativeSsh(target: SshTarget, command: readonly string[]): Promise<number> {
+  const { connect } = await import('./connect.js'); // ssh2 is loaded only for the built-in client
+  const session = await connect(target);
+  try {
+    if (command.length > 0) {
+      const result = await session.exec(command.join(' '), {
+        onStdout: (chunk) => process.stdout.write(chunk),
+        onStderr: (chunk) => process.stderr.write(chunk),
+        // A terminal's stdin stays with the user (like `ssh -n`); piped input goes to the command.
+        ...(process.stdin.isTTY ? {} : { stdin: process.stdin }),
+      });
+      return result.code;
+    }
+    return await interactiveShell(session);
+  } finally {
+    session.close();
+  }
+}
+
+async function interactiveShell(session: SshSession): Promise<number> {
+  const stdin = process.stdin;
+  const stdout = process.stdout;
+  const shell = await session.shell({ rows: stdout.rows || 24, cols: stdout.columns || 80 });
+  const onResize = () => shell.resize(stdout.rows || 24, stdout.columns || 80);
+  const onInput = (chunk: Buffer) => shell.write(chunk);
+  if (stdin.isTTY) stdin.setRawMode(true);
+  stdin.on('data', onInput);
+  stdin.resume();
+  stdout.on('resize', onResize);
+  shell.onData((chunk) => {
+    // Flow control: stop reading from the host while the local terminal catches up.
+    if (!stdout.write(chunk)) {
+      shell.pause();
+      stdout.once('drain', () => shell.resume());
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => shell.onClose(resolve));
+  stdout.off('resize', onResize);
+  stdin.off('data', onInput);
+  if (stdin.isTTY) stdin.setRawMode(false);
+  stdin.pause();
+  return code ?? 0;
+}

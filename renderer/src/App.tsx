@@ -1,0 +1,127 @@
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import { DEFAULT_CONTEXT, type MoorEvents } from '../../main/api/contract.js';
+import { Icon } from './components.js';
+import { attempt, clearNotice, useAppState } from './store.js';
+import { getTabs, openTerminal, subscribeTabs, tabsVersion } from './terminals.js';
+import { CreateView } from './views/Create.js';
+import { DetailsView } from './views/Details.js';
+import { HostsView } from './views/Hosts.js';
+import { TerminalsView } from './views/Terminals.js';
+
+export type Route = { view: 'hosts' } | { view: 'create' } | { view: 'terminals' } | { view: 'details'; machine: string };
+export type Navigate = (route: Route) => void;
+
+/** The active-host switcher: the same choices as the tray's radio group. */
+function ActiveSwitcher() {
+  const machines = useAppState((s) => s.machines);
+  const active = useAppState((s) => s.active);
+  const choices = [DEFAULT_CONTEXT, ...machines.filter((m) => m.state === 'Running' || m.name === active).map((m) => m.name)];
+  return (
+    <div className="switcher" data-testid="active-switcher">
+      <div className="switcher-title">Active Docker host</div>
+      {choices.map((name) => {
+        const m = machines.find((x) => x.name === name);
+        const selectable = name === DEFAULT_CONTEXT || (m?.state === 'Running' && !m.busy);
+        return (
+          <label key={name} className={`switch-row${name === active ? ' checked' : ''}${selectable ? '' : ' disabled'}`}>
+            <input
+              type="radio"
+              name="active-host"
+              checked={name === active}
+              disabled={!selectable}
+              onChange={() => void attempt(() => window.moor.useActive({ name }))}
+              data-testid={`switch-${name}`}
+            />
+            <span className="radio" />
+            <span className="switch-name">{name === DEFAULT_CONTEXT ? 'default (local)' : name}</span>
+          </label>
+        );
+      })}
+      <p className="switcher-note">Switches the Docker context for every terminal.</p>
+    </div>
+  );
+}
+
+function Notice() {
+  const notice = useAppState((s) => s.notice);
+  if (!notice) return null;
+  return (
+    <div className={`toast toast-${notice.kind}`} role="alert" data-testid="notice">
+      <Icon name={notice.kind === 'error' ? 'alert' : 'info'} />
+      <span>{notice.text}</span>
+      <button type="button" className="toast-close" onClick={clearNotice} aria-label="Dismiss">
+        <Icon name="x" size={14} />
+      </button>
+    </div>
+  );
+}
+
+export function App() {
+  const [route, setRoute] = useState<Route>({ view: 'hosts' });
+  const active = useAppState((s) => s.active);
+  const machines = useAppState((s) => s.machines);
+  const version = useAppState((s) => s.version);
+  useSyncExternalStore(subscribeTabs, tabsVersion);
+  const tabCount = getTabs().length;
+  const running = useAppState((s) => Object.values(s.operations).filter((o) => o.info.status === 'running').length);
+
+  useEffect(
+    () =>
+      window.moor.on('navigate', (n: MoorEvents['navigate']) => {
+        if (n.view === 'terminal' && n.machine) {
+          openTerminal(n.machine);
+          setRoute({ view: 'terminals' });
+        } else if (n.view === 'details' && n.machine) setRoute({ view: 'details', machine: n.machine });
+        else if (n.view === 'create') setRoute({ view: 'create' });
+        else setRoute({ view: 'hosts' });
+      }),
+    [],
+  );
+
+  const nav = (view: Route['view'], label: string, icon: string, badge?: number) => (
+    <button
+      type="button"
+      className={`nav-item${route.view === view || (view === 'hosts' && route.view === 'details') ? ' selected' : ''}`}
+      onClick={() => setRoute(view === 'details' ? { view: 'hosts' } : ({ view } as Route))}
+      data-testid={`nav-${view}`}
+    >
+      <Icon name={icon} />
+      <span>{label}</span>
+      {badge ? <span className="nav-badge">{badge}</span> : null}
+    </button>
+  );
+
+  return (
+    <div className="app">
+      <aside className="sidebar">
+        <div className="brand">
+          <svg width="26" height="26" viewBox="0 0 32 32" aria-hidden="true">
+            <circle cx="16" cy="8" r="3.2" fill="none" stroke="currentColor" strokeWidth="2.4" />
+            <path d="M16 11.5V27M9 16h14M5.5 19.5c1.5 5 5.6 7.8 10.5 7.8s9-2.8 10.5-7.8" fill="none" stroke="currentColor" strokeWidth="2.4" strokeLinecap="round" />
+          </svg>
+          <div>
+            <div className="brand-name">Moor</div>
+            <div className="brand-sub">Docker hosts{version ? ` · v${version}` : ''}</div>
+          </div>
+        </div>
+        <nav>
+          {nav('hosts', 'Hosts', 'server', machines.length)}
+          {nav('create', 'Create host', 'plus', running)}
+          {nav('terminals', 'Terminals', 'terminal', tabCount)}
+        </nav>
+        <ActiveSwitcher />
+        <div className="sidebar-foot">
+          <span className="subtle small">Active:</span> <span className="mono small" data-testid="active-host">{active}</span>
+        </div>
+      </aside>
+      <main className="content">
+        <Notice />
+        {route.view === 'hosts' ? <HostsView navigate={setRoute} /> : null}
+        {route.view === 'details' ? <DetailsView name={route.machine} navigate={setRoute} /> : null}
+        {route.view === 'create' ? <CreateView navigate={setRoute} /> : null}
+        {/* Always mounted: each tab's xterm lives as long as the tab, whichever view is shown. */}
+        <TerminalsView visible={route.view === 'terminals'} />
+      </main>
+    </div>
+  );
+}

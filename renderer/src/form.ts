@@ -1,0 +1,125 @@
+/**
+ * The create form, generated from a driver's flag metadata: field models, initial values,
+ * validation before submit, and the flags sent to main. Pure functions (unit-tested).
+ */
+import type { CreateRequest, DriverCatalog, FlagSpec, FlagValue } from '../../main/api/contract.js';
+
+/** What the inputs hold: text for string/int/string[] (one item per line), booleans for bool. */
+export type FormValues = Record<string, string | boolean>;
+
+export interface FieldModel {
+  flag: FlagSpec;
+  label: string;
+  input: 'text' | 'password' | 'number' | 'checkbox' | 'lines';
+  /** The value given by an environment variable of the app (so the field may stay empty). */
+  fromEnv: boolean;
+  required: boolean;
+}
+
+const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9\-.]*$/;
+
+/** "generic-ip-address" of driver "generic" → "IP address". */
+export function fieldLabel(flag: FlagSpec, driver: string): string {
+  let label = flag.name.startsWith(`${driver}-`) ? flag.name.slice(driver.length + 1) : flag.name;
+  label = label.replace(/-/g, ' ');
+  label = label.replace(/\b(ip|ssh|url|tls|san|api|id|dns|ipv6|vpc)\b/gi, (w) => w.toUpperCase());
+  return label.charAt(0).toUpperCase() + label.slice(1);
+}
+
+export function fieldModel(flag: FlagSpec, driver: string, envSet: readonly string[]): FieldModel {
+  const fromEnv = Boolean(flag.envVar && envSet.includes(flag.envVar));
+  const input =
+    flag.type === 'bool'
+      ? 'checkbox'
+      : flag.type === 'int'
+        ? 'number'
+        : flag.type === 'string[]'
+          ? 'lines'
+          : flag.secret
+            ? 'password'
+            : 'text';
+  return { flag, label: fieldLabel(flag, driver), input, fromEnv, required: Boolean(flag.required) && !fromEnv };
+}
+
+export function initialValue(flag: FlagSpec): string | boolean {
+  const d = flag.default;
+  if (flag.type === 'bool') return d === true;
+  if (Array.isArray(d)) return d.join('\n');
+  return d === undefined ? '' : String(d);
+}
+
+export function initialValues(flags: readonly FlagSpec[]): FormValues {
+  return Object.fromEntries(flags.map((f) => [f.name, initialValue(f)]));
+}
+
+function lines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+}
+
+/** Errors by field name ('name' for the machine name); empty when the form can be submitted. */
+export function validate(name: string, fields: readonly FieldModel[], values: FormValues): Record<string, string> {
+  const errors: Record<string, string> = {};
+  if (!name) errors.name = 'A name is required';
+  else if (!NAME_PATTERN.test(name)) errors.name = 'Use letters, digits, "." and "-" (starting with a letter or digit)';
+  for (const field of fields) {
+    const value = values[field.flag.name];
+    if (field.input === 'checkbox') continue;
+    const text = typeof value === 'string' ? value.trim() : '';
+    if (!text) {
+      if (field.required) errors[field.flag.name] = `${field.label} is required`;
+      continue;
+    }
+    if (field.input === 'number' && !/^-?\d+$/.test(text)) errors[field.flag.name] = `${field.label} must be a whole number`;
+  }
+  return errors;
+}
+
+/**
+ * The flags for createMachine: only what the user set or changed from the default, so that
+ * main applies env vars and defaults itself (the same rules as the CLI).
+ */
+export function toRequest(
+  name: string,
+  driver: string,
+  fields: readonly FieldModel[],
+  values: FormValues,
+): CreateRequest {
+  const flags: Record<string, FlagValue> = {};
+  for (const { flag } of fields) {
+    const value = values[flag.name];
+    const initial = initialValue(flag);
+    if (value === undefined || value === initial) continue;
+    if (flag.type === 'bool') flags[flag.name] = value === true;
+    else if (typeof value === 'string') {
+      const text = value.trim();
+      if (flag.type === 'string[]') flags[flag.name] = lines(text);
+      else if (flag.type === 'int') {
+        if (text) flags[flag.name] = Number.parseInt(text, 10);
+      } else if (text || initial !== '') flags[flag.name] = text;
+    }
+  }
+  return { name, driver, flags };
+}
+
+/** Back from a request (retry): the form values it was made from. */
+export function valuesFromRequest(flags: readonly FlagSpec[], request: CreateRequest): FormValues {
+  const values = initialValues(flags);
+  for (const flag of flags) {
+    const v = request.flags[flag.name];
+    if (v === undefined) continue;
+    values[flag.name] = Array.isArray(v) ? v.join('\n') : typeof v === 'boolean' ? v : String(v);
+  }
+  return values;
+}
+
+/** Fields of the chosen driver, then the common create flags most users touch. */
+export function formFields(catalog: DriverCatalog, driver: string): { driverFields: FieldModel[]; commonFields: FieldModel[] } {
+  const d = catalog.drivers.find((x) => x.name === driver);
+  return {
+    driverFields: (d?.flags ?? []).map((f) => fieldModel(f, driver, catalog.envSet)),
+    commonFields: catalog.commonFlags.map((f) => fieldModel(f, driver, catalog.envSet)),
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * The renderer's view of main's state: filled from one snapshot, then kept current only by pushed
+ * events (the renderer never polls). Read from React with useSyncExternalStore.
+ */
+import { useSyncExternalStore } from 'react';
+import type {
+  AppSnapshot,
+  MachineSummary,
+  MoorEvents,
+  OperationInfo,
+  ProgressEvent,
+  TerminalInfo,
+} from '../../main/api/contract.js';
+
+export interface OperationView {
+  info: OperationInfo;
+  log: ProgressEvent[];
+}
+
+export interface AppState {
+  ready: boolean;
+  machines: MachineSummary[];
+  active: string;
+  operations: Record<string, OperationView>;
+  terminals: TerminalInfo[];
+  platform: string;
+  version: string;
+  /** The last failed action, shown as a dismissible banner. */
+  notice: { kind: 'error' | 'info'; text: string } | null;
+}
+
+let state: AppState = {
+  ready: false,
+  machines: [],
+  active: 'default',
+  operations: {},
+  terminals: [],
+  platform: '',
+  version: '',
+  notice: null,
+};
+const listeners = new Set<() => void>();
+
+function set(patch: Partial<AppState>): void {
+  state = { ...state, ...patch };
+  for (const l of listeners) l();
+}
+
+export function getState(): AppState {
+  return state;
+}
+
+export function subscribe(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export function useAppState<T>(select: (s: AppState) => T): T {
+  return useSyncExternalStore(subscribe, () => select(state));
+}
+
+export function notify(kind: 'error' | 'info', text: string): void {
+  set({ notice: { kind, text } });
+}
+
+export function clearNotice(): void {
+  set({ notice: null });
+}
+
+/** Runs an API call, turning a rejection into the error banner. */
+export async function attempt<T>(call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (err) {
+    notify('error', err instanceof Error ? err.message : String(err));
+    return undefined;
+  }
+}
+
+function onProgress({ operation, event }: MoorEvents['createProgress']): void {
+  const prev = state.operations[operation.id];
+  const log = prev ? prev.log : [];
+  set({
+    operations: {
+      ...state.operations,
+      [operation.id]: { info: operation, log: event ? [...log, event] : log },
+    },
+  });
+}
+
+/** Connects the store to window.moor; call once before rendering. */
+export async function connect(): Promise<void> {
+  const moor = window.moor;
+  moor.on('machineState', ({ machines }) => set({ machines }));
+  moor.on('activeChanged', ({ active }) => set({ active }));
+  moor.on('createProgress', onProgress);
+  moor.on('terminalsChanged', ({ terminals }) => set({ terminals }));
+  const snap: AppSnapshot = await moor.snapshot();
+  const operations: Record<string, OperationView> = {};
+  await Promise.all(
+    snap.operations.map(async (info) => {
+      operations[info.id] = { info, log: await moor.readLogs({ operationId: info.id }).catch(() => []) };
+    }),
+  );
+  set({
+    ready: true,
+    machines: snap.machines,
+    active: snap.active,
+    terminals: snap.terminals,
+    operations: { ...operations, ...state.operations },
+    platform: snap.platform,
+    version: snap.version,
+  });
+}

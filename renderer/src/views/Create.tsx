@@ -1,0 +1,311 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { DriverCatalog, ProgressEvent } from '../../../main/api/contract.js';
+import { Button, Icon, Spinner } from '../components.js';
+import { type FieldModel, type FormValues, formFields, initialValues, toRequest, validate } from '../form.js';
+import { type OperationView, useAppState } from '../store.js';
+import type { Navigate } from '../App.js';
+
+function Field({
+  field,
+  value,
+  error,
+  onChange,
+  disabled,
+}: {
+  field: FieldModel;
+  value: string | boolean;
+  error?: string;
+  onChange: (v: string | boolean) => void;
+  disabled: boolean;
+}) {
+  const id = `flag-${field.flag.name}`;
+  const hint = (
+    <div className="field-hint">
+      {field.flag.help}
+      {field.flag.envVar ? (
+        <span className={`env ${field.fromEnv ? 'env-set' : ''}`} title={field.fromEnv ? 'Set in the environment' : 'Environment variable'}>
+          {field.fromEnv ? `✓ from $${field.flag.envVar}` : `$${field.flag.envVar}`}
+        </span>
+      ) : null}
+      <span className="flag-name">--{field.flag.name}</span>
+    </div>
+  );
+  if (field.input === 'checkbox') {
+    return (
+      <div className="field field-check">
+        <label htmlFor={id}>
+          <input id={id} type="checkbox" checked={value === true} onChange={(e) => onChange(e.target.checked)} disabled={disabled} data-testid={id} />
+          {field.label}
+        </label>
+        {hint}
+      </div>
+    );
+  }
+  return (
+    <div className={`field${error ? ' has-error' : ''}`}>
+      <label htmlFor={id}>
+        {field.label}
+        {field.required ? <span className="req">*</span> : null}
+      </label>
+      {field.input === 'lines' ? (
+        <textarea id={id} rows={2} value={String(value)} placeholder="one per line" onChange={(e) => onChange(e.target.value)} disabled={disabled} data-testid={id} />
+      ) : (
+        <input
+          id={id}
+          type={field.input === 'password' ? 'password' : field.input === 'number' ? 'text' : 'text'}
+          inputMode={field.input === 'number' ? 'numeric' : undefined}
+          value={String(value)}
+          placeholder={field.fromEnv ? `from $${field.flag.envVar}` : field.flag.default !== undefined && field.flag.default !== '' ? String(field.flag.default) : ''}
+          onChange={(e) => onChange(e.target.value)}
+          disabled={disabled}
+          autoComplete="off"
+          spellCheck={false}
+          data-testid={id}
+        />
+      )}
+      {error ? <div className="field-error">{error}</div> : hint}
+    </div>
+  );
+}
+
+/** Steps of an operation: each 'step' event opens one; the last one is live until the end. */
+function steps(op: OperationView): { message: string; status: 'done' | 'running' | 'failed' | 'cancelled'; elapsed: number }[] {
+  const stepEvents = op.log.filter((e) => e.level === 'step');
+  const status = op.info.status;
+  return stepEvents.map((e, i) => {
+    const last = i === stepEvents.length - 1;
+    const next = stepEvents[i + 1];
+    const end = next ? next.elapsedMs : (op.info.endedAt ?? Date.now()) - op.info.startedAt;
+    let s: 'done' | 'running' | 'failed' | 'cancelled' = 'done';
+    if (last && status === 'running') s = 'running';
+    if (last && status === 'failed') s = 'failed';
+    if (last && status === 'cancelled') s = 'cancelled';
+    return { message: e.message, status: s, elapsed: Math.max(0, end - e.elapsedMs) };
+  });
+}
+
+function LogLine({ e }: { e: ProgressEvent }) {
+  return (
+    <div className={`log-line log-${e.level}`}>
+      <span className="log-time">{(e.elapsedMs / 1000).toFixed(1)}s</span>
+      <span className="log-msg">{e.message}</span>
+    </div>
+  );
+}
+
+function Progress({ op, onCancel, onRetry, navigate }: { op: OperationView; onCancel: () => void; onRetry: () => void; navigate: Navigate }) {
+  const logRef = useRef<HTMLDivElement>(null);
+  const list = steps(op);
+  const status = op.info.status;
+  useEffect(() => {
+    const el = logRef.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  });
+  return (
+    <section className="card progress" data-testid="create-progress" data-status={status}>
+      <div className="card-title">
+        <h2>
+          {status === 'running' ? <Spinner /> : null} Creating <span className="mono">{op.info.machine}</span>
+        </h2>
+        <span className={`status status-${status}`} data-testid="create-status">
+          {status === 'running' ? 'in progress' : status}
+        </span>
+      </div>
+      <ol className="steps" data-testid="create-steps">
+        {list.map((s, i) => (
+          <li key={`${i}-${s.message}`} className={`step step-${s.status}`}>
+            <span className="step-icon">
+              {s.status === 'running' ? <Spinner /> : s.status === 'done' ? <Icon name="check" size={14} /> : <Icon name="x" size={14} />}
+            </span>
+            <span className="step-msg">{s.message}</span>
+            <span className="step-time">{(s.elapsed / 1000).toFixed(1)}s</span>
+          </li>
+        ))}
+        {list.length === 0 && status === 'running' ? <li className="step step-running">Starting…</li> : null}
+      </ol>
+      {op.info.error ? (
+        <div className="banner banner-error" data-testid="create-error">
+          <Icon name="alert" /> {op.info.error}
+          {status === 'cancelled' ? ' — everything created so far was rolled back.' : ''}
+        </div>
+      ) : null}
+      <div className="log" ref={logRef} data-testid="create-log">
+        {op.log.map((e, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: log lines are append-only
+          <LogLine key={i} e={e} />
+        ))}
+      </div>
+      <div className="form-actions">
+        {status === 'running' ? (
+          <Button kind="danger" icon="x" onClick={onCancel} testId="cancel-create">
+            Cancel and roll back
+          </Button>
+        ) : null}
+        {status === 'failed' || status === 'cancelled' ? (
+          <Button kind="primary" icon="restart" onClick={onRetry} testId="retry-create">
+            Retry
+          </Button>
+        ) : null}
+        {status === 'succeeded' ? (
+          <Button kind="primary" icon="server" onClick={() => navigate({ view: 'details', machine: op.info.machine })} testId="show-created">
+            Show {op.info.machine}
+          </Button>
+        ) : null}
+      </div>
+    </section>
+  );
+}
+
+export function CreateView({ navigate }: { navigate: Navigate }) {
+  const [catalog, setCatalog] = useState<DriverCatalog | null>(null);
+  const [loadError, setLoadError] = useState('');
+  const [driver, setDriver] = useState('');
+  const [name, setName] = useState('');
+  const [values, setValues] = useState<FormValues>({});
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [submitError, setSubmitError] = useState('');
+  const [operationId, setOperationId] = useState<string | null>(null);
+  const [showAdvanced, setShowAdvanced] = useState(false);
+  const op = useAppState((s) => (operationId ? s.operations[operationId] : undefined));
+
+  useEffect(() => {
+    window.moor.listDrivers().then(
+      (c) => {
+        setCatalog(c);
+        const first = c.drivers.find((d) => d.name === 'generic') ?? c.drivers[0];
+        if (first) {
+          setDriver(first.name);
+          setValues(initialValues([...first.flags, ...c.commonFlags]));
+        }
+      },
+      (err: unknown) => setLoadError(err instanceof Error ? err.message : String(err)),
+    );
+  }, []);
+
+  const fields = useMemo(() => (catalog ? formFields(catalog, driver) : { driverFields: [], commonFields: [] }), [catalog, driver]);
+  const all = useMemo(() => [...fields.driverFields, ...fields.commonFields], [fields]);
+  const running = op?.info.status === 'running';
+
+  const chooseDriver = (next: string) => {
+    if (!catalog) return;
+    const d = catalog.drivers.find((x) => x.name === next);
+    setDriver(next);
+    setValues(initialValues([...(d?.flags ?? []), ...catalog.commonFlags]));
+    setErrors({});
+  };
+
+  const submit = async () => {
+    const found = validate(name, all, values);
+    setErrors(found);
+    setSubmitError('');
+    if (Object.keys(found).length) return;
+    try {
+      const { operationId: id } = await window.moor.createMachine(toRequest(name, driver, all, values));
+      setOperationId(id);
+    } catch (err) {
+      setSubmitError(err instanceof Error ? err.message : String(err));
+    }
+  };
+
+  // The form still holds what was submitted: retry submits it again as a new operation.
+  const retry = () => {
+    setOperationId(null);
+    void submit();
+  };
+
+  const driverInfo = catalog?.drivers.find((d) => d.name === driver);
+
+  return (
+    <div className="view">
+      <header className="view-header">
+        <div>
+          <button type="button" className="link back" onClick={() => navigate({ view: 'hosts' })}>
+            <Icon name="back" size={14} /> Hosts
+          </button>
+          <h1>Create a Docker host</h1>
+          <p className="subtle">Moor creates the machine, installs Docker over SSH and secures it with TLS certificates.</p>
+        </div>
+      </header>
+      {loadError ? <div className="banner banner-error">{loadError}</div> : null}
+      <div className={op ? 'create-grid with-progress' : 'create-grid'}>
+        <form
+          className="card create-form"
+          data-testid="create-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void submit();
+          }}
+        >
+          <h2>Driver</h2>
+          <div className="drivers">
+            {catalog?.drivers.map((d) => (
+              <button
+                type="button"
+                key={d.name}
+                className={`driver-card${d.name === driver ? ' selected' : ''}`}
+                onClick={() => chooseDriver(d.name)}
+                disabled={running}
+                data-testid={`driver-${d.name}`}
+              >
+                <strong>{d.name}</strong>
+                <span>{d.description}</span>
+              </button>
+            ))}
+          </div>
+
+          <div className={`field${errors.name ? ' has-error' : ''}`}>
+            <label htmlFor="machine-name">
+              Name<span className="req">*</span>
+            </label>
+            <input id="machine-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. staging" disabled={running} autoComplete="off" spellCheck={false} data-testid="machine-name" />
+            {errors.name ? <div className="field-error">{errors.name}</div> : <div className="field-hint">Letters, digits, “.” and “-”.</div>}
+          </div>
+
+          {fields.driverFields.length ? <h2>{driverInfo?.name} options</h2> : null}
+          <div className="fields">
+            {fields.driverFields.map((f) => (
+              <Field key={f.flag.name} field={f} value={values[f.flag.name] ?? ''} error={errors[f.flag.name]} disabled={running} onChange={(v) => setValues({ ...values, [f.flag.name]: v })} />
+            ))}
+          </div>
+
+          {fields.commonFields.length ? (
+            <>
+              <button type="button" className="link advanced-toggle" onClick={() => setShowAdvanced(!showAdvanced)} data-testid="toggle-advanced">
+                {showAdvanced ? '▾' : '▸'} Engine and TLS options ({fields.commonFields.length})
+              </button>
+              {showAdvanced ? (
+                <div className="fields">
+                  {fields.commonFields.map((f) => (
+                    <Field key={f.flag.name} field={f} value={values[f.flag.name] ?? ''} error={errors[f.flag.name]} disabled={running} onChange={(v) => setValues({ ...values, [f.flag.name]: v })} />
+                  ))}
+                </div>
+              ) : null}
+            </>
+          ) : null}
+
+          {submitError ? (
+            <div className="banner banner-error" data-testid="submit-error">
+              <Icon name="alert" /> {submitError}
+            </div>
+          ) : null}
+          <div className="form-actions">
+            <Button kind="ghost" onClick={() => navigate({ view: 'hosts' })}>
+              Cancel
+            </Button>
+            <Button kind="primary" type="submit" icon="plus" disabled={running || !catalog} testId="create-submit">
+              Create {name || 'host'}
+            </Button>
+          </div>
+        </form>
+        {op ? (
+          <Progress
+            op={op}
+            navigate={navigate}
+            onCancel={() => void window.moor.cancelCreate({ operationId: op.info.id })}
+            onRetry={retry}
+          />
+        ) : null}
+      </div>
+    </div>
+  );
+}

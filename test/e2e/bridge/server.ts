@@ -1,0 +1,132 @@
+/**
+ * TEST-ONLY bridge (never shipped): serves the built renderer over HTTP on 127.0.0.1 and carries
+ * the typed API contract over a WebSocket to the REAL main-process services (real store, real SSH,
+ * real test hosts). Every call goes through the same validation/dispatch as Electron's ipcMain.
+ * The WebSocket requires the per-run token and the page's own origin.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { WebSocket, WebSocketServer } from 'ws';
+import { dispatch } from '../../../main/api/validate.js';
+import { errorMessage } from '../../../main/core/errors.js';
+import type { AppServices } from '../../../main/services/app-services.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../../..');
+export const RENDERER_DIR = path.join(root, 'dist', 'renderer');
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
+
+export interface Bridge {
+  /** http://127.0.0.1:PORT/index.html */
+  url: string;
+  /** The script to inject with page.addInitScript (defines window.moor over the WebSocket). */
+  initScript: string;
+  /** Connected pages. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+async function pageClient(wsUrl: string): Promise<string> {
+  const out = await build({
+    entryPoints: [path.join(here, 'page-client.ts')],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    target: 'chrome120',
+    define: { __MOOR_BRIDGE_URL__: JSON.stringify(wsUrl) },
+    logLevel: 'warning',
+  });
+  return out.outputFiles[0]!.text;
+}
+
+export async function startBridge(services: AppServices): Promise<Bridge> {
+  const token = randomBytes(24).toString('hex');
+  const sockets = new Set<WebSocket>();
+  let origin = '';
+
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', origin);
+    const rel = path.normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
+    const file = path.join(RENDERER_DIR, rel === '/' ? 'index.html' : rel);
+    if (!file.startsWith(RENDERER_DIR)) {
+      res.writeHead(403).end();
+      return;
+    }
+    try {
+      let body: Buffer | string = await readFile(file);
+      if (file.endsWith('index.html')) {
+        // The shipped CSP forbids all connections; the test page may reach the bridge only.
+        body = body.toString('utf8').replace("connect-src 'none'", `connect-src ${origin.replace('http', 'ws')}`);
+      }
+      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (!address || typeof address !== 'object') throw new Error('bridge: no address');
+  origin = `http://127.0.0.1:${address.port}`;
+
+  const wss = new WebSocketServer({
+    server,
+    path: '/bridge',
+    verifyClient: ({ origin: o, req }: { origin: string; req: http.IncomingMessage }) => {
+      const given = new URL(req.url ?? '', origin).searchParams.get('token');
+      return o === origin && given === token;
+    },
+  });
+  const unsubscribe = services.subscribe((event, payload) => {
+    const text = JSON.stringify({ event, payload });
+    for (const ws of sockets) if (ws.readyState === WebSocket.OPEN) ws.send(text);
+  });
+  wss.on('connection', (ws) => {
+    sockets.add(ws);
+    ws.on('message', async (raw) => {
+      let id = 0;
+      try {
+        const msg = JSON.parse(raw.toString()) as { id: number; method: unknown; arg: unknown };
+        id = msg.id;
+        const result = await dispatch(services, msg.method, msg.arg);
+        ws.send(JSON.stringify({ id, ok: true, result }));
+      } catch (err) {
+        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ id, ok: false, error: errorMessage(err) }));
+      }
+    });
+    ws.on('close', () => {
+      sockets.delete(ws);
+      // Like a closed window: the page's terminal sessions detach and keep running.
+      if (sockets.size === 0) {
+        void services.listTerminals().then((list) => {
+          for (const t of list) if (t.attached) void services.terminalDetach({ id: t.id });
+        });
+      }
+    });
+  });
+
+  const initScript = await pageClient(`${origin.replace('http', 'ws')}/bridge?token=${token}`);
+  return {
+    url: `${origin}/index.html`,
+    initScript,
+    connections: () => sockets.size,
+    async close() {
+      unsubscribe();
+      for (const ws of sockets) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,815 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { leaseAddress, releaseAddress } from './addresses.js';
+import { FakeHostBackend, type HostBackend, type HostHandle, TestHostBackend } from './backends.js';
+
+/**
+ * An emulator of the parts of DigitalOcean's API v2 that Moor's driver uses, answering with the
+ * status codes and JSON shapes of DigitalOcean's published OpenAPI reference. Droplets are real
+ * test hosts (or nothing, with the fake backend). Tests inspect `state()` and inject faults.
+ */
+
+export interface EmulatorOptions {
+  /** Accepted bearer tokens (default ["test-token"]). */
+  tokens?: string[];
+  /** 'fake' (default): no host at all; 'test-hosts': a systemd + sshd container per droplet. */
+  backend?: 'fake' | 'test-hosts' | HostBackend;
+  /** Minimum time an action stays "in-progress" (default 100 ms). */
+  actionMinMs?: number;
+  /** Requests allowed per token per `rateLimitWindowMs` before 429s (default 5000 / hour). */
+  rateLimit?: number;
+  rateLimitWindowMs?: number;
+}
+
+/** An HTTP error to answer instead of handling a request. */
+export interface RequestFault {
+  method?: string;
+  /** Matched against the path (without query); a string matches as a prefix. */
+  path?: string | RegExp;
+  /** Omitted: only delay the request (`delayMs`), then handle it normally. */
+  status?: number;
+  /** How many matching requests fail (default 1). */
+  times?: number;
+  /** For 429: RateLimit-Reset = now + this many seconds (default 1). */
+  resetInSeconds?: number;
+  /** Handle the request first, then answer with the error (a 500 after the droplet exists). */
+  afterCommit?: boolean;
+  /** Delay the answer (ms) — e.g. to cancel a create while a request is in flight. */
+  delayMs?: number;
+}
+
+/**
+ * What happens to the next created droplet(s):
+ * - never-ip: stays "new" without networks forever (no host started);
+ * - no-ssh: becomes "active" with an address, but no host runs there (SSH never answers);
+ * - host-fails: the backend fails to boot the host (the droplet stays "new").
+ */
+export type DropletFault = 'never-ip' | 'no-ssh' | 'host-fails';
+
+interface Key {
+  id: number;
+  fingerprint: string;
+  public_key: string;
+  name: string;
+}
+
+interface Droplet {
+  id: number;
+  name: string;
+  status: 'new' | 'active' | 'off';
+  locked: boolean;
+  created_at: string;
+  image: string;
+  region: string;
+  size: string;
+  keyIds: number[];
+  tags: string[];
+  backups: boolean;
+  ipv6: boolean;
+  privateNetworking: boolean;
+  monitoring: boolean;
+  userData: string;
+  address: string;
+  /** Set once the droplet has its public address. */
+  hasIp: boolean;
+  fault?: DropletFault;
+  host?: HostHandle;
+}
+
+interface Action {
+  id: number;
+  status: 'in-progress' | 'completed' | 'errored';
+  type: string;
+  started_at: string;
+  completed_at: string | null;
+  resource_id: number;
+  resource_type: 'droplet';
+  region_slug: string;
+}
+
+export interface EmulatorState {
+  droplets: Array<{
+    id: number;
+    name: string;
+    status: string;
+    address: string;
+    image: string;
+    region: string;
+    size: string;
+    keyIds: number[];
+    tags: string[];
+  }>;
+  keys: Key[];
+  actions: Action[];
+}
+
+const SIZES: Record<string, { memory: number; vcpus: number; disk: number; price: number }> = {
+  's-1vcpu-512mb-10gb': { memory: 512, vcpus: 1, disk: 10, price: 4 },
+  's-1vcpu-1gb': { memory: 1024, vcpus: 1, disk: 25, price: 6 },
+  's-1vcpu-2gb': { memory: 2048, vcpus: 1, disk: 50, price: 12 },
+  's-2vcpu-2gb': { memory: 2048, vcpus: 2, disk: 60, price: 18 },
+  's-2vcpu-4gb': { memory: 4096, vcpus: 2, disk: 80, price: 24 },
+  's-4vcpu-8gb': { memory: 8192, vcpus: 4, disk: 160, price: 48 },
+};
+
+const REGIONS: Array<{ slug: string; name: string; available: boolean }> = [
+  { slug: 'nyc1', name: 'New York 1', available: true },
+  { slug: 'nyc2', name: 'New York 2', available: false },
+  { slug: 'nyc3', name: 'New York 3', available: true },
+  { slug: 'ams3', name: 'Amsterdam 3', available: true },
+  { slug: 'sfo3', name: 'San Francisco 3', available: true },
+  { slug: 'sgp1', name: 'Singapore 1', available: true },
+  { slug: 'lon1', name: 'London 1', available: true },
+  { slug: 'fra1', name: 'Frankfurt 1', available: true },
+  { slug: 'tor1', name: 'Toronto 1', available: true },
+  { slug: 'blr1', name: 'Bangalore 1', available: true },
+  { slug: 'syd1', name: 'Sydney 1', available: true },
+];
+
+const IMAGES: Array<{ id: number; slug: string; name: string; distribution: string }> = [
+  { id: 129211873, slug: 'ubuntu-24-04-x64', name: '24.04 (LTS) x64', distribution: 'Ubuntu' },
+  { id: 112929454, slug: 'ubuntu-22-04-x64', name: '22.04 (LTS) x64', distribution: 'Ubuntu' },
+  { id: 135929412, slug: 'debian-12-x64', name: '12 x64', distribution: 'Debian' },
+  {
+    id: 140000001,
+    slug: 'flatcar-stable',
+    name: 'Flatcar Container Linux (stable)',
+    distribution: 'Unknown OS',
+  },
+  { id: 140000002, slug: 'flatcar-beta', name: 'Flatcar Container Linux (beta)', distribution: 'Unknown OS' },
+];
+
+const REGION_FEATURES = ['backups', 'ipv6', 'metadata', 'install_agent', 'storage', 'image_transfer'];
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly id: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const notFound = () => new HttpError(404, 'not_found', 'The resource you were accessing could not be found.');
+const unprocessable = (message: string) => new HttpError(422, 'unprocessable_entity', message);
+
+export function md5Fingerprint(publicKey: string): string {
+  const b64 = publicKey.trim().split(/\s+/)[1] ?? '';
+  return createHash('md5').update(Buffer.from(b64, 'base64')).digest('hex').match(/../g)!.join(':');
+}
+
+export class DigitalOceanEmulator {
+  readonly id = randomBytes(3).toString('hex');
+  readonly tokens: Set<string>;
+  readonly backend: HostBackend;
+  /** Every request, in order: for asserting what the driver called. */
+  readonly requests: Array<{ method: string; path: string; status: number; body?: unknown }> = [];
+  private server?: http.Server;
+  private baseUrl = '';
+  private nextKeyId = 41_000_000;
+  private nextDropletId = 480_000_000;
+  private nextActionId = 2_200_000_000;
+  private readonly keys = new Map<number, Key>();
+  private readonly droplets = new Map<number, Droplet>();
+  private readonly actions = new Map<number, Action>();
+  private requestFaults: RequestFault[] = [];
+  private dropletFaults: DropletFault[] = [];
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly usage = new Map<string, { count: number; windowStart: number }>();
+  private readonly options: Required<Omit<EmulatorOptions, 'backend' | 'tokens'>>;
+  /** Errors of background work (host boots, removals), for tests to assert none happened. */
+  readonly backgroundErrors: string[] = [];
+
+  constructor(options: EmulatorOptions = {}) {
+    this.tokens = new Set(options.tokens ?? ['test-token']);
+    const backend = options.backend ?? 'fake';
+    this.backend =
+      backend === 'fake'
+        ? new FakeHostBackend()
+        : backend === 'test-hosts'
+          ? new TestHostBackend(this.id)
+          : backend;
+    this.options = {
+      actionMinMs: options.actionMinMs ?? 100,
+      rateLimit: options.rateLimit ?? 5000,
+      rateLimitWindowMs: options.rateLimitWindowMs ?? 3_600_000,
+    };
+  }
+
+  get url(): string {
+    return this.baseUrl;
+  }
+
+  get token(): string {
+    return [...this.tokens][0]!;
+  }
+
+  async start(port = 0): Promise<string> {
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((err) => {
+        this.send(res, 500, { id: 'server_error', message: String(err), request_id: randomUUID() });
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.baseUrl;
+  }
+
+  /** Deletes every droplet's host (no leaks from the emulator itself) and stops listening. */
+  async close(): Promise<void> {
+    await this.idle();
+    for (const d of [...this.droplets.values()]) await this.destroyDroplet(d);
+    await this.idle();
+    await new Promise<void>((resolve) => {
+      if (!this.server) return resolve();
+      this.server.closeAllConnections();
+      this.server.close(() => resolve());
+    });
+  }
+
+  /** Resolves when background work (host boots, power actions, removals) has finished. */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  injectFault(fault: RequestFault): void {
+    this.requestFaults.push({ times: 1, ...fault });
+  }
+
+  injectDropletFault(fault: DropletFault, times = 1): void {
+    for (let i = 0; i < times; i++) this.dropletFaults.push(fault);
+  }
+
+  clearFaults(): void {
+    this.requestFaults = [];
+    this.dropletFaults = [];
+  }
+
+  state(): EmulatorState {
+    return {
+      droplets: [...this.droplets.values()].map((d) => ({
+        id: d.id,
+        name: d.name,
+        status: d.status,
+        address: d.hasIp ? d.address : '',
+        image: d.image,
+        region: d.region,
+        size: d.size,
+        keyIds: d.keyIds,
+        tags: d.tags,
+      })),
+      keys: [...this.keys.values()],
+      actions: [...this.actions.values()],
+    };
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    const p = work.catch((err) => {
+      this.backgroundErrors.push(String(err));
+      return undefined as T;
+    });
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+    return p;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private send(
+    res: http.ServerResponse,
+    status: number,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) {
+    if (res.headersSent) return;
+    const text = body === undefined ? '' : JSON.stringify(body);
+    res.writeHead(status, {
+      ...(text ? { 'Content-Type': 'application/json; charset=utf-8' } : {}),
+      ...headers,
+    });
+    res.end(text);
+  }
+
+  private rateHeaders(token: string, exhausted = false, resetInSeconds?: number): Record<string, string> {
+    const now = Date.now();
+    let u = this.usage.get(token);
+    if (!u || now - u.windowStart >= this.options.rateLimitWindowMs) {
+      u = { count: 0, windowStart: now };
+      this.usage.set(token, u);
+    }
+    const reset =
+      resetInSeconds !== undefined
+        ? Math.ceil(now / 1000 + resetInSeconds)
+        : Math.ceil((u.windowStart + this.options.rateLimitWindowMs) / 1000);
+    return {
+      'RateLimit-Limit': String(this.options.rateLimit),
+      'RateLimit-Remaining': String(exhausted ? 0 : Math.max(0, this.options.rateLimit - u.count)),
+      'RateLimit-Reset': String(reset),
+    };
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const raw = await readBody(req);
+    const log = { method, path, status: 0, body: undefined as unknown };
+    this.requests.push(log);
+    const reply = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
+      log.status = status;
+      this.send(res, status, body, headers);
+    };
+    const requestId = randomUUID();
+    const fail = (e: HttpError, headers: Record<string, string> = {}) =>
+      reply(e.status, { id: e.id, message: e.message, request_id: requestId }, headers);
+
+    if (path.startsWith('/_emulator/')) return this.control(method, path, raw, reply);
+
+    const auth = req.headers.authorization ?? '';
+    const token = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim() ?? '';
+    if (!this.tokens.has(token)) {
+      return fail(new HttpError(401, 'unauthorized', 'Unable to authenticate you'));
+    }
+
+    let body: unknown;
+    if (raw) {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        return fail(new HttpError(400, 'bad_request', 'unexpected end of JSON input'));
+      }
+    }
+    log.body = body;
+
+    const fault = this.takeFault(method, path);
+    if (fault?.delayMs) await delay(fault.delayMs);
+    if (fault?.status && !fault.afterCommit) {
+      if (fault.status === 429) {
+        return fail(
+          new HttpError(429, 'too_many_requests', 'API Rate limit exceeded.'),
+          this.rateHeaders(token, true, fault.resetInSeconds ?? 1),
+        );
+      }
+      return fail(
+        new HttpError(fault.status, errorIdFor(fault.status), 'Injected fault'),
+        this.rateHeaders(token),
+      );
+    }
+
+    const headers = this.rateHeaders(token);
+    const usage = this.usage.get(token)!;
+    usage.count++;
+    if (usage.count > this.options.rateLimit) {
+      return fail(
+        new HttpError(429, 'too_many_requests', 'API Rate limit exceeded.'),
+        this.rateHeaders(token, true),
+      );
+    }
+
+    try {
+      const [status, result] = await this.route(method, path, body);
+      if (fault?.status && fault.afterCommit) {
+        return fail(
+          new HttpError(fault.status, errorIdFor(fault.status), 'Injected fault (after commit)'),
+          headers,
+        );
+      }
+      reply(status, result, headers);
+    } catch (err) {
+      if (err instanceof HttpError) return fail(err, headers);
+      throw err;
+    }
+  }
+
+  private takeFault(method: string, path: string): RequestFault | undefined {
+    const index = this.requestFaults.findIndex(
+      (f) =>
+        (!f.method || f.method.toUpperCase() === method) &&
+        (!f.path || (typeof f.path === 'string' ? path.startsWith(f.path) : f.path.test(path))),
+    );
+    if (index < 0) return undefined;
+    const fault = this.requestFaults[index]!;
+    fault.times = (fault.times ?? 1) - 1;
+    if (fault.times <= 0) this.requestFaults.splice(index, 1);
+    return fault;
+  }
+
+  /** Unauthenticated control API, for a test that runs the emulator in another process. */
+  private control(
+    method: string,
+    path: string,
+    raw: string,
+    reply: (status: number, body?: unknown) => void,
+  ): void {
+    if (method === 'GET' && path === '/_emulator/state') {
+      reply(200, this.state());
+      return;
+    }
+    if (method === 'POST' && path === '/_emulator/faults') {
+      const f = JSON.parse(raw || '{}') as RequestFault & { droplet?: DropletFault };
+      if (f.droplet) this.injectDropletFault(f.droplet, f.times ?? 1);
+      else this.injectFault(f);
+      reply(204);
+      return;
+    }
+    if (method === 'DELETE' && path === '/_emulator/faults') {
+      this.clearFaults();
+      reply(204);
+      return;
+    }
+    reply(404, { id: 'not_found', message: 'unknown emulator control path' });
+  }
+
+  private async route(method: string, path: string, body: unknown): Promise<[number, unknown]> {
+    const seg = path.split('/').filter(Boolean); // ["v2", ...]
+    if (seg[0] !== 'v2') throw notFound();
+    const [, a, b, c, d] = seg;
+    if (a === 'regions' && !b && method === 'GET') return [200, this.regionsBody()];
+    if (a === 'account' && b === 'keys') {
+      if (!c && method === 'GET')
+        return [200, { ssh_keys: [...this.keys.values()], links: {}, meta: { total: this.keys.size } }];
+      if (!c && method === 'POST') return [201, { ssh_key: this.createKey(body) }];
+      if (c && !d) {
+        const key = this.findKey(decodeURIComponent(c));
+        if (method === 'GET') return [200, { ssh_key: key }];
+        if (method === 'DELETE') {
+          this.keys.delete(key.id);
+          return [204, undefined];
+        }
+      }
+    }
+    if (a === 'droplets') {
+      if (!b && method === 'GET') {
+        const list = [...this.droplets.values()].map((x) => this.dropletBody(x));
+        return [200, { droplets: list, links: {}, meta: { total: list.length } }];
+      }
+      if (!b && method === 'POST') return this.createDroplet(body);
+      if (b) {
+        const droplet = this.droplets.get(Number(b));
+        if (!droplet || !/^\d+$/.test(b)) throw notFound();
+        if (!c && method === 'GET') return [200, { droplet: this.dropletBody(droplet) }];
+        if (!c && method === 'DELETE') {
+          await this.destroyDroplet(droplet);
+          return [204, undefined];
+        }
+        if (c === 'actions' && !d && method === 'POST')
+          return [201, { action: this.startAction(droplet, body) }];
+        if (c === 'actions' && d && method === 'GET') {
+          const action = this.actions.get(Number(d));
+          if (!action || action.resource_id !== droplet.id) throw notFound();
+          return [200, { action }];
+        }
+      }
+    }
+    if (a === 'actions' && b && !c && method === 'GET') {
+      const action = this.actions.get(Number(b));
+      if (!action) throw notFound();
+      return [200, { action }];
+    }
+    throw notFound();
+  }
+
+  private regionsBody() {
+    const regions = REGIONS.map((r) => ({
+      slug: r.slug,
+      name: r.name,
+      sizes: r.available ? Object.keys(SIZES) : [],
+      available: r.available,
+      features: REGION_FEATURES,
+    }));
+    return { regions, links: {}, meta: { total: regions.length } };
+  }
+
+  private createKey(body: unknown): Key {
+    const { name, public_key } = (body ?? {}) as { name?: unknown; public_key?: unknown };
+    if (typeof name !== 'string' || !name) throw unprocessable('Name is required');
+    if (
+      typeof public_key !== 'string' ||
+      !/^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-\S+) [A-Za-z0-9+/]+=*( .*)?\s*$/.test(public_key)
+    ) {
+      throw unprocessable('Key invalid, key should be of the format `type key [comment]`');
+    }
+    const fingerprint = md5Fingerprint(public_key);
+    if ([...this.keys.values()].some((k) => k.fingerprint === fingerprint)) {
+      throw unprocessable('SSH Key is already in use on your account');
+    }
+    const key: Key = { id: this.nextKeyId++, fingerprint, public_key, name };
+    this.keys.set(key.id, key);
+    return key;
+  }
+
+  private findKey(idOrFingerprint: string): Key {
+    const key = /^\d+$/.test(idOrFingerprint)
+      ? this.keys.get(Number(idOrFingerprint))
+      : [...this.keys.values()].find((k) => k.fingerprint === idOrFingerprint);
+    if (!key) throw notFound();
+    return key;
+  }
+
+  private async createDroplet(body: unknown): Promise<[number, unknown]> {
+    const b = (body ?? {}) as Record<string, unknown>;
+    const name = b.name;
+    if (typeof name !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9.-]*$/.test(name)) {
+      throw unprocessable('Name Only valid hostname characters are allowed. (a-z, A-Z, 0-9, . and -)');
+    }
+    const region = REGIONS.find((r) => r.slug === b.region);
+    if (!region) throw unprocessable('You specified an invalid region for Droplet creation.');
+    if (!region.available) throw unprocessable('Sorry, this region is not available for new Droplets.');
+    if (typeof b.size !== 'string' || !SIZES[b.size])
+      throw unprocessable('You specified an invalid size for Droplet creation.');
+    const image = IMAGES.find((i) => i.slug === b.image || i.id === b.image);
+    if (!image) throw unprocessable('You specified an invalid image for Droplet creation.');
+    const keyRefs = Array.isArray(b.ssh_keys) ? b.ssh_keys : [];
+    const keys = keyRefs.map((ref) => {
+      try {
+        return this.findKey(String(ref));
+      } catch {
+        throw unprocessable(`ssh_keys: key ${String(ref)} was not found`);
+      }
+    });
+    for (const flag of ['backups', 'ipv6', 'private_networking', 'monitoring']) {
+      if (b[flag] !== undefined && typeof b[flag] !== 'boolean')
+        throw unprocessable(`${flag} must be a boolean`);
+    }
+    if (b.tags !== undefined && b.tags !== null && !Array.isArray(b.tags))
+      throw unprocessable('tags must be an array');
+
+    const droplet: Droplet = {
+      id: this.nextDropletId++,
+      name,
+      status: 'new',
+      locked: false,
+      created_at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      image: image.slug,
+      region: region.slug,
+      size: b.size,
+      keyIds: keys.map((k) => k.id),
+      tags: ((b.tags as string[] | null) ?? []).map(String),
+      backups: b.backups === true,
+      ipv6: b.ipv6 === true,
+      privateNetworking: b.private_networking === true,
+      monitoring: b.monitoring === true,
+      userData: typeof b.user_data === 'string' ? b.user_data : '',
+      address: '',
+      hasIp: false,
+      fault: this.dropletFaults.shift(),
+    };
+    this.droplets.set(droplet.id, droplet);
+    const action = this.newAction(droplet, 'create');
+    this.track(this.boot(droplet, keys, action));
+    return [
+      202,
+      {
+        droplet: this.dropletBody(droplet),
+        links: {
+          actions: [{ id: action.id, rel: 'create', href: `${this.baseUrl}/v2/actions/${action.id}` }],
+        },
+      },
+    ];
+  }
+
+  private async boot(droplet: Droplet, keys: Key[], action: Action): Promise<void> {
+    if (droplet.fault === 'never-ip') return; // stays "new", the create action never completes
+    const skip = await this.backend.usedAddresses();
+    droplet.address = await leaseAddress(skip);
+    if (!this.droplets.has(droplet.id)) return releaseAddress(droplet.address); // deleted meanwhile
+    if (droplet.fault === 'no-ssh') {
+      await delay(20);
+    } else if (droplet.fault === 'host-fails') {
+      this.finishAction(action, 'errored');
+      return;
+    } else {
+      const host = await this.backend.create({
+        dropletId: droplet.id,
+        name: droplet.name,
+        image: droplet.image,
+        address: droplet.address,
+        authorizedKeys: keys.map((k) => k.public_key.trim()).join('\n'),
+      });
+      if (!this.droplets.has(droplet.id)) {
+        // Deleted while booting: the delete already answered 204; finish the job.
+        await host.remove();
+        await releaseAddress(droplet.address);
+        return;
+      }
+      droplet.host = host;
+    }
+    droplet.status = 'active';
+    droplet.hasIp = true;
+    this.finishAction(action, 'completed');
+  }
+
+  private async destroyDroplet(droplet: Droplet): Promise<void> {
+    this.droplets.delete(droplet.id);
+    const host = droplet.host;
+    droplet.host = undefined;
+    await this.track(
+      (async () => {
+        if (host) await host.remove();
+        if (droplet.address && (host || droplet.fault === 'no-ssh')) await releaseAddress(droplet.address);
+      })(),
+    );
+  }
+
+  private newAction(droplet: Droplet, type: string): Action {
+    const action: Action = {
+      id: this.nextActionId++,
+      status: 'in-progress',
+      type,
+      started_at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      completed_at: null,
+      resource_id: droplet.id,
+      resource_type: 'droplet',
+      region_slug: droplet.region,
+    };
+    this.actions.set(action.id, action);
+    return action;
+  }
+
+  private finishAction(action: Action, status: 'completed' | 'errored'): void {
+    action.status = status;
+    action.completed_at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  }
+
+  private startAction(droplet: Droplet, body: unknown): Action {
+    const type = (body as { type?: unknown } | undefined)?.type;
+    const power: Record<string, () => Promise<'active' | 'off'>> = {
+      power_on: async () => {
+        if (droplet.status === 'off') await droplet.host?.start();
+        return 'active';
+      },
+      shutdown: async () => {
+        if (droplet.status === 'active') await droplet.host?.stop();
+        return 'off';
+      },
+      power_off: async () => {
+        if (droplet.status === 'active') await droplet.host?.kill();
+        return 'off';
+      },
+      reboot: async () => {
+        await droplet.host?.restart();
+        return 'active';
+      },
+      power_cycle: async () => {
+        await droplet.host?.restart();
+        return 'active';
+      },
+    };
+    if (typeof type !== 'string' || !power[type]) {
+      throw unprocessable(`Invalid action type ${String(type)}`);
+    }
+    if (droplet.locked || droplet.status === 'new') {
+      throw unprocessable('Droplet already has a pending event.');
+    }
+    droplet.locked = true;
+    const action = this.newAction(droplet, type);
+    const started = Date.now();
+    this.track(
+      (async () => {
+        try {
+          const status = await power[type]!();
+          const rest = this.options.actionMinMs - (Date.now() - started);
+          if (rest > 0) await delay(rest);
+          droplet.status = status;
+          this.finishAction(action, 'completed');
+        } catch (err) {
+          this.finishAction(action, 'errored');
+          throw err;
+        } finally {
+          droplet.locked = false;
+        }
+      })(),
+    );
+    return action;
+  }
+
+  private dropletBody(d: Droplet) {
+    const size = SIZES[d.size]!;
+    const image = IMAGES.find((i) => i.slug === d.image)!;
+    const region = REGIONS.find((r) => r.slug === d.region)!;
+    const v4 = d.hasIp
+      ? [
+          { ip_address: d.address, netmask: '255.0.0.0', gateway: '127.0.0.1', type: 'public' },
+          ...(d.privateNetworking
+            ? [
+                {
+                  ip_address: `10.110.0.${(d.id % 250) + 2}`,
+                  netmask: '255.255.240.0',
+                  gateway: '10.110.0.1',
+                  type: 'private',
+                },
+              ]
+            : []),
+        ]
+      : [];
+    // 2001:db8::/32 is the documentation prefix: never routed, never contacted.
+    const v6 =
+      d.hasIp && d.ipv6
+        ? [
+            {
+              ip_address: `2001:db8::${d.id.toString(16)}`,
+              netmask: 64,
+              gateway: '2001:db8::1',
+              type: 'public',
+            },
+          ]
+        : [];
+    return {
+      id: d.id,
+      name: d.name,
+      memory: size.memory,
+      vcpus: size.vcpus,
+      disk: size.disk,
+      locked: d.locked,
+      status: d.status,
+      kernel: null,
+      created_at: d.created_at,
+      features: [
+        ...(d.backups ? ['backups'] : []),
+        ...(d.ipv6 ? ['ipv6'] : []),
+        ...(d.privateNetworking ? ['private_networking'] : []),
+        ...(d.monitoring ? ['monitoring'] : []),
+      ],
+      backup_ids: [],
+      next_backup_window: null,
+      snapshot_ids: [],
+      image: {
+        id: image.id,
+        name: image.name,
+        distribution: image.distribution,
+        slug: image.slug,
+        public: true,
+        regions: REGIONS.map((r) => r.slug),
+        created_at: '2024-04-25T00:00:00Z',
+        min_disk_size: 7,
+        type: 'base',
+        size_gigabytes: 2.36,
+        description: image.name,
+        status: 'available',
+      },
+      volume_ids: [],
+      size: {
+        slug: d.size,
+        memory: size.memory,
+        vcpus: size.vcpus,
+        disk: size.disk,
+        transfer: 1,
+        price_monthly: size.price,
+        price_hourly: Number((size.price / 672).toFixed(5)),
+        regions: REGIONS.filter((r) => r.available).map((r) => r.slug),
+        available: true,
+        description: 'Basic',
+      },
+      size_slug: d.size,
+      networks: { v4, v6 },
+      region: {
+        name: region.name,
+        slug: region.slug,
+        features: REGION_FEATURES,
+        available: region.available,
+        sizes: Object.keys(SIZES),
+      },
+      tags: d.tags,
+      vpc_uuid: '5a4981aa-9653-4bd1-bef5-d6bff52042e4',
+    };
+  }
+}
+
+function errorIdFor(status: number): string {
+  return (
+    {
+      400: 'bad_request',
+      404: 'not_found',
+      422: 'unprocessable_entity',
+      429: 'too_many_requests',
+      503: 'service_unavailable',
+    }[status] ?? 'server_error'
+  );
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let data = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      data += chunk;
+    });
+    req.on('end', () => resolve(data));
+    req.on('error', reject);
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Starts an emulator on 127.0.0.1 (random port). */
+export async function startDigitalOceanEmulator(
+  options: EmulatorOptions = {},
+): Promise<DigitalOceanEmulator> {
+  const emulator = new DigitalOceanEmulator(options);
+  await emulator.start();
+  return emulator;
+}

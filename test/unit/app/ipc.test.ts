@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { EVENT_CHANNEL, INVOKE_METHODS, invokeChannel, type MoorInvoke } from '../../../main/api/contract.js';
+import { createApiClient } from '../../../main/api/client.js';
+import { type IpcMainLike, registerIpc, type WebContentsLike } from '../../../main/app/ipc.js';
+import type { EventListener } from '../../../main/services/app-services.js';
+
+/** A stand-in for Electron's ipcMain: records handlers and lets the test invoke them. */
+class FakeIpcMain implements IpcMainLike {
+  handlers = new Map<string, (event: { sender: unknown }, ...args: unknown[]) => unknown>();
+  handle(channel: string, listener: (event: { sender: unknown }, ...args: unknown[]) => unknown): void {
+    if (this.handlers.has(channel)) throw new Error(`second handler for ${channel}`);
+    this.handlers.set(channel, listener);
+  }
+  removeHandler(channel: string): void {
+    this.handlers.delete(channel);
+  }
+  async invoke(sender: unknown, channel: string, arg?: unknown): Promise<unknown> {
+    const h = this.handlers.get(channel);
+    if (!h) throw new Error(`No handler registered for '${channel}'`);
+    return h({ sender }, arg);
+  }
+}
+
+/** A stand-in for a BrowserWindow's webContents. */
+class FakeWebContents implements WebContentsLike {
+  sent: unknown[][] = [];
+  destroyed = false;
+  send(channel: string, ...args: unknown[]): void {
+    this.sent.push([channel, ...args]);
+  }
+  isDestroyed(): boolean {
+    return this.destroyed;
+  }
+}
+
+function fakeServices() {
+  const calls: Array<[string, unknown]> = [];
+  let emit: EventListener = () => {};
+  const impl = new Proxy(
+    {},
+    {
+      get(_t, prop) {
+        if (prop === 'subscribe') {
+          return (l: EventListener) => {
+            emit = l;
+            return () => {
+              emit = () => {};
+            };
+          };
+        }
+        return async (arg: unknown) => {
+          calls.push([String(prop), arg]);
+          return { ok: String(prop) };
+        };
+      },
+    },
+  ) as MoorInvoke & { subscribe(l: EventListener): () => void };
+  return { impl, calls, emit: (...a: Parameters<EventListener>) => emit(...a) };
+}
+
+describe('registerIpc', () => {
+  it('registers one handler per contract method and removes them all', () => {
+    const ipc = new FakeIpcMain();
+    const win = new FakeWebContents();
+    const unregister = registerIpc({ ipcMain: ipc, services: fakeServices().impl, windows: () => [win] });
+    expect([...ipc.handlers.keys()].sort()).toEqual(INVOKE_METHODS.map((m) => invokeChannel(m)).sort());
+    unregister();
+    expect(ipc.handlers.size).toBe(0);
+  });
+
+  it('validates arguments before they reach the services', async () => {
+    const ipc = new FakeIpcMain();
+    const win = new FakeWebContents();
+    const s = fakeServices();
+    registerIpc({ ipcMain: ipc, services: s.impl, windows: () => [win] });
+    await expect(ipc.invoke(win, 'moor:start', { name: 'alpha' })).resolves.toEqual({ ok: 'start' });
+    await expect(ipc.invoke(win, 'moor:start', { name: 42 })).rejects.toThrow(/Invalid arguments for start: name/);
+    await expect(ipc.invoke(win, 'moor:start', { name: 'a', extra: 1 })).rejects.toThrow(/Invalid arguments/);
+    await expect(ipc.invoke(win, 'moor:terminalResize', { id: 'x', rows: 0, cols: 80 })).rejects.toThrow(/rows/);
+    await expect(ipc.invoke(win, 'moor:listMachines', { sneaky: true })).rejects.toThrow(/Invalid arguments/);
+    expect(s.calls).toEqual([['start', { name: 'alpha' }]]);
+  });
+
+  it('answers only the app windows', async () => {
+    const ipc = new FakeIpcMain();
+    const win = new FakeWebContents();
+    const s = fakeServices();
+    registerIpc({ ipcMain: ipc, services: s.impl, windows: () => [win] });
+    await expect(ipc.invoke(new FakeWebContents(), 'moor:listMachines')).rejects.toThrow(/unknown page/);
+    expect(s.calls).toEqual([]);
+  });
+
+  it('forwards pushed events to every live window on one channel', () => {
+    const ipc = new FakeIpcMain();
+    const a = new FakeWebContents();
+    const b = new FakeWebContents();
+    b.destroyed = true;
+    const s = fakeServices();
+    registerIpc({ ipcMain: ipc, services: s.impl, windows: () => [a, b] });
+    s.emit('activeChanged', { active: 'alpha' });
+    expect(a.sent).toEqual([[EVENT_CHANNEL, 'activeChanged', { active: 'alpha' }]]);
+    expect(b.sent).toEqual([]);
+  });
+
+  it('works end to end with the preload client over the fake IPC', async () => {
+    const ipc = new FakeIpcMain();
+    const win = new FakeWebContents();
+    const s = fakeServices();
+    registerIpc({ ipcMain: ipc, services: s.impl, windows: () => [win] });
+    let onEvent: (event: string, payload: unknown) => void = () => {};
+    const api = createApiClient({
+      invoke: (method, arg) =>
+        ipc.invoke(win, invokeChannel(method as never), arg).catch((err: Error) => {
+          // Electron's wording for errors thrown by a handler.
+          throw new Error(`Error invoking remote method '${invokeChannel(method as never)}': Error: ${err.message}`);
+        }),
+      onEvent: (h) => {
+        onEvent = h;
+      },
+    });
+    await expect(api.stop({ name: 'beta' })).resolves.toEqual({ ok: 'stop' });
+    await expect(api.stop({ name: '' })).rejects.toThrow(/^Invalid arguments for stop/);
+    const seen: string[] = [];
+    const off = api.on('activeChanged', ({ active }) => seen.push(active));
+    onEvent('activeChanged', { active: 'x' });
+    onEvent('notAnEvent', {});
+    off();
+    onEvent('activeChanged', { active: 'y' });
+    expect(seen).toEqual(['x']);
+  });
+});

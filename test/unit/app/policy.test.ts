@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CONTENT_SECURITY_POLICY,
+  isExternalLink,
+  quitWhenAllWindowsClosed,
+  trayIconFile,
+  trayIconVariant,
+  trayLikelyVisible,
+} from '../../../main/app/policy.js';
+import { readFileSync } from 'node:fs';
+
+describe('window policy', () => {
+  it('opens only http(s) links externally', () => {
+    expect(isExternalLink('https://docs.docker.com')).toBe(true);
+    expect(isExternalLink('http://10.0.0.1:8080/x')).toBe(true);
+    expect(isExternalLink('file:///etc/passwd')).toBe(false);
+    expect(isExternalLink('javascript:alert(1)')).toBe(false);
+    expect(isExternalLink('not a url')).toBe(false);
+  });
+
+  it('quits on Linux/Windows when the last window closes unless a tray shows', () => {
+    expect(quitWhenAllWindowsClosed('linux', false)).toBe(true);
+    expect(quitWhenAllWindowsClosed('linux', true)).toBe(false);
+    expect(quitWhenAllWindowsClosed('win32', true)).toBe(false);
+    expect(quitWhenAllWindowsClosed('darwin', false)).toBe(false);
+  });
+
+  it('assumes no tray on GNOME (no tray without an extension), unless MOOR_TRAY says so', () => {
+    expect(trayLikelyVisible('linux', { XDG_CURRENT_DESKTOP: 'ubuntu:GNOME' })).toBe(false);
+    expect(trayLikelyVisible('linux', { XDG_CURRENT_DESKTOP: 'KDE' })).toBe(true);
+    expect(trayLikelyVisible('linux', {})).toBe(false);
+    expect(trayLikelyVisible('linux', { XDG_CURRENT_DESKTOP: 'GNOME', MOOR_TRAY: '1' })).toBe(true);
+    expect(trayLikelyVisible('darwin', {})).toBe(true);
+  });
+
+  it('uses template images on macOS and light/dark variants elsewhere, all shipped in resources/', () => {
+    expect(trayIconVariant('darwin', true)).toBe('template');
+    expect(trayIconVariant('linux', true)).toBe('light');
+    expect(trayIconVariant('win32', false)).toBe('dark');
+    expect(trayIconFile('idle', 'template')).toBe('idleTemplate.png');
+    expect(trayIconFile('busy', 'light', 2)).toBe('busy-2-light.png');
+    expect(trayIconFile('error', 'dark')).toBe('error-dark.png');
+  });
+
+  it('the CSP of the shipped page matches the one main enforces, and forbids remote code', () => {
+    const html = readFileSync(new URL('../../../renderer/index.html', import.meta.url), 'utf8');
+    const meta = /Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1] ?? '';
+    for (const directive of meta.split('; ')) expect(CONTENT_SECURITY_POLICY).toContain(directive);
+    expect(CONTENT_SECURITY_POLICY).toContain("script-src 'self'");
+    expect(CONTENT_SECURITY_POLICY).not.toContain('unsafe-eval');
+    expect(CONTENT_SECURITY_POLICY).toContain("connect-src 'none'");
+  });
+});

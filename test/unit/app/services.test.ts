@@ -1,0 +1,322 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  type MoorEvents,
+  TERMINAL_HIGH_WATERMARK,
+  TERMINAL_LOW_WATERMARK,
+} from '../../../main/api/contract.js';
+import type { ProgressSink } from '../../../main/core/progress.js';
+import { AppServices } from '../../../main/services/app-services.js';
+import type { ActiveHostBackend, MachineBackend, MachineRow } from '../../../main/services/backend.js';
+import { FLUSH_INTERVAL_MS, REPLAY_LIMIT, RingBuffer } from '../../../main/services/terminals.js';
+import { Store } from '../../../main/store/store.js';
+import { FakeShell } from './fixtures.js';
+
+type Pushed = { [E in keyof MoorEvents]: { event: E; payload: MoorEvents[E] } }[keyof MoorEvents];
+
+function row(name: string, patch: Partial<MachineRow> = {}): MachineRow {
+  return { name, driver: 'generic', state: 'Running', url: 'tcp://1.2.3.4:2376', dockerVersion: '24.0', error: '', canSsh: true, ...patch };
+}
+
+/** In-memory backends (the services' own interfaces; the real ones are exercised by the e2e suite). */
+function setup() {
+  let rows = [row('alpha'), row('beta', { state: 'Stopped', url: '', dockerVersion: '' })];
+  const calls: string[] = [];
+  let listCalls = 0;
+  let createRun: { sink: ProgressSink; signal: AbortSignal; resolve: () => void; reject: (e: Error) => void } | null = null;
+  const machines: MachineBackend = {
+    list: async () => {
+      listCalls++;
+      return rows;
+    },
+    drivers: async () => ({
+      drivers: [{ name: 'generic', description: 'SSH host', provisions: true, flags: [{ name: 'generic-ip-address', type: 'string', help: 'IP' }, { name: 'token', type: 'string', help: 't', secret: true }] }],
+      commonFlags: [],
+      envSet: [],
+    }),
+    create: (request, sink, signal) =>
+      new Promise<void>((resolve, reject) => {
+        calls.push(`create ${request.name}`);
+        createRun = { sink, signal, resolve, reject };
+        signal.addEventListener('abort', () => reject(new Error('Cancelled')));
+      }),
+    action: async (action, name) => {
+      calls.push(`${action} ${name}`);
+      rows = rows.map((r) => (r.name === name ? { ...r, state: action === 'stop' || action === 'kill' ? 'Stopped' : 'Running' } : r));
+    },
+    remove: async (name) => {
+      calls.push(`rm ${name}`);
+      rows = rows.filter((r) => r.name !== name);
+    },
+    regenerateCerts: async () => {},
+    sshTarget: async (name) => ({ host: '127.0.0.1', port: 22, user: 'root', keyPath: '', knownHostsPath: `/x/${name}/known_hosts` }),
+  };
+  let activeListener: ((a: string) => void) | null = null;
+  let current = 'default';
+  const active: ActiveHostBackend = {
+    current: async () => current,
+    use: async (name) => {
+      current = name;
+      calls.push(`use ${name}`);
+    },
+    watch: (l) => {
+      activeListener = l;
+      return () => {
+        activeListener = null;
+      };
+    },
+  };
+  const shells: FakeShell[] = [];
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'moor-services-'));
+  const services = new AppServices({
+    store: new Store(dir),
+    machines,
+    active,
+    openShell: async () => {
+      const shell = new FakeShell();
+      shells.push(shell);
+      return { shell, close: () => shell.close() };
+    },
+    pollIntervalMs: 60_000,
+  });
+  const events: Pushed[] = [];
+  services.subscribe((event, payload) => events.push({ event, payload } as Pushed));
+  return {
+    services,
+    events,
+    calls,
+    shells,
+    dir,
+    setRows: (r: MachineRow[]) => {
+      rows = r;
+    },
+    listCalls: () => listCalls,
+    externalSwitch: (name: string) => {
+      current = name;
+      activeListener?.(name);
+    },
+    createRun: () => createRun!,
+  };
+}
+
+let t: ReturnType<typeof setup>;
+beforeEach(() => {
+  t = setup();
+});
+afterEach(async () => {
+  await t.services.dispose();
+  rmSync(t.dir, { recursive: true, force: true });
+  vi.useRealTimers();
+});
+
+describe('machine list', () => {
+  it('pushes the list after the first poll, and only when something changed', async () => {
+    await t.services.init();
+    const pushes = () => t.events.filter((e) => e.event === 'machineState');
+    expect(pushes()).toHaveLength(1);
+    expect((await t.services.listMachines()).map((m) => [m.name, m.state])).toEqual([
+      ['alpha', 'Running'],
+      ['beta', 'Stopped'],
+    ]);
+    await t.services.refresh();
+    expect(pushes()).toHaveLength(1); // nothing changed: nothing pushed
+    t.setRows([row('alpha', { state: 'Stopped' }), row('beta')]);
+    await t.services.refresh();
+    expect(pushes()).toHaveLength(2);
+  });
+
+  it('follows active host switches made elsewhere (docker CLI) and never switches by itself', async () => {
+    await t.services.init();
+    expect(t.calls.filter((c) => c.startsWith('use'))).toEqual([]);
+    t.externalSwitch('alpha');
+    expect(t.events.at(-2)).toEqual({ event: 'activeChanged', payload: { active: 'alpha' } });
+    expect((await t.services.listMachines()).find((m) => m.active)?.name).toBe('alpha');
+  });
+
+  it('useActive switches through the backend and refuses unknown machines', async () => {
+    await t.services.init();
+    await t.services.useActive({ name: 'alpha' });
+    expect(t.calls).toContain('use alpha');
+    expect((await t.services.snapshot()).active).toBe('alpha');
+    await expect(t.services.useActive({ name: 'nope' })).rejects.toThrow(/does not exist/);
+    await t.services.useActive({ name: 'default' });
+    expect(t.calls).toContain('use default');
+  });
+
+  it('marks a user stop, clears it on a user start, and never starts a machine by itself', async () => {
+    await t.services.init();
+    await t.services.stop({ name: 'alpha' });
+    let alpha = (await t.services.listMachines()).find((m) => m.name === 'alpha')!;
+    expect(alpha).toMatchObject({ state: 'Stopped', stoppedByUser: true, busy: null });
+    for (let i = 0; i < 3; i++) await t.services.refresh();
+    expect(t.calls.filter((c) => c.startsWith('start'))).toEqual([]);
+    await t.services.start({ name: 'alpha' });
+    alpha = (await t.services.listMachines()).find((m) => m.name === 'alpha')!;
+    expect(alpha).toMatchObject({ state: 'Running', stoppedByUser: false });
+  });
+
+  it('shows the busy state while an action runs', async () => {
+    await t.services.init();
+    const started = t.services.restart({ name: 'alpha' });
+    const busy = t.events.filter((e) => e.event === 'machineState').at(-1)!;
+    expect(busy.event === 'machineState' && busy.payload.machines.find((m) => m.name === 'alpha')?.busy).toBe('restarting');
+    await started;
+    expect((await t.services.listMachines()).find((m) => m.name === 'alpha')?.busy).toBeNull();
+  });
+});
+
+describe('create operations', () => {
+  it('reports progress events, lists the machine while creating, and succeeds', async () => {
+    await t.services.init();
+    const { operationId } = await t.services.createMachine({ name: 'gamma', driver: 'generic', flags: { 'generic-ip-address': '127.0.30.2', token: 's3cret' } });
+    expect((await t.services.listMachines()).find((m) => m.name === 'gamma')?.busy).toBe('creating');
+    t.createRun().sink({ machine: 'gamma', step: 'create', level: 'step', message: 'Creating machine...', elapsedMs: 5 });
+    expect(await t.services.readLogs({ operationId })).toHaveLength(1);
+    const snap = await t.services.snapshot();
+    expect(snap.operations[0]!.request.flags).toEqual({ 'generic-ip-address': '127.0.30.2' }); // secret not kept
+    t.setRows([...(await t.services.listMachines()).filter((m) => m.name !== 'gamma').map((m) => row(m.name, m)), row('gamma')]);
+    t.createRun().resolve();
+    await vi.waitFor(async () => expect((await t.services.snapshot()).operations[0]!.status).toBe('succeeded'));
+    expect((await t.services.listMachines()).find((m) => m.name === 'gamma')?.busy).toBeNull();
+  });
+
+  it('cancel aborts the create (the core rolls back) and reports cancelled', async () => {
+    await t.services.init();
+    const { operationId } = await t.services.createMachine({ name: 'delta', driver: 'generic', flags: {} });
+    await t.services.cancelCreate({ operationId });
+    expect(t.createRun().signal.aborted).toBe(true);
+    await vi.waitFor(async () => expect((await t.services.snapshot()).operations[0]!.status).toBe('cancelled'));
+    expect((await t.services.listMachines()).some((m) => m.name === 'delta')).toBe(false);
+  });
+
+  it('refuses bad names, unknown drivers and existing machines before starting anything', async () => {
+    await t.services.init();
+    await expect(t.services.createMachine({ name: '-bad', driver: 'generic', flags: {} })).rejects.toThrow(/Invalid hostname/);
+    await expect(t.services.createMachine({ name: 'ok', driver: 'vbox', flags: {} })).rejects.toThrow(/Driver "vbox" not found/);
+    await expect(t.services.createMachine({ name: 'alpha', driver: 'generic', flags: {} })).rejects.toThrow(/already exists/);
+    expect(t.calls.filter((c) => c.startsWith('create'))).toEqual([]);
+  });
+});
+
+describe('terminal sessions', () => {
+  async function open() {
+    await t.services.init();
+    const result = await t.services.terminalOpen({ machine: 'alpha', rows: 40, cols: 120 });
+    return { id: result.info.id, shell: t.shells.at(-1)! };
+  }
+  const dataEvents = () => t.events.filter((e) => e.event === 'terminalData');
+
+  it('batches output: many chunks within one frame make one message', async () => {
+    const { id, shell } = await open();
+    for (let i = 0; i < 50; i++) shell.emit(`line ${i}\r\n`);
+    expect(dataEvents()).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, FLUSH_INTERVAL_MS * 3));
+    expect(dataEvents()).toHaveLength(1);
+    const first = dataEvents()[0]!;
+    expect(first.event === 'terminalData' && first.payload.id).toBe(id);
+    expect(first.event === 'terminalData' && first.payload.data.split('\r\n')).toHaveLength(51);
+  });
+
+  it('keeps multi-byte characters split across packets intact', async () => {
+    const { shell } = await open();
+    const bytes = Buffer.from('é✓');
+    shell.emit(bytes.subarray(0, 1));
+    shell.emit(bytes.subarray(1, 4));
+    shell.emit(bytes.subarray(4));
+    await new Promise((r) => setTimeout(r, FLUSH_INTERVAL_MS * 3));
+    const e = dataEvents()[0]!;
+    expect(e.event === 'terminalData' && e.payload.data).toBe('é✓');
+  });
+
+  it('pauses the channel above the high watermark and resumes below the low one', async () => {
+    const { id, shell } = await open();
+    const chunk = 'x'.repeat(16_384);
+    let sent = 0;
+    while (!shell.paused) {
+      shell.emit(chunk);
+      sent += chunk.length;
+      t.services['terminals'].get(id)!.flush(); // flush as the timer would
+      if (sent > 10 * TERMINAL_HIGH_WATERMARK) break;
+    }
+    expect(shell.paused).toBe(true);
+    expect(sent).toBeGreaterThan(TERMINAL_HIGH_WATERMARK);
+    expect(sent).toBeLessThanOrEqual(TERMINAL_HIGH_WATERMARK + chunk.length);
+    await t.services.terminalAck({ id, chars: sent - TERMINAL_LOW_WATERMARK }); // still at the low mark
+    expect(shell.paused).toBe(true);
+    await t.services.terminalAck({ id, chars: 1 });
+    expect(shell.paused).toBe(false);
+    expect(shell.resumeCalls).toBe(1);
+  });
+
+  it('forwards input and resizes, and opens with the real size', async () => {
+    const { id, shell } = await open();
+    await t.services.terminalWrite({ id, data: 'uname -a\r' });
+    await t.services.terminalResize({ id, rows: 30, cols: 100 });
+    expect(shell.written).toEqual(['uname -a\r']);
+    expect(shell.sizes).toEqual([[30, 100]]);
+  });
+
+  it('survives detach: output goes to a bounded replay buffer, replayed on attach', async () => {
+    const { id, shell } = await open();
+    shell.emit('before\r\n');
+    await t.services.terminalDetach({ id });
+    expect((await t.services.listTerminals())[0]).toMatchObject({ id, attached: false, exitCode: null });
+    const n = dataEvents().length;
+    shell.emit('while away\r\n');
+    await new Promise((r) => setTimeout(r, FLUSH_INTERVAL_MS * 3));
+    expect(dataEvents()).toHaveLength(n); // nothing pushed while detached
+    expect(shell.paused).toBe(false); // and the remote is never blocked by a missing view
+    const again = await t.services.terminalAttach({ id, rows: 24, cols: 80 });
+    expect(again.replay).toBe('before\r\nwhile away\r\n');
+    expect(again.info.attached).toBe(true);
+    expect(shell.sizes.at(-1)).toEqual([24, 80]);
+  });
+
+  it('ends the session on terminalClose and reports a remote exit', async () => {
+    const { id, shell } = await open();
+    await t.services.terminalClose({ id });
+    expect(shell.closed).toBe(true);
+    expect(await t.services.listTerminals()).toEqual([]);
+    await expect(t.services.terminalWrite({ id, data: 'x' })).rejects.toThrow(/no longer exists/);
+
+    const second = await open();
+    second.shell.emit('bye\r\n');
+    second.shell.exit(0);
+    expect(t.events.filter((e) => e.event === 'terminalExit').at(-1)).toEqual({ event: 'terminalExit', payload: { id: second.id, exitCode: 0 } });
+    // The final output was flushed before the exit event.
+    const last = dataEvents().at(-1)!;
+    expect(last.event === 'terminalData' && last.payload.data).toBe('bye\r\n');
+  });
+
+  it('numbers several sessions on one machine', async () => {
+    await open();
+    const b = await t.services.terminalOpen({ machine: 'alpha', rows: 24, cols: 80 });
+    expect(b.info.title).toBe('alpha #2');
+  });
+
+  it('removing a machine ends its sessions', async () => {
+    const { shell } = await open();
+    await t.services.remove({ name: 'alpha' });
+    expect(shell.closed).toBe(true);
+    expect(t.calls).toContain('rm alpha');
+  });
+});
+
+describe('RingBuffer', () => {
+  it('keeps only the last `limit` characters', () => {
+    const ring = new RingBuffer(10);
+    ring.push('abcdef');
+    ring.push('ghijkl');
+    expect(ring.text()).toBe('cdefghijkl');
+    ring.push('x'.repeat(25));
+    expect(ring.text()).toBe('x'.repeat(10));
+    expect(ring.length).toBe(10);
+  });
+  it('is bounded at the replay limit', () => {
+    const ring = new RingBuffer(REPLAY_LIMIT);
+    for (let i = 0; i < 100; i++) ring.push('y'.repeat(10_000));
+    expect(ring.length).toBe(REPLAY_LIMIT);
+  });
+});

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { machineActions, type TrayItem, trayIconState, trayTemplate } from '../../../main/app/tray-template.js';
+import { machine } from './fixtures.js';
+
+const labels = (items: TrayItem[]) => items.map((i) => i.label ?? `--${i.type}`);
+
+describe('trayTemplate', () => {
+  const machines = [
+    machine('alpha', { active: true }),
+    machine('beta', { state: 'Stopped', url: '', dockerVersion: '' }),
+    machine('gamma', { busy: 'starting', state: 'Stopped' }),
+  ];
+  const menu = trayTemplate(machines, 'alpha', false);
+
+  it('starts with a header naming the active host', () => {
+    expect(menu[0]).toMatchObject({ label: 'Active host: alpha', enabled: false });
+    expect(trayTemplate([], 'default', true)[0]!.label).toBe('Active host: default (local engine) — working…');
+    expect(trayTemplate([], '', false)[0]!.label).toBe('Active host: another Docker context');
+  });
+
+  it('has a radio group of default plus every running machine, the active one checked', () => {
+    const radios = menu.filter((i) => i.type === 'radio');
+    expect(radios.map((r) => [r.label, r.checked])).toEqual([
+      ['default', false],
+      ['alpha', true],
+    ]);
+    expect(radios[0]!.action).toEqual({ kind: 'use', name: 'default' });
+    expect(radios[1]!.action).toEqual({ kind: 'use', name: 'alpha' });
+    const idx = menu.findIndex((i) => i.label === 'Active Docker host');
+    expect(idx).toBeGreaterThan(0);
+    expect(menu[idx]!.enabled).toBe(false);
+  });
+
+  it('checks default when no machine is active', () => {
+    const radios = trayTemplate(machines, 'default', false).filter((i) => i.type === 'radio');
+    expect(radios.find((r) => r.checked)?.label).toBe('default');
+  });
+
+  it('keeps a stopped active machine listed (checked, disabled) so the state is visible', () => {
+    const radios = trayTemplate([machine('old', { state: 'Stopped' })], 'old', false).filter((i) => i.type === 'radio');
+    expect(radios.map((r) => [r.label, r.checked, r.enabled])).toEqual([
+      ['default', false, undefined],
+      ['old', true, false],
+    ]);
+  });
+
+  it('has one submenu per machine, "name (State)", with actions enabled by state', () => {
+    const subs = menu.filter((i) => i.type === 'submenu');
+    expect(subs.map((s) => s.label)).toEqual(['alpha (Running)', 'beta (Stopped)', 'gamma (Starting…)']);
+    const enabled = (s: TrayItem) =>
+      Object.fromEntries((s.submenu ?? []).filter((i) => i.label).map((i) => [i.label, i.enabled !== false]));
+    expect(enabled(subs[0]!)).toEqual({ Start: false, Stop: true, Restart: true, 'Open terminal': true, 'Show in window': true });
+    expect(enabled(subs[1]!)).toEqual({ Start: true, Stop: false, Restart: false, 'Open terminal': false, 'Show in window': true });
+    expect(enabled(subs[2]!)).toEqual({ Start: false, Stop: false, Restart: false, 'Open terminal': false, 'Show in window': true });
+    expect(subs[0]!.submenu!.find((i) => i.label === 'Stop')!.action).toEqual({ kind: 'stop', name: 'alpha' });
+    expect(subs[1]!.submenu!.find((i) => i.label === 'Show in window')!.action).toEqual({ kind: 'show', name: 'beta' });
+  });
+
+  it('ends with Create host…, Open Moor and Quit', () => {
+    expect(labels(menu).slice(-5)).toEqual(['--separator', 'Create host…', 'Open Moor', '--separator', 'Quit Moor']);
+    expect(menu.at(-1)!.action).toEqual({ kind: 'quit' });
+  });
+
+  it('is a plain function of its inputs (same input, same template)', () => {
+    expect(JSON.stringify(trayTemplate(machines, 'alpha', false))).toBe(JSON.stringify(menu));
+  });
+
+  it('has no machine section without machines', () => {
+    expect(labels(trayTemplate([], 'default', false))).toEqual([
+      'Active host: default (local engine)',
+      '--separator',
+      'Active Docker host',
+      'default',
+      '--separator',
+      'Create host…',
+      'Open Moor',
+      '--separator',
+      'Quit Moor',
+    ]);
+  });
+});
+
+describe('machineActions', () => {
+  it('offers nothing for driver none, busy or transitional machines', () => {
+    const none = { start: false, stop: false, restart: false };
+    expect(machineActions(machine('n', { driver: 'none' }))).toEqual(none);
+    expect(machineActions(machine('b', { busy: 'stopping' }))).toEqual(none);
+    expect(machineActions(machine('s', { state: 'Stopping' }))).toEqual(none);
+  });
+  it('lets an errored machine be started', () => {
+    expect(machineActions(machine('e', { state: 'Error' })).start).toBe(true);
+  });
+});
+
+describe('trayIconState', () => {
+  it('is busy while anything runs, error when a host failed, idle otherwise', () => {
+    expect(trayIconState([machine('a')], false)).toBe('idle');
+    expect(trayIconState([machine('a')], true)).toBe('busy');
+    expect(trayIconState([machine('a', { busy: 'creating' })], false)).toBe('busy');
+    expect(trayIconState([machine('a', { state: 'Error', error: 'boom' })], false)).toBe('error');
+    expect(trayIconState([machine('a', { state: 'Stopped', error: '' })], false)).toBe('idle');
+  });
+});

@@ -1,0 +1,334 @@
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { promises as fs, statSync } from 'node:fs';
+import path from 'node:path';
+import forge from 'node-forge';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  bootstrapCertificates,
+  copyClientCertsToMachine,
+  generateServerCert,
+  isCertificateCurrent,
+  readCertificateInfo,
+  type StoreCertPaths,
+  serverCertHosts,
+  serverCertOrg,
+} from '../../main/certs/index.js';
+import { type ProgressEvent, progressReporter } from '../../main/core/progress.js';
+import { Store } from '../../main/store/store.js';
+import { tempDir } from '../harness/components.js';
+
+let root: string;
+let cleanup: () => void;
+let store: Store;
+let paths: StoreCertPaths;
+
+beforeEach(() => {
+  ({ dir: root, cleanup } = tempDir('moor-certs'));
+  store = new Store(path.join(root, 'store'));
+  paths = {
+    caCert: path.join(store.certsDir, 'ca.pem'),
+    caKey: path.join(store.certsDir, 'ca-key.pem'),
+    clientCert: path.join(store.certsDir, 'cert.pem'),
+    clientKey: path.join(store.certsDir, 'key.pem'),
+  };
+});
+afterEach(() => cleanup());
+
+const mode = (file: string) => statSync(file).mode & 0o777;
+const x509 = async (file: string) => new X509Certificate(await fs.readFile(file));
+
+function recordingReporter() {
+  const events: ProgressEvent[] = [];
+  return { events, progress: progressReporter('test', (e) => events.push(e)) };
+}
+
+/** A self-signed CA that expired yesterday (forge signs here: test-only, one certificate). */
+async function writeExpiredCa(): Promise<void> {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyPem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  cert.serialNumber = '01';
+  cert.validity.notBefore = new Date(Date.now() - 1081 * 86_400_000);
+  cert.validity.notAfter = new Date(Date.now() - 86_400_000);
+  cert.setSubject([{ name: 'organizationName', value: 'old' }]);
+  cert.setIssuer([{ name: 'organizationName', value: 'old' }]);
+  cert.setExtensions([{ name: 'basicConstraints', cA: true }]);
+  cert.sign(forge.pki.privateKeyFromPem(keyPem), forge.md.sha256.create());
+  await fs.mkdir(store.certsDir, { recursive: true, mode: 0o700 });
+  await fs.writeFile(paths.caKey, keyPem, { mode: 0o600 });
+  await fs.writeFile(paths.caCert, forge.pki.certificateToPem(cert), { mode: 0o644 });
+}
+
+describe('bootstrapCertificates', () => {
+  it("creates CA and client certificate with docker-machine's subjects, usages, modes and messages", async () => {
+    const { events, progress } = recordingReporter();
+    const env = process.env.USER;
+    process.env.USER = 'tester';
+    try {
+      expect(await bootstrapCertificates(paths, progress, { lock: (fn) => store.withCertsLock(fn) })).toEqual(
+        {
+          createdCa: true,
+          createdClient: true,
+        },
+      );
+    } finally {
+      process.env.USER = env;
+    }
+    expect(events.map((e) => e.message)).toEqual([
+      `Creating CA: ${paths.caCert}`,
+      `Creating client certificate: ${paths.clientCert}`,
+    ]);
+    expect(mode(store.certsDir)).toBe(0o700);
+    expect([paths.caCert, paths.clientCert].map(mode)).toEqual([0o644, 0o644]);
+    expect([paths.caKey, paths.clientKey].map(mode)).toEqual([0o600, 0o600]);
+    expect(await fs.readFile(paths.caKey, 'utf8')).toMatch(/^-----BEGIN RSA PRIVATE KEY-----\n/);
+    expect(await fs.readFile(paths.clientKey, 'utf8')).toMatch(/^-----BEGIN RSA PRIVATE KEY-----\n/);
+    // Nothing but the four files (no temp files, the lock directory is gone).
+    expect((await fs.readdir(store.certsDir)).sort()).toEqual([
+      'ca-key.pem',
+      'ca.pem',
+      'cert.pem',
+      'key.pem',
+    ]);
+
+    const ca = await x509(paths.caCert);
+    const client = await x509(paths.clientCert);
+    expect(ca.subject).toBe('O=tester');
+    expect(ca.ca).toBe(true);
+    expect(ca.publicKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
+    expect((await readCertificateInfo(paths.clientCert)).organization).toBe('tester.<bootstrap>');
+    expect(client.ca).toBe(false);
+    expect(client.keyUsage).toEqual(['1.3.6.1.5.5.7.3.2']); // clientAuth only
+    expect(client.checkIssued(ca) && client.verify(ca.publicKey)).toBe(true);
+
+    const info = await readCertificateInfo(paths.caCert);
+    const notBefore = info.notBefore.getTime();
+    expect(notBefore % 60_000).toBe(0);
+    expect(Date.now() - notBefore).toBeGreaterThanOrEqual(5 * 60_000);
+    expect(Date.now() - notBefore).toBeLessThan(6 * 60_000 + 5_000);
+    expect(info.notAfter.getTime() - notBefore).toBe(1080 * 86_400_000);
+    expect(BigInt(`0x${info.serialNumber}`) < 2n ** 128n).toBe(true);
+  });
+
+  it('falls back to O=unknown without $USER', async () => {
+    const env = process.env.USER;
+    delete process.env.USER;
+    try {
+      await bootstrapCertificates(paths);
+    } finally {
+      process.env.USER = env;
+    }
+    expect((await x509(paths.caCert)).subject).toBe('O=unknown');
+    expect((await readCertificateInfo(paths.clientCert)).organization).toBe('unknown.<bootstrap>');
+  });
+
+  it('keeps valid certificates: a second bootstrap changes nothing', async () => {
+    await bootstrapCertificates(paths);
+    const before = await Promise.all(Object.values(paths).map((f) => fs.readFile(f, 'utf8')));
+    const { events, progress } = recordingReporter();
+    expect(await bootstrapCertificates(paths, progress)).toEqual({ createdCa: false, createdClient: false });
+    expect(events).toEqual([]);
+    expect(await Promise.all(Object.values(paths).map((f) => fs.readFile(f, 'utf8')))).toEqual(before);
+  });
+
+  it('recreates an expired CA, and the client certificate with it', async () => {
+    await writeExpiredCa();
+    expect(await isCertificateCurrent(paths.caCert)).toBe(false);
+    const { events, progress } = recordingReporter();
+    expect(await bootstrapCertificates(paths, progress)).toEqual({ createdCa: true, createdClient: true });
+    expect(events.map((e) => e.message)[0]).toBe('CA certificate is outdated and needs to be regenerated');
+    const ca = await x509(paths.caCert);
+    expect(ca.subject).not.toBe('O=old');
+    expect(await isCertificateCurrent(paths.caCert)).toBe(true);
+    expect(
+      ca.checkPrivateKey((await import('node:crypto')).createPrivateKey(await fs.readFile(paths.caKey))),
+    ).toBe(true);
+    const client = await x509(paths.clientCert);
+    expect(client.verify(ca.publicKey)).toBe(true);
+  });
+
+  it('recreates a missing client certificate under the existing CA', async () => {
+    await bootstrapCertificates(paths);
+    const caBefore = await fs.readFile(paths.caCert, 'utf8');
+    await fs.rm(paths.clientCert);
+    await fs.rm(paths.clientKey);
+    expect(await bootstrapCertificates(paths)).toEqual({ createdCa: false, createdClient: true });
+    expect(await fs.readFile(paths.caCert, 'utf8')).toBe(caBefore);
+    expect((await x509(paths.clientCert)).verify((await x509(paths.caCert)).publicKey)).toBe(true);
+  });
+
+  it('refuses to overwrite a CA key whose certificate is missing (docker-machine rule)', async () => {
+    await bootstrapCertificates(paths);
+    const key = await fs.readFile(paths.caKey, 'utf8');
+    await fs.rm(paths.caCert);
+    await expect(bootstrapCertificates(paths)).rejects.toThrow(
+      `certificate authority key already exists: ${paths.caKey}`,
+    );
+    expect(await fs.readFile(paths.caKey, 'utf8')).toBe(key);
+  });
+
+  it('refuses to overwrite a client key whose certificate is missing', async () => {
+    await bootstrapCertificates(paths);
+    await fs.rm(paths.clientCert);
+    await expect(bootstrapCertificates(paths)).rejects.toThrow(
+      `client key already exists: ${paths.clientKey}`,
+    );
+  });
+
+  it('names the file when a certificate is corrupt, and keeps it', async () => {
+    await bootstrapCertificates(paths);
+    await fs.writeFile(paths.caCert, 'garbage');
+    await expect(bootstrapCertificates(paths)).rejects.toThrow(`${paths.caCert}: not a PEM certificate`);
+    expect(await fs.readFile(paths.caCert, 'utf8')).toBe('garbage');
+  });
+
+  it('rotates valid certificates when forced', async () => {
+    await bootstrapCertificates(paths);
+    const before = await readCertificateInfo(paths.caCert);
+    expect(await bootstrapCertificates(paths, undefined, { force: true })).toEqual({
+      createdCa: true,
+      createdClient: true,
+    });
+    const after = await readCertificateInfo(paths.caCert);
+    expect(after.serialNumber).not.toBe(before.serialNumber);
+    expect((await x509(paths.clientCert)).verify((await x509(paths.caCert)).publicKey)).toBe(true);
+  });
+
+  it('serialises concurrent bootstraps in one process: one CA, one client certificate', async () => {
+    const results = await Promise.all([bootstrapCertificates(paths), bootstrapCertificates(paths)]);
+    expect(results.filter((r) => r.createdCa)).toHaveLength(1);
+    expect((await x509(paths.clientCert)).verify((await x509(paths.caCert)).publicKey)).toBe(true);
+  });
+});
+
+describe('generateServerCert', () => {
+  it('signs a serverAuth-only certificate with IP and DNS SANs', async () => {
+    await bootstrapCertificates(paths);
+    const machineDir = await store.createMachineDir('dev');
+    const serverCert = path.join(machineDir, 'server.pem');
+    const serverKey = path.join(machineDir, 'server-key.pem');
+    await generateServerCert({
+      caCert: paths.caCert,
+      caKey: paths.caKey,
+      serverCert,
+      serverKey,
+      org: 'tester.dev',
+      hosts: serverCertHosts(['foo.bar.tld', '10.42.42.42', '::1'], '127.0.2.9'),
+    });
+    expect([mode(serverCert), mode(serverKey)]).toEqual([0o644, 0o600]);
+    expect(await fs.readFile(serverKey, 'utf8')).toMatch(/^-----BEGIN RSA PRIVATE KEY-----\n/);
+    const info = await readCertificateInfo(serverCert);
+    expect(info.subject).toBe('O=tester.dev');
+    expect(info.organization).toBe('tester.dev');
+    expect(info.isCa).toBe(false);
+    expect(info.extKeyUsage).toEqual(['serverAuth']);
+    expect(info.dnsNames).toEqual(['foo.bar.tld', 'localhost']);
+    expect(info.ipAddresses).toEqual(['10.42.42.42', '0:0:0:0:0:0:0:1', '127.0.2.9']);
+    const cert = await x509(serverCert);
+    expect(cert.verify((await x509(paths.caCert)).publicKey)).toBe(true);
+    expect(cert.checkHost('foo.bar.tld')).toBe('foo.bar.tld');
+    expect(cert.checkIP('127.0.2.9')).toBe('127.0.2.9');
+  });
+
+  it('encodes an organisation that is not a PrintableString as UTF8String, as Go does', async () => {
+    await bootstrapCertificates(paths);
+    const serverCert = path.join(root, 'server.pem');
+    await generateServerCert({
+      caCert: paths.caCert,
+      caKey: paths.caKey,
+      serverCert,
+      serverKey: path.join(root, 'server-key.pem'),
+      org: 'jane_doe.dev',
+      hosts: ['127.0.0.1'],
+    });
+    const cert = await x509(serverCert);
+    // UTF8String tag 0x0c, length 12, then the value.
+    expect(cert.raw.includes(Buffer.from('\x0c\x0cjane_doe.dev', 'latin1'))).toBe(true);
+    expect(cert.subject).toBe('O=jane_doe.dev');
+  });
+
+  it('rejects a CA key that does not belong to the CA certificate', async () => {
+    await bootstrapCertificates(paths);
+    await expect(
+      generateServerCert({
+        caCert: paths.caCert,
+        caKey: paths.clientKey,
+        serverCert: path.join(root, 'server.pem'),
+        serverKey: path.join(root, 'server-key.pem'),
+        org: 'x',
+        hosts: ['localhost'],
+      }),
+    ).rejects.toThrow(`CA key ${paths.clientKey} does not belong to the CA certificate ${paths.caCert}`);
+  });
+});
+
+describe('a store made by docker-machine 0.16.2', () => {
+  const fixture = path.resolve(
+    import.meta.dirname,
+    '../../../shared/fixtures/docker-machine-0.16.2-store/certs',
+  );
+
+  beforeEach(async () => {
+    await fs.mkdir(store.certsDir, { recursive: true, mode: 0o700 });
+    for (const name of ['ca.pem', 'ca-key.pem', 'cert.pem', 'key.pem']) {
+      await fs.copyFile(path.join(fixture, name), path.join(store.certsDir, name));
+      await fs.chmod(path.join(store.certsDir, name), name.includes('key') ? 0o600 : 0o644);
+    }
+  });
+
+  it('keeps its valid CA and client certificate', async () => {
+    const before = await fs.readFile(paths.caCert, 'utf8');
+    expect(await bootstrapCertificates(paths)).toEqual({ createdCa: false, createdClient: false });
+    expect(await fs.readFile(paths.caCert, 'utf8')).toBe(before);
+  });
+
+  it('signs server certificates with its (Go-made) CA', async () => {
+    const serverCert = path.join(root, 'server.pem');
+    await generateServerCert({
+      caCert: paths.caCert,
+      caKey: paths.caKey,
+      serverCert,
+      serverKey: path.join(root, 'server-key.pem'),
+      org: 'tester.gen',
+      hosts: serverCertHosts(['foo.bar.tld'], '127.0.0.1'),
+    });
+    const ca = await x509(paths.caCert);
+    const cert = await x509(serverCert);
+    expect(cert.checkIssued(ca)).toBe(true);
+    expect(cert.verify(ca.publicKey)).toBe(true);
+    expect(cert.issuer).toBe(ca.subject);
+    // The authority key id points at the CA's subject key id, as Go's own leaves do.
+    expect(cert.raw.includes(Buffer.from('A0B4DBF911F4F5B4635F1A3EC64B6CDBEF8CF555', 'hex'))).toBe(true);
+  });
+});
+
+describe('helpers', () => {
+  it("builds docker-machine's host list and organisation", () => {
+    expect(serverCertHosts(['foo.bar.tld', '10.42.42.42', ''], '127.0.0.1')).toEqual([
+      'foo.bar.tld',
+      '10.42.42.42',
+      '127.0.0.1',
+      'localhost',
+    ]);
+    expect(serverCertHosts(null, '[::1]')).toEqual(['::1', 'localhost']);
+    expect(serverCertHosts(['localhost'], '127.0.0.1')).toEqual(['localhost', '127.0.0.1']);
+    expect(serverCertOrg('gen', { USER: 'tester' })).toBe('tester.gen');
+    expect(serverCertOrg('gen', {})).toBe('unknown.gen');
+  });
+
+  it('copies CA and client certificate into a machine directory with their modes', async () => {
+    await bootstrapCertificates(paths);
+    const machineDir = await store.createMachineDir('none1');
+    await copyClientCertsToMachine(paths, machineDir);
+    for (const [name, source, expectedMode] of [
+      ['ca.pem', paths.caCert, 0o644],
+      ['cert.pem', paths.clientCert, 0o644],
+      ['key.pem', paths.clientKey, 0o600],
+    ] as const) {
+      const copy = path.join(machineDir, name);
+      expect(await fs.readFile(copy, 'utf8')).toBe(await fs.readFile(source, 'utf8'));
+      expect(mode(copy)).toBe(expectedMode);
+    }
+  });
+});

@@ -1,0 +1,257 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type ProgressEvent, progressReporter } from '../../main/core/progress.js';
+import digitalocean from '../../main/drivers/digitalocean/index.js';
+import type { DriverContext, FlagValues } from '../../main/drivers/types.js';
+import { baseDriverConfig } from '../../main/store/config.js';
+import { goMarshalIndent } from '../../main/store/go-json.js';
+import { type DigitalOceanEmulator, startDigitalOceanEmulator } from '../emulators/digitalocean/server.js';
+
+// The driver against the emulator's fake backend (no hosts): pure API behaviour.
+let emulator: DigitalOceanEmulator;
+let dir: string;
+let events: ProgressEvent[];
+
+beforeAll(async () => {
+  emulator = await startDigitalOceanEmulator({ actionMinMs: 20 });
+});
+afterAll(async () => {
+  await emulator.close();
+});
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'moor-do-driver-'));
+  events = [];
+  emulator.clearFaults();
+  emulator.requests.length = 0;
+});
+afterEach(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+function context(name: string, env: NodeJS.ProcessEnv = {}): DriverContext {
+  const machineDir = path.join(dir, 'machines', name);
+  return {
+    storePath: dir,
+    machineDir,
+    progress: progressReporter(name, (e) => events.push(e)),
+    env: {
+      PATH: process.env.PATH,
+      DIGITALOCEAN_API_URL: emulator.url,
+      MOOR_SECRET_STORE: 'plain',
+      MOOR_DIGITALOCEAN_POLL_MS: '20',
+      MOOR_DIGITALOCEAN_RETRY_BASE_MS: '10',
+      ...env,
+    },
+  };
+}
+
+async function open(name: string, values: FlagValues = {}, env: NodeJS.ProcessEnv = {}) {
+  const ctx = context(name, env);
+  await fs.mkdir(ctx.machineDir, { recursive: true });
+  const defaults = Object.fromEntries(digitalocean.flags.map((f) => [f.name, f.default]));
+  const config = await digitalocean.configFromFlags(
+    { ...defaults, 'digitalocean-access-token': emulator.token, ...values },
+    baseDriverConfig(name, dir),
+    ctx,
+  );
+  return { ctx, config, driver: digitalocean.open(config, ctx) };
+}
+
+describe('digitalocean driver (emulator, no hosts)', () => {
+  it('declares docker-machine flags with their env vars and current defaults', () => {
+    const byName = Object.fromEntries(digitalocean.flags.map((f) => [f.name, f]));
+    expect(byName['digitalocean-access-token']).toMatchObject({
+      envVar: 'DIGITALOCEAN_ACCESS_TOKEN',
+      secret: true,
+    });
+    expect(byName['digitalocean-image']?.default).toBe('ubuntu-24-04-x64');
+    expect(byName['digitalocean-region']?.default).toBe('nyc3');
+    expect(byName['digitalocean-size']?.default).toBe('s-1vcpu-1gb');
+    expect(byName['digitalocean-ssh-user']?.default).toBe('root');
+    expect(byName['digitalocean-ssh-port']).toMatchObject({ type: 'int', default: 22 });
+    for (const f of digitalocean.flags) {
+      expect(f.envVar).toBe(f.name.toUpperCase().replace(/-/g, '_'));
+    }
+  });
+
+  it("writes the Driver object in docker-machine's exact field order", async () => {
+    const { config } = await open('order');
+    expect(Object.keys(config)).toEqual([
+      'IPAddress',
+      'MachineName',
+      'SSHUser',
+      'SSHPort',
+      'SSHKeyPath',
+      'StorePath',
+      'SwarmMaster',
+      'SwarmHost',
+      'SwarmDiscovery',
+      'AccessToken',
+      'DropletID',
+      'DropletName',
+      'Image',
+      'Region',
+      'SSHKeyID',
+      'SSHKeyFingerprint',
+      'SSHKey',
+      'Size',
+      'IPv6',
+      'Backups',
+      'PrivateNetworking',
+      'UserDataFile',
+      'Monitoring',
+      'Tags',
+    ]);
+    expect(config.AccessToken).toBe(emulator.token); // MOOR_SECRET_STORE=plain: docker-machine's way
+    expect(goMarshalIndent(config)).toContain('"DropletID": 0');
+  });
+
+  it('requires a token, with docker-machine’s message', async () => {
+    await expect(open('notoken', { 'digitalocean-access-token': '' })).rejects.toThrow(
+      'digitalocean driver requires the --digitalocean-access-token option',
+    );
+  });
+
+  it('creates, reports state, powers off/on, restarts, kills and removes (zero leaks)', async () => {
+    const userData = path.join(dir, 'user-data');
+    await fs.writeFile(userData, '#cloud-config\n');
+    const { driver, config } = await open('web', {
+      'digitalocean-region': 'ams3',
+      'digitalocean-size': 's-2vcpu-4gb',
+      'digitalocean-tags': 'a, b',
+      'digitalocean-ipv6': true,
+      'digitalocean-userdata': userData,
+    });
+    await driver.preCreateCheck();
+    await driver.create();
+    const create = emulator.requests.find((r) => r.method === 'POST' && r.path === '/v2/droplets');
+    expect(create?.body).toEqual({
+      name: 'web',
+      region: 'ams3',
+      size: 's-2vcpu-4gb',
+      image: 'ubuntu-24-04-x64',
+      ssh_keys: [config.SSHKeyID],
+      backups: false,
+      ipv6: true,
+      private_networking: false,
+      monitoring: false,
+      user_data: '#cloud-config\n',
+      tags: ['a', 'b'],
+    });
+    expect(config.DropletID).toBeGreaterThan(0);
+    expect(config.IPAddress).toMatch(/^127\.0\.(2\d)\.\d+$/);
+    expect(config.SSHKeyPath).toBe(path.join(dir, 'machines', 'web', 'id_rsa'));
+    const key = await fs.readFile(config.SSHKeyPath as string, 'utf8');
+    expect(key).toMatch(/^-----BEGIN RSA PRIVATE KEY-----/);
+    expect((await fs.stat(config.SSHKeyPath as string)).mode & 0o777).toBe(0o600);
+    expect(emulator.state().keys[0]?.fingerprint).toMatch(/^([0-9a-f]{2}:){15}[0-9a-f]{2}$/);
+
+    expect(await driver.state()).toBe('Running');
+    expect(await driver.url()).toBe(`tcp://${config.IPAddress}:2376`);
+    await driver.stop();
+    expect(await driver.state()).toBe('Stopped'); // the action completed before stop() returned
+    await expect(driver.url()).rejects.toThrow('Host is not running');
+    await driver.start();
+    expect(await driver.state()).toBe('Running');
+    await driver.restart();
+    expect(await driver.state()).toBe('Running');
+    await driver.kill();
+    expect(await driver.state()).toBe('Stopped');
+    const actions = emulator.state().actions.filter((a) => a.type !== 'create');
+    expect(actions.map((a) => [a.type, a.status])).toEqual([
+      ['shutdown', 'completed'],
+      ['power_on', 'completed'],
+      ['reboot', 'completed'],
+      ['power_off', 'completed'],
+    ]);
+
+    await driver.remove();
+    expect(emulator.state().droplets).toEqual([]);
+    expect(emulator.state().keys).toEqual([]);
+    await driver.remove(); // again: everything 404s, which rm tolerates
+  });
+
+  it('maps new → Starting while the droplet boots', async () => {
+    emulator.injectDropletFault('never-ip');
+    const { driver, config } = await open('booting', {}, { MOOR_DIGITALOCEAN_WAIT_SECONDS: '0.3' });
+    await expect(driver.create()).rejects.toThrow(/did not become active with a public IPv4 address within/);
+    expect(config.DropletID).toBeGreaterThan(0); // recorded, so the rollback can delete it
+    expect(await driver.state()).toBe('Starting');
+    await driver.remove();
+    expect(emulator.state()).toMatchObject({ droplets: [], keys: [] });
+  });
+
+  it('checks region, size and the key fingerprint before creating anything', async () => {
+    await expect(
+      (await open('r', { 'digitalocean-region': 'atlantis' })).driver.preCreateCheck(),
+    ).rejects.toThrow(/digitalocean requires a valid region: "atlantis" is not one of nyc1/);
+    await expect((await open('s', { 'digitalocean-size': 'huge' })).driver.preCreateCheck()).rejects.toThrow(
+      'digitalocean size "huge" is not available in region "nyc3"',
+    );
+    await expect(
+      (await open('f', { 'digitalocean-ssh-key-fingerprint': '00:11' })).driver.preCreateCheck(),
+    ).rejects.toThrow("Digital Ocean SSH key with fingerprint 00:11 doesn't exist");
+    await expect((await open('t', {}, {})).driver.preCreateCheck()).resolves.toBeUndefined();
+    expect(emulator.requests.every((r) => r.method === 'GET')).toBe(true);
+  });
+
+  it('uses an existing key by fingerprint and never deletes it', async () => {
+    const seed = await open('seed');
+    await seed.driver.create(); // uploads a key we then reuse
+    const fp = emulator.state().keys[0]!.fingerprint;
+    const { driver, config } = await open('reuse', {
+      'digitalocean-ssh-key-fingerprint': fp,
+      'digitalocean-ssh-key-path': seed.config.SSHKeyPath,
+    });
+    await driver.preCreateCheck();
+    await driver.create();
+    expect(config.SSHKeyID).toBe(seed.config.SSHKeyID);
+    expect(emulator.state().keys).toHaveLength(1);
+    await driver.remove();
+    expect(emulator.state().keys).toHaveLength(1); // the user's key stays
+    await seed.driver.remove();
+    expect(emulator.state()).toMatchObject({ droplets: [], keys: [] });
+  });
+
+  it('logs into Flatcar images as core', async () => {
+    const { config } = await open('fc', { 'digitalocean-image': 'flatcar-stable' });
+    expect(config.SSHUser).toBe('core');
+    expect(config.Image).toBe('flatcar-stable');
+  });
+
+  it('records each resource as soon as it exists (checkpoint) and honours cancellation', async () => {
+    const { driver, ctx, config } = await open('cancel');
+    const controller = new AbortController();
+    ctx.signal = controller.signal;
+    const checkpoints: Array<{ key: number; droplet: number }> = [];
+    ctx.checkpoint = async () => {
+      checkpoints.push({ key: config.SSHKeyID as number, droplet: config.DropletID as number });
+    };
+    // Cancel while the droplet create is in flight: it still completes and is recorded.
+    emulator.injectFault({ method: 'POST', path: '/v2/droplets', delayMs: 400 });
+    const pending = driver.create();
+    while (!emulator.requests.some((r) => r.method === 'POST' && r.path === '/v2/droplets')) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    controller.abort(new Error('cancelled by test'));
+    await expect(pending).rejects.toThrow('cancelled by test');
+    expect(checkpoints.at(-1)?.droplet).toBeGreaterThan(0);
+    expect(checkpoints[0]?.key).toBeGreaterThan(0);
+    emulator.clearFaults();
+    await driver.remove(); // cleanup ignores the (aborted) signal
+    expect(emulator.state()).toMatchObject({ droplets: [], keys: [] });
+  });
+
+  it('waits for the rate limit and retries 5xx on polls during create', async () => {
+    emulator.injectFault({ method: 'POST', path: '/v2/droplets', status: 429, resetInSeconds: 1 });
+    emulator.injectFault({ method: 'GET', path: '/v2/droplets/', status: 502, times: 2 });
+    const { driver } = await open('flaky');
+    await driver.create();
+    expect(emulator.state().droplets).toHaveLength(1);
+    expect(events.some((e) => /rate limited/.test(e.message))).toBe(true);
+    await driver.remove();
+    expect(emulator.state()).toMatchObject({ droplets: [], keys: [] });
+  });
+});
