@@ -19,7 +19,12 @@ try {
 } catch {}
 const common = {
   define: { __MOOR_BUILD__: JSON.stringify(commit) },
-  bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning' };
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+};
 
 const jobs = [
   build({

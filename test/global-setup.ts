@@ -24,7 +24,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     // Leftovers of crashed tests; the test dockerd and its image cache stay for the next run.
     if (process.env.MOOR_TESTHOSTS_KEEP !== '1') {
       const removed = await hosts.removeLeftovers();
-      if (removed > 0) console.log(`[test hosts] removed ${removed} leftover test host(s)`);
+      if (removed.length > 0) console.log(`[test hosts] removed leftover test hosts: ${removed.join(', ')}`);
     }
   };
 }

@@ -2,7 +2,14 @@
  * Builds the `MoorApi` object over any transport: the preload uses Electron IPC, the e2e bridge a
  * WebSocket. No Node or Electron imports: it runs in the sandboxed preload and in a browser page.
  */
-import { EVENT_NAMES, type EventName, INVOKE_METHODS, type MoorApi, type MoorEvents, type MoorInvoke } from './contract.js';
+import {
+  EVENT_NAMES,
+  type EventName,
+  INVOKE_METHODS,
+  type MoorApi,
+  type MoorEvents,
+  type MoorInvoke,
+} from './contract.js';
 
 export interface ApiTransport {
   invoke(method: string, arg: unknown): Promise<unknown>;
@@ -33,8 +40,8 @@ export function createApiClient(transport: ApiTransport): MoorApi {
       });
   }
   api.on = <E extends EventName>(event: E, listener: (payload: MoorEvents[E]) => void) => {
-    let set = listeners.get(event);
-    if (!set) listeners.set(event, (set = new Set()));
+    const set = listeners.get(event) ?? new Set();
+    listeners.set(event, set);
     set.add(listener as (payload: never) => void);
     return () => {
       set.delete(listener as (payload: never) => void);

@@ -17,7 +17,14 @@ export type { FlagSpec, FlagValue, MachineState, ProgressEvent };
 export const DEFAULT_CONTEXT = 'default';
 
 /** What the app is doing to a machine right now (shown as a spinner, disables conflicting actions). */
-export type MachineBusy = 'creating' | 'starting' | 'stopping' | 'restarting' | 'killing' | 'removing' | 'provisioning';
+export type MachineBusy =
+  | 'creating'
+  | 'starting'
+  | 'stopping'
+  | 'restarting'
+  | 'killing'
+  | 'removing'
+  | 'provisioning';
 
 /** One row of the host list (and of the tray). */
 export interface MachineSummary {
@@ -150,7 +157,7 @@ export interface MoorInvoke {
   kill(args: { name: string }): Promise<void>;
   remove(args: { name: string; force?: boolean }): Promise<void>;
   /** Switch the active Docker context (`default` or a machine name) for every terminal. */
-  useActive(args: { name: string }): Promise<void>;
+  setActiveHost(args: { name: string }): Promise<void>;
   regenerateCerts(args: { name: string }): Promise<{ operationId: string }>;
   inspect(args: { name: string }): Promise<MachineDetails>;
   terminalOpen(args: { machine: string; rows: number; cols: number }): Promise<TerminalAttachResult>;
@@ -205,7 +212,7 @@ const invokeMethods = [
   'restart',
   'kill',
   'remove',
-  'useActive',
+  'setActiveHost',
   'regenerateCerts',
   'inspect',
   'terminalOpen',

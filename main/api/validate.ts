@@ -9,7 +9,12 @@ import type { InvokeArgs, InvokeMethod, MoorInvoke } from './contract.js';
 const name = z.string().min(1).max(200);
 const id = z.string().min(1).max(100);
 const size = z.number().int().min(1).max(2000);
-const flagValue = z.union([z.string().max(100_000), z.number().finite(), z.boolean(), z.array(z.string().max(10_000)).max(1000)]);
+const flagValue = z.union([
+  z.string().max(100_000),
+  z.number().finite(),
+  z.boolean(),
+  z.array(z.string().max(10_000)).max(1000),
+]);
 
 const none = z.undefined();
 const byName = z.strictObject({ name });
@@ -32,7 +37,7 @@ export const invokeSchemas = {
   restart: byName,
   kill: byName,
   remove: z.strictObject({ name, force: z.boolean().optional() }),
-  useActive: byName,
+  setActiveHost: byName,
   regenerateCerts: byName,
   inspect: byName,
   terminalOpen: z.strictObject({ machine: name, rows: size, cols: size }),

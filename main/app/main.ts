@@ -10,9 +10,10 @@ import type { MoorEvents } from '../api/contract.js';
 import type { AppServices } from '../services/app-services.js';
 import { createAppServices } from '../services/wiring.js';
 import { registerIpc } from './ipc.js';
-import { CONTENT_SECURITY_POLICY, isExternalLink, quitWhenAllWindowsClosed, trayLikelyVisible } from './policy.js';
+import { CONTENT_SECURITY_POLICY, quitWhenAllWindowsClosed, trayLikelyVisible } from './policy.js';
 import { AppTray } from './tray.js';
 import type { TrayAction } from './tray-template.js';
+import { createMainWindow } from './window.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/app
 const preloadPath = path.join(here, '..', 'preload', 'index.cjs');
@@ -27,29 +28,11 @@ let services: AppServices | null = null;
 let quitting = false;
 
 function createWindow(): BrowserWindow {
-  const win = new BrowserWindow({
-    width: 1180,
-    height: 760,
-    minWidth: 760,
-    minHeight: 480,
-    show: false, // shown on ready-to-show: no white flash
-    title: 'Moor',
-    backgroundColor: '#0f1420',
-    webPreferences: {
-      preload: preloadPath,
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      webSecurity: true,
-      spellcheck: false,
-    },
-  });
-  win.once('ready-to-show', () => win.show());
-  // Navigation away from the app and new windows are refused; web links go to the browser.
-  win.webContents.on('will-navigate', (event) => event.preventDefault());
-  win.webContents.setWindowOpenHandler(({ url }) => {
-    if (isExternalLink(url)) void shell.openExternal(url);
-    return { action: 'deny' };
+  const win = createMainWindow({
+    create: (options) => new BrowserWindow(options),
+    openExternal: (url) => void shell.openExternal(url),
+    preloadPath,
+    indexHtml,
   });
   win.on('closed', () => {
     // Terminal sessions survive the window: they detach and keep a replay buffer.
@@ -58,7 +41,6 @@ function createWindow(): BrowserWindow {
     });
     if (mainWindow === win) mainWindow = null;
   });
-  void win.loadFile(indexHtml);
   return win;
 }
 
@@ -80,22 +62,29 @@ function onTrayAction(action: TrayAction): void {
   const report = (p: Promise<unknown>) => p.catch((err: unknown) => console.error(`moor: ${String(err)}`));
   switch (action.kind) {
     case 'use':
-      return void report(services.useActive({ name: action.name }));
+      void report(services.setActiveHost({ name: action.name }));
+      break;
     case 'start':
     case 'stop':
     case 'restart':
-      return void report(services[action.kind]({ name: action.name }));
+      void report(services[action.kind]({ name: action.name }));
+      break;
     case 'terminal':
-      return showWindow({ view: 'terminal', machine: action.name });
+      showWindow({ view: 'terminal', machine: action.name });
+      break;
     case 'show':
-      return showWindow({ view: 'details', machine: action.name });
+      showWindow({ view: 'details', machine: action.name });
+      break;
     case 'create':
-      return showWindow({ view: 'create' });
+      showWindow({ view: 'create' });
+      break;
     case 'open':
-      return showWindow({ view: 'hosts' });
+      showWindow({ view: 'hosts' });
+      break;
     case 'quit':
       quitting = true;
-      return app.quit();
+      app.quit();
+      break;
   }
 }
 
@@ -108,7 +97,9 @@ async function main(): Promise<void> {
   await app.whenReady();
 
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
+    callback({
+      responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] },
+    });
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
 

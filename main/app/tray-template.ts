@@ -29,7 +29,8 @@ export function machineActions(m: MachineSummary): { start: boolean; stop: boole
     return { start: false, stop: false, restart: false };
   }
   const running = m.state === 'Running';
-  const startable = m.state === 'Stopped' || m.state === 'Saved' || m.state === 'Paused' || m.state === 'Error';
+  const startable =
+    m.state === 'Stopped' || m.state === 'Saved' || m.state === 'Paused' || m.state === 'Error';
   return { start: startable, stop: running, restart: running };
 }
 

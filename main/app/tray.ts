@@ -4,7 +4,7 @@
  * here in main, so they work with the window closed.
  */
 import path from 'node:path';
-import { type MenuItemConstructorOptions, Menu, nativeImage, nativeTheme, Tray } from 'electron';
+import { Menu, type MenuItemConstructorOptions, nativeImage, nativeTheme, Tray } from 'electron';
 import type { MachineSummary } from '../api/contract.js';
 import { BUSY_FRAME_MS, BUSY_FRAMES, trayIconFile, trayIconVariant } from './policy.js';
 import { type TrayAction, type TrayItem, trayIconState, trayTemplate } from './tray-template.js';
@@ -15,7 +15,10 @@ export interface TrayState {
   busy: boolean;
 }
 
-export function toElectronTemplate(items: TrayItem[], onAction: (a: TrayAction) => void): MenuItemConstructorOptions[] {
+export function toElectronTemplate(
+  items: TrayItem[],
+  onAction: (a: TrayAction) => void,
+): MenuItemConstructorOptions[] {
   return items.map((item) => {
     const { action, submenu, ...rest } = item;
     const out: MenuItemConstructorOptions = { ...rest };
@@ -43,7 +46,10 @@ export class AppTray {
   }
 
   private icon(state: 'idle' | 'busy' | 'error', frame = 0) {
-    const variant = trayIconVariant(process.platform, nativeTheme.shouldUseDarkColors || process.platform === 'linux');
+    const variant = trayIconVariant(
+      process.platform,
+      nativeTheme.shouldUseDarkColors || process.platform === 'linux',
+    );
     const image = nativeImage.createFromPath(path.join(this.iconsDir, trayIconFile(state, variant, frame)));
     if (variant === 'template') image.setTemplateImage(true);
     return image;

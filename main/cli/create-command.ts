@@ -80,11 +80,11 @@ export function buildCreateCommand(
       command.outputHelp();
       throw new MoorError('Error: No machine name specified');
     }
-    const valueOf = (spec: FlagSpec) => resolveValue(spec, opts[attribute.get(spec.name)!], env);
+    const flagValue = (spec: FlagSpec) => resolveValue(spec, opts[attribute.get(spec.name)!], env);
     const driverValues: FlagValues = {};
-    for (const spec of driver?.flags ?? []) driverValues[spec.name] = valueOf(spec);
+    for (const spec of driver?.flags ?? []) driverValues[spec.name] = flagValue(spec);
     const sharedValues: FlagValues = {};
-    for (const spec of SHARED_CREATE_FLAGS) sharedValues[spec.name] = valueOf(spec);
+    for (const spec of SHARED_CREATE_FLAGS) sharedValues[spec.name] = flagValue(spec);
     await onParsed({
       name: names[0]!,
       driverValues,
@@ -107,7 +107,9 @@ function optionFor(spec: FlagSpec): Option {
     case 'bool':
       return new Option(flags, `${spec.help}${envNote}`);
     case 'int':
-      return new Option(`${flags} <n>`, `${spec.help}${envNote}`).argParser((v: string) => parseGoInt(v, spec.name));
+      return new Option(`${flags} <n>`, `${spec.help}${envNote}`).argParser((v: string) =>
+        parseGoInt(v, spec.name),
+      );
     case 'string[]':
       return new Option(`${flags} <value>`, `${spec.help}${envNote}`).argParser(
         (v: string, previous: string[] | undefined) => [...(previous ?? []), v],
@@ -125,7 +127,11 @@ function parseGoInt(value: string, name: string): number {
 }
 
 /** Command line, else the environment variable (parsed for the flag's type), else the default. */
-export function resolveValue(spec: FlagSpec, given: FlagValue | undefined, env: NodeJS.ProcessEnv): FlagValue {
+export function resolveValue(
+  spec: FlagSpec,
+  given: FlagValue | undefined,
+  env: NodeJS.ProcessEnv,
+): FlagValue {
   if (given !== undefined) return given;
   const fromEnv = spec.envVar ? env[spec.envVar] : undefined;
   if (fromEnv !== undefined && fromEnv !== '') {

@@ -31,7 +31,7 @@ export class GoTemplateError extends Error {
 type Node =
   | { kind: 'text'; text: string }
   | { kind: 'action'; pipe: Pipeline; pos: string }
-  | { kind: 'if' | 'with'; pipe: Pipeline; then: Node[]; else: Node[] }
+  | { kind: 'if' | 'with'; pipe: Pipeline; body: Node[]; else: Node[] }
   | { kind: 'range'; pipe: Pipeline; body: Node[]; else: Node[] };
 
 type Operand =
@@ -62,7 +62,11 @@ function split(source: string): Piece[] {
     }
     let text = source.slice(i, open);
     let bodyStart = open + 2;
-    if (source.startsWith('- ', bodyStart) || source.startsWith('-\t', bodyStart) || source.startsWith('-\n', bodyStart)) {
+    if (
+      source.startsWith('- ', bodyStart) ||
+      source.startsWith('-\t', bodyStart) ||
+      source.startsWith('-\n', bodyStart)
+    ) {
       text = text.replace(/\s+$/, '');
       bodyStart += 1;
     }
@@ -215,7 +219,8 @@ function parsePipeline(tokens: Token[], line: number, functions: Set<string>): P
           command.push({ kind: 'literal', value: tok.v });
           break;
         case 'ident':
-          if (tok.v === 'true' || tok.v === 'false') command.push({ kind: 'literal', value: tok.v === 'true' });
+          if (tok.v === 'true' || tok.v === 'false')
+            command.push({ kind: 'literal', value: tok.v === 'true' });
           else if (tok.v === 'nil') command.push({ kind: 'literal', value: null });
           else if (functions.has(tok.v)) command.push({ kind: 'func', name: tok.v });
           else fail(`function "${tok.v}" not defined`);
@@ -264,7 +269,8 @@ function parse(source: string, functions: Set<string>): Node[] {
       }
       const keyword = /^(if|with|range|else|end)\b/.exec(body)?.[1];
       if (keyword === 'end' || keyword === 'else') {
-        if (!stops.includes(keyword)) throw new GoTemplateError(`template: :${line}: unexpected {{${keyword}}}`);
+        if (!stops.includes(keyword))
+          throw new GoTemplateError(`template: :${line}: unexpected {{${keyword}}}`);
         return { nodes, stop: piece.action };
       }
       if (keyword === 'if' || keyword === 'with' || keyword === 'range') {
@@ -293,7 +299,7 @@ function parse(source: string, functions: Set<string>): Node[] {
     }
     return keyword === 'range'
       ? { kind: 'range', pipe, body: first.nodes, else: elseNodes }
-      : { kind: keyword, pipe, then: first.nodes, else: elseNodes };
+      : { kind: keyword, pipe, body: first.nodes, else: elseNodes };
   };
   return list([]).nodes;
 }
@@ -317,7 +323,8 @@ export function goFloat(n: number): string {
   const exp = Number(expText);
   // strconv's 'g' with the shortest precision switches to %e below 1e-4 and from 1e6 on
   // (so a droplet ID 123456789 prints as 1.23456789e+08, as in docker-machine).
-  if (exp < -4 || exp >= 6) return `${mantissa}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  if (exp < -4 || exp >= 6)
+    return `${mantissa}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
   return String(n);
 }
 
@@ -332,7 +339,10 @@ export function goPrint(v: unknown): string {
   if (isObject(v)) {
     const custom = v[GO_FORMAT];
     if (typeof custom === 'function') return (custom as () => string)();
-    if (v[GO_STRUCT]) return `{${Object.keys(v).map((k) => goPrint(v[k])).join(' ')}}`;
+    if (v[GO_STRUCT])
+      return `{${Object.keys(v)
+        .map((k) => goPrint(v[k]))
+        .join(' ')}}`;
     const keys = Object.keys(v).sort();
     return `map[${keys.map((k) => `${k}:${goPrint(v[k])}`).join(' ')}]`;
   }
@@ -385,7 +395,9 @@ function goSprintf(format: string, args: unknown[]): string {
       case 'f':
         return typeof arg === 'number' ? arg.toFixed(6) : `%!f(${goPrint(arg)})`;
       case 'x':
-        return typeof arg === 'number' ? Math.trunc(arg).toString(16) : Buffer.from(goPrint(arg)).toString('hex');
+        return typeof arg === 'number'
+          ? Math.trunc(arg).toString(16)
+          : Buffer.from(goPrint(arg)).toString('hex');
       default:
         return goPrint(arg);
     }
@@ -413,7 +425,8 @@ const BUILTINS: Record<string, Fn> = {
       if (Array.isArray(cur) && typeof k === 'number') cur = cur[k];
       else if (isObject(cur) && typeof k === 'string') cur = k in cur ? cur[k] : MISSING;
       else throw new GoTemplateError('error calling index: cannot index');
-      if (cur === undefined) throw new GoTemplateError(`error calling index: index out of range: ${String(k)}`);
+      if (cur === undefined)
+        throw new GoTemplateError(`error calling index: index out of range: ${String(k)}`);
     }
     return cur;
   },
@@ -441,11 +454,15 @@ function field(value: unknown, path: string[], text: string): unknown {
       throw new GoTemplateError(`executing "" at <${text}>: nil pointer evaluating interface {}.${name}`);
     }
     if (!isObject(cur)) {
-      throw new GoTemplateError(`executing "" at <${text}>: can't evaluate field ${name} in type ${goType(cur)}`);
+      throw new GoTemplateError(
+        `executing "" at <${text}>: can't evaluate field ${name} in type ${goType(cur)}`,
+      );
     }
     const structName = cur[GO_STRUCT];
     if (structName !== undefined && !(name in cur)) {
-      throw new GoTemplateError(`executing "" at <${text}>: can't evaluate field ${name} in type ${structName}`);
+      throw new GoTemplateError(
+        `executing "" at <${text}>: can't evaluate field ${name} in type ${structName}`,
+      );
     }
     cur = name in cur ? cur[name] : MISSING;
   }
@@ -490,7 +507,7 @@ export class GoTemplate {
         case 'if':
         case 'with': {
           const value = this.pipeline(node.pipe, dot, root);
-          if (truth(value)) this.run(node.then, node.kind === 'with' ? value : dot, root, out);
+          if (truth(value)) this.run(node.body, node.kind === 'with' ? value : dot, root, out);
           else this.run(node.else, dot, root, out);
           break;
         }
@@ -540,7 +557,9 @@ export class GoTemplate {
     };
     if (head?.kind === 'func') return this.call(head.name, [...rest.map(operand), ...piped]);
     if (rest.length > 0 || piped.length > 0) {
-      throw new GoTemplateError(`can't give argument to non-function ${head?.kind === 'field' ? head.text : 'value'}`);
+      throw new GoTemplateError(
+        `can't give argument to non-function ${head?.kind === 'field' ? head.text : 'value'}`,
+      );
     }
     return operand(head!);
   }

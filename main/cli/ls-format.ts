@@ -31,7 +31,10 @@ export function parseLsFormat(format: string | undefined): { template: GoTemplat
     table = true;
     source = source.slice('table'.length);
   }
-  source = source.replace(/^ +| +$/g, '').replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+  source = source
+    .replace(/^ +| +$/g, '')
+    .replace(/\\t/g, '\t')
+    .replace(/\\n/g, '\n');
   return { template: GoTemplate.parse(`${source}\n`), table };
 }
 

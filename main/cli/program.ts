@@ -30,18 +30,23 @@ export function buildProgram(cli: CliContext, program: Command): Command {
         .env('MACHINE_STORAGE_PATH')
         .default(defaultStoragePath({}), '$HOME/.docker/machine'),
     )
+    .addOption(new Option('--tls-ca-cert <file>', 'CA to verify remotes against').env('MACHINE_TLS_CA_CERT'))
     .addOption(
-      new Option('--tls-ca-cert <file>', 'CA to verify remotes against').env('MACHINE_TLS_CA_CERT'),
+      new Option('--tls-ca-key <file>', 'Private key to generate certificates').env('MACHINE_TLS_CA_KEY'),
     )
-    .addOption(new Option('--tls-ca-key <file>', 'Private key to generate certificates').env('MACHINE_TLS_CA_KEY'))
     .addOption(
       new Option('--tls-client-cert <file>', 'Client cert to use for TLS').env('MACHINE_TLS_CLIENT_CERT'),
     )
     .addOption(
-      new Option('--tls-client-key <file>', 'Private key used in client TLS auth').env('MACHINE_TLS_CLIENT_KEY'),
+      new Option('--tls-client-key <file>', 'Private key used in client TLS auth').env(
+        'MACHINE_TLS_CLIENT_KEY',
+      ),
     )
     .addOption(
-      new Option('--github-api-token <token>', 'Token to use for requests to the Github API (accepted, unused)')
+      new Option(
+        '--github-api-token <token>',
+        'Token to use for requests to the Github API (accepted, unused)',
+      )
         .env('MACHINE_GITHUB_API_TOKEN')
         .hideHelp(),
     )
@@ -71,7 +76,9 @@ export function buildProgram(cli: CliContext, program: Command): Command {
   // Every command shares the error handling and the usage-error wording.
   for (const command of program.commands) {
     const usage = `${PROGRAM_NAME} ${command.name()}`;
-    command.exitOverride().configureOutput({ outputError: (message, write) => write(incorrectUsage(message, usage)) });
+    command
+      .exitOverride()
+      .configureOutput({ outputError: (message, write) => write(incorrectUsage(message, usage)) });
   }
   return program;
 }

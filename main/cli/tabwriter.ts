@@ -14,7 +14,8 @@ export function tabwrite(text: string, minwidth = 5, padding = 3): string {
       const cells = lines[i]!;
       let line = '';
       cells.forEach((cell, j) => {
-        if (j < widths.length && j < cells.length - 1) line += cell.padEnd(widths[j]! + cell.length - width(cell));
+        if (j < widths.length && j < cells.length - 1)
+          line += cell.padEnd(widths[j]! + cell.length - width(cell));
         else line += cell;
       });
       out.push(line);

@@ -12,10 +12,10 @@ export class MoorError extends Error {
   }
 }
 
-/** docker-machine exits 3 when a create fails its pre-create check. */
+/** docker-machine exits 3 when a create fails its pre-create check (cause quoted like Go's %q). */
 export class PreCreateError extends MoorError {
   constructor(cause: string) {
-    super(`Error with pre-create check: "${cause}"`, 3);
+    super(`Error with pre-create check: ${JSON.stringify(cause)}`, 3);
     this.name = 'PreCreateError';
   }
 }

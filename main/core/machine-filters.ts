@@ -53,14 +53,14 @@ function compileGoRegexp(source: string): RegExp {
   try {
     return new RegExp(source, 'u');
   } catch (err) {
-    throw new MoorError(`error parsing regexp: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
+    throw new MoorError(
+      `error parsing regexp: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`,
+    );
   }
 }
 
 export function hasFilters(f: FilterOptions): boolean {
-  return (
-    f.SwarmName.length + f.DriverName.length + f.State.length + f.Name.length + f.Labels.length > 0
-  );
+  return f.SwarmName.length + f.DriverName.length + f.State.length + f.Name.length + f.Labels.length > 0;
 }
 
 const equalFold = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -73,7 +73,9 @@ export function matchesHostFilters(
 ): boolean {
   const swarm =
     f.SwarmName.length === 0 ||
-    f.SwarmName.some((n) => equalFold(n, swarmMasters.get(host.HostOptions.SwarmOptions?.Discovery ?? '') ?? ''));
+    f.SwarmName.some((n) =>
+      equalFold(n, swarmMasters.get(host.HostOptions.SwarmOptions?.Discovery ?? '') ?? ''),
+    );
   const driver = f.DriverName.length === 0 || f.DriverName.some((n) => equalFold(host.DriverName, n));
   const name = f.Name.length === 0 || f.Name.some((r) => r.test(host.Name));
   return swarm && driver && name && matchesLabels(host, f.Labels);

@@ -725,7 +725,9 @@ export async function createMachine(request: CreateMachineRequest): Promise<Host
         const full = message.startsWith('Error creating machine')
           ? message
           : `Error creating machine: ${message}`;
-        if (module.keepOnProvisionFailure) {
+        // A failure before anything changed on the host (wrong key, host key, OS) rolls back as usual.
+        const hostTouched = (err as { hostTouched?: boolean }).hostTouched !== false;
+        if (module.keepOnProvisionFailure && hostTouched) {
           // Nothing remote to roll back (the host is the user's): keep the machine so that
           // `moor provision` finishes the job without re-typing every flag.
           host.Driver = driver.config;

@@ -10,7 +10,11 @@ import type { EngineTls } from './engine.js';
 export const TLS_CHECK_TIMEOUT_MS = 20_000;
 
 /** Resolves once the handshake succeeded (server cert verified against the CA and the host name). */
-export function checkEngineTls(hostPort: string, creds: EngineTls, timeoutMs = TLS_CHECK_TIMEOUT_MS): Promise<void> {
+export function checkEngineTls(
+  hostPort: string,
+  creds: EngineTls,
+  timeoutMs = TLS_CHECK_TIMEOUT_MS,
+): Promise<void> {
   const { hostname, port } = splitHostPort(hostPort);
   return new Promise((resolve, reject) => {
     let connected = false;

@@ -197,7 +197,13 @@ async function withProvisionSession(
   serverCert.catch(() => {}); // awaited later; avoid an unhandled rejection meanwhile
 
   progress.step('ssh', 'Waiting for SSH to be available...');
-  const session = await connectForProvisioning(target, { waitMs: SSH_WAIT_MS, signal });
+  let session: SshSession;
+  try {
+    session = await connectForProvisioning(target, { waitMs: SSH_WAIT_MS, signal });
+  } catch (err) {
+    throw new ProvisionError(errorMessage(err), false);
+  }
+  let touched = false;
   try {
     progress.step('detect', 'Detecting the provisioner...');
     const probe = await runScript(session, probeScript(), { asRoot: false, isRoot: false, progress, signal });
@@ -220,9 +226,28 @@ async function withProvisionSession(
       throw new MoorError(`user "${target.user}" on ${target.host} is not root and sudo is not installed`);
     }
     progress.step('provisioner', `Provisioning with ${provisioner.name} (${osLabel(facts.os)})...`);
+    touched = true;
     await work({ request, session, facts, provisioner, serverCert });
+  } catch (err) {
+    if (err instanceof ProvisionError) throw err;
+    throw new ProvisionError(errorMessage(err), touched);
   } finally {
     session.close();
+  }
+}
+
+/**
+ * A provisioning failure. `hostTouched` is false when nothing was changed on the host yet (no
+ * connection, wrong key, changed host key, unsupported OS): `create` can then roll back cleanly
+ * even for drivers that otherwise keep a machine whose provisioning failed.
+ */
+export class ProvisionError extends MoorError {
+  constructor(
+    message: string,
+    readonly hostTouched: boolean,
+  ) {
+    super(message);
+    this.name = 'ProvisionError';
   }
 }
 

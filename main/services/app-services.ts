@@ -22,8 +22,8 @@ import {
   type TerminalInfo,
 } from '../api/contract.js';
 import { errorMessage, MoorError } from '../core/errors.js';
-import { validateMachineName } from '../store/store.js';
 import type { Store } from '../store/store.js';
+import { validateMachineName } from '../store/store.js';
 import type { ActiveHostBackend, MachineAction, MachineBackend, MachineRow, ShellOpener } from './backend.js';
 import { machineDetails } from './inspect.js';
 import { TerminalSession } from './terminals.js';
@@ -227,7 +227,9 @@ export class AppServices implements MoorInvoke {
     if (this.busy.has(request.name) || this.rows.some((r) => r.name === request.name)) {
       throw new MoorError(`Docker machine "${request.name}" already exists`);
     }
-    const secrets = new Set([...driver.flags, ...catalog.commonFlags].filter((f) => f.secret).map((f) => f.name));
+    const secrets = new Set(
+      [...driver.flags, ...catalog.commonFlags].filter((f) => f.secret).map((f) => f.name),
+    );
     const shown: CreateRequest = {
       ...request,
       flags: Object.fromEntries(Object.entries(request.flags).filter(([k]) => !secrets.has(k))),
@@ -238,7 +240,8 @@ export class AppServices implements MoorInvoke {
       .create(request, (event) => this.logProgress(op, event), op.controller.signal)
       .then(
         () => this.endOperation(op, 'succeeded', ''),
-        (err) => this.endOperation(op, op.controller.signal.aborted ? 'cancelled' : 'failed', errorMessage(err)),
+        (err) =>
+          this.endOperation(op, op.controller.signal.aborted ? 'cancelled' : 'failed', errorMessage(err)),
       );
     return { operationId: op.info.id };
   }
@@ -334,7 +337,7 @@ export class AppServices implements MoorInvoke {
     }
   }
 
-  async useActive({ name }: InvokeArgs<'useActive'>): Promise<void> {
+  async setActiveHost({ name }: InvokeArgs<'setActiveHost'>): Promise<void> {
     if (name !== DEFAULT_CONTEXT && !this.rows.some((r) => r.name === name)) {
       throw new MoorError(`Docker machine "${name}" does not exist`);
     }
@@ -345,13 +348,18 @@ export class AppServices implements MoorInvoke {
   async regenerateCerts({ name }: InvokeArgs<'regenerateCerts'>): Promise<{ operationId: string }> {
     if (this.busy.has(name)) throw new MoorError(`"${name}" is busy (${this.busy.get(name)})`);
     const row = this.rows.find((r) => r.name === name);
-    const op = this.beginOperation('create', name, row?.driver ?? '', { name, driver: row?.driver ?? '', flags: {} });
+    const op = this.beginOperation('create', name, row?.driver ?? '', {
+      name,
+      driver: row?.driver ?? '',
+      flags: {},
+    });
     this.setBusy(name, 'provisioning');
     void this.options.machines
       .regenerateCerts(name, (event) => this.logProgress(op, event), op.controller.signal)
       .then(
         () => this.endOperation(op, 'succeeded', ''),
-        (err) => this.endOperation(op, op.controller.signal.aborted ? 'cancelled' : 'failed', errorMessage(err)),
+        (err) =>
+          this.endOperation(op, op.controller.signal.aborted ? 'cancelled' : 'failed', errorMessage(err)),
       );
     return { operationId: op.info.id };
   }

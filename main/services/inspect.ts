@@ -6,7 +6,15 @@ import type { Store } from '../store/store.js';
 
 /** Reads one PEM certificate's headline facts; a missing or unreadable file is reported, not thrown. */
 export async function certificateInfo(label: string, file: string): Promise<CertificateInfo> {
-  const info: CertificateInfo = { label, path: file, exists: false, subject: '', issuer: '', notAfter: '', sans: '' };
+  const info: CertificateInfo = {
+    label,
+    path: file,
+    exists: false,
+    subject: '',
+    issuer: '',
+    notAfter: '',
+    sans: '',
+  };
   if (!file) return info;
   let pem: Buffer;
   try {

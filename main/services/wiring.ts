@@ -26,8 +26,16 @@ export const COMMON_CREATE_FLAGS: FlagSpec[] = [
     default: 'https://get.docker.com',
     envVar: 'MACHINE_DOCKER_INSTALL_URL',
   },
-  { name: 'engine-opt', type: 'string[]', help: 'Specify arbitrary flags to include with the created engine in the form flag=value' },
-  { name: 'engine-insecure-registry', type: 'string[]', help: 'Specify insecure registries to allow with the created engine' },
+  {
+    name: 'engine-opt',
+    type: 'string[]',
+    help: 'Specify arbitrary flags to include with the created engine in the form flag=value',
+  },
+  {
+    name: 'engine-insecure-registry',
+    type: 'string[]',
+    help: 'Specify insecure registries to allow with the created engine',
+  },
   {
     name: 'engine-registry-mirror',
     type: 'string[]',
@@ -35,7 +43,12 @@ export const COMMON_CREATE_FLAGS: FlagSpec[] = [
     envVar: 'ENGINE_REGISTRY_MIRROR',
   },
   { name: 'engine-label', type: 'string[]', help: 'Specify labels for the created engine' },
-  { name: 'engine-storage-driver', type: 'string', help: 'Specify a storage driver to use with the engine', default: '' },
+  {
+    name: 'engine-storage-driver',
+    type: 'string',
+    help: 'Specify a storage driver to use with the engine',
+    default: '',
+  },
   { name: 'engine-env', type: 'string[]', help: 'Specify environment variables to set in the engine' },
   { name: 'tls-san', type: 'string[]', help: 'Support extra SANs for TLS certs' },
 ];
@@ -52,14 +65,21 @@ export function flagFromEnv(flag: FlagSpec, env: NodeJS.ProcessEnv): FlagValue |
       return Number.isNaN(n) ? undefined : n;
     }
     case 'string[]':
-      return raw.split(',').map((s) => s.trim()).filter(Boolean);
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     default:
       return raw;
   }
 }
 
 /** Values given, else the env var; defaults are applied by the core. */
-export function resolveFlags(flags: readonly FlagSpec[], given: Record<string, FlagValue>, env: NodeJS.ProcessEnv): FlagValues {
+export function resolveFlags(
+  flags: readonly FlagSpec[],
+  given: Record<string, FlagValue>,
+  env: NodeJS.ProcessEnv,
+): FlagValues {
   const out: FlagValues = {};
   for (const flag of flags) {
     const value = given[flag.name] ?? flagFromEnv(flag, env);
@@ -67,7 +87,10 @@ export function resolveFlags(flags: readonly FlagSpec[], given: Record<string, F
   }
   const known = new Set(flags.map((f) => f.name));
   const unknown = Object.keys(given).filter((k) => !known.has(k));
-  if (unknown.length) throw new MoorError(`Unknown flag${unknown.length > 1 ? 's' : ''}: ${unknown.map((k) => `--${k}`).join(', ')}`);
+  if (unknown.length)
+    throw new MoorError(
+      `Unknown flag${unknown.length > 1 ? 's' : ''}: ${unknown.map((k) => `--${k}`).join(', ')}`,
+    );
   return out;
 }
 
@@ -119,17 +142,32 @@ export function machineBackend(store: Store, env: NodeJS.ProcessEnv, queryTimeou
 
     async drivers(): Promise<DriverCatalog> {
       const modules = await Promise.all(DRIVER_NAMES.map((n) => loadDriver(n)));
-      const drivers = modules.map((m) => ({ name: m.name, description: m.description, provisions: m.provisions, flags: m.flags }));
-      const envVars = [...modules.flatMap((m) => m.flags), ...COMMON_CREATE_FLAGS].map((f) => f.envVar).filter((v): v is string => Boolean(v));
-      return { drivers, commonFlags: COMMON_CREATE_FLAGS, envSet: [...new Set(envVars)].filter((v) => Boolean(env[v])) };
+      const drivers = modules.map((m) => ({
+        name: m.name,
+        description: m.description,
+        provisions: m.provisions,
+        flags: m.flags,
+      }));
+      const envVars = [...modules.flatMap((m) => m.flags), ...COMMON_CREATE_FLAGS]
+        .map((f) => f.envVar)
+        .filter((v): v is string => Boolean(v));
+      return {
+        drivers,
+        commonFlags: COMMON_CREATE_FLAGS,
+        envSet: [...new Set(envVars)].filter((v) => Boolean(env[v])),
+      };
     },
 
     async create(request: CreateRequest, sink, signal): Promise<void> {
       const { createMachine } = await core();
       const module = await loadDriver(request.driver);
       const commonNames = new Set(COMMON_CREATE_FLAGS.map((f) => f.name));
-      const driverGiven = Object.fromEntries(Object.entries(request.flags).filter(([k]) => !commonNames.has(k)));
-      const commonGiven = Object.fromEntries(Object.entries(request.flags).filter(([k]) => commonNames.has(k)));
+      const driverGiven = Object.fromEntries(
+        Object.entries(request.flags).filter(([k]) => !commonNames.has(k)),
+      );
+      const commonGiven = Object.fromEntries(
+        Object.entries(request.flags).filter(([k]) => commonNames.has(k)),
+      );
       const flagValues = resolveFlags(module.flags, driverGiven, env);
       const common = resolveFlags(COMMON_CREATE_FLAGS, commonGiven, env);
       const progress = progressReporter(request.name, sink);
@@ -205,7 +243,10 @@ export const sshShellOpener: ShellOpener = async (target, size) => {
   }
 };
 
-export async function activeBackend(store: Store, env: NodeJS.ProcessEnv): Promise<ActiveHostBackend & { close(): void }> {
+export async function activeBackend(
+  store: Store,
+  env: NodeJS.ProcessEnv,
+): Promise<ActiveHostBackend & { close(): void }> {
   const { activeHostService } = await import('../docker/contexts/service.js');
   return activeHostService(store, { env });
 }

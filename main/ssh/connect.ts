@@ -11,8 +11,10 @@ import {
   HostKeyUnknownError,
   SshAuthError,
   SshConnectError,
+  SshConnectionLostError,
   SshKeyError,
 } from './errors.js';
+import { checkHostKey } from './host-keys.js';
 import { fingerprint, keyBlobType, readPrivateKey } from './keys.js';
 import { addHostKey, hostKeyAlgorithmsFor, type PinnedKey, pinnedHostKeys } from './known-hosts.js';
 import { ChannelLimiter } from './limiter.js';
@@ -127,6 +129,7 @@ function connectOnce(
   let presented: Buffer | undefined;
   let hostKeyError: Error | undefined;
   let authStarted = false;
+  let diagnosing = false;
 
   return new Promise<SshSession>((resolve, reject) => {
     let settled = false;
@@ -158,6 +161,16 @@ function connectOnce(
     client.on('error', (err: Error & { level?: string; code?: string }) => {
       if (err.level === 'agent') return; // an unusable agent: the next method is tried
       if (hostKeyError) return fail(hostKeyError);
+      if (pinned.length && err.level === 'handshake' && /host key/i.test(err.message)) {
+        // The host no longer has a key of the pinned type: that is a changed key too.
+        diagnosing = true;
+        const plain = new SshConnectError(address, err.message, err.code);
+        checkHostKey(target, machineNameOf(target)).then(
+          (changed) => fail(changed ?? plain),
+          () => fail(plain),
+        );
+        return;
+      }
       if (err.level === 'client-authentication') return fail(new SshAuthError(address, credentials.labels));
       if (err.level === 'client-timeout') {
         return fail(new SshConnectError(address, `no SSH handshake within ${readyTimeout} ms`, 'ETIMEDOUT'));
@@ -173,6 +186,7 @@ function connectOnce(
       fail(new SshConnectError(address, err.message, err.code));
     });
     client.on('close', () => {
+      if (diagnosing) return;
       if (hostKeyError) return fail(hostKeyError);
       fail(
         new SshConnectError(
@@ -268,12 +282,8 @@ class Ssh2Session implements SshSession {
     );
   }
 
-  private lostError(): SshConnectError {
-    return new SshConnectError(
-      this.address,
-      `connection lost${this.lastError ? ` (${this.lastError.message})` : ''}`,
-      'ECONNRESET',
-    );
+  private lostError(): SshConnectionLostError {
+    return new SshConnectionLostError(this.address, this.lastError?.message);
   }
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {

@@ -31,6 +31,15 @@ export class SshConnectError extends MoorError {
   }
 }
 
+/** An established connection dropped (host rebooted, network gone, keepalive timeout). */
+export class SshConnectionLostError extends SshConnectError {
+  constructor(address: string, detail?: string) {
+    super(address, 'connection lost', 'ECONNRESET');
+    this.message = `ssh: the connection to ${address} was lost${detail ? ` (${detail})` : ''}`;
+    this.name = 'SshConnectionLostError';
+  }
+}
+
 /** A key file that cannot be used (missing, unreadable, unsupported format, encrypted). */
 export class SshKeyError extends MoorError {
   constructor(

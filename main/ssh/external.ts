@@ -6,7 +6,7 @@ import type { SshTarget } from '../drivers/types.js';
  * everything else (agent, proxies, ciphers). Host keys are checked strictly against the machine's
  * own known_hosts, which Moor fills on first contact.
  */
-export function systemSshArgs(target: SshTarget, command: readonly string[]): string[] {
+export function systemSshArgs(target: SshTarget, args: readonly string[]): string[] {
   return [
     ...['-o', 'ConnectionAttempts=3', '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR'],
     ...['-o', 'PasswordAuthentication=no', '-o', 'ServerAliveInterval=60'],
@@ -15,7 +15,9 @@ export function systemSshArgs(target: SshTarget, command: readonly string[]): st
     `${target.user}@${target.host}`,
     ...(target.keyPath ? ['-o', 'IdentitiesOnly=yes', '-i', target.keyPath] : []),
     ...['-p', String(target.port)],
-    ...(command.length ? ['--', ...command] : []),
+    // As with docker-machine, what follows the name goes to ssh as is: `-L 8080:localhost:80`
+    // forwards a port, `-- cmd` or `cmd` runs a command.
+    ...args,
   ];
 }
 

@@ -5,6 +5,7 @@ export {
   HostKeyUnknownError,
   SshAuthError,
   SshConnectError,
+  SshConnectionLostError,
   SshKeyError,
 } from './errors.js';
 export {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
+import { MoorError } from '../core/errors.js';
 import type { SshTarget } from '../drivers/types.js';
 import { systemSshArgs } from './external.js';
 import { checkHostKey, ensureHostKeyPinned } from './host-keys.js';
@@ -58,7 +59,13 @@ async function runSystemSsh(ssh: string, target: SshTarget, command: readonly st
   return code;
 }
 
-async function runNativeSsh(target: SshTarget, command: readonly string[]): Promise<number> {
+async function runNativeSsh(target: SshTarget, args: readonly string[]): Promise<number> {
+  const command = args[0] === '--' ? args.slice(1) : args;
+  if (command[0]?.startsWith('-')) {
+    throw new MoorError(
+      `Error: ssh options such as "${command[0]}" need the system ssh client; the built-in client (--native-ssh) only runs commands`,
+    );
+  }
   const { connect } = await import('./connect.js'); // ssh2 is loaded only for the built-in client
   const session = await connect(target);
   try {

@@ -8,14 +8,21 @@ import { DetailsView } from './views/Details.js';
 import { HostsView } from './views/Hosts.js';
 import { TerminalsView } from './views/Terminals.js';
 
-export type Route = { view: 'hosts' } | { view: 'create' } | { view: 'terminals' } | { view: 'details'; machine: string };
+export type Route =
+  | { view: 'hosts' }
+  | { view: 'create' }
+  | { view: 'terminals' }
+  | { view: 'details'; machine: string };
 export type Navigate = (route: Route) => void;
 
 /** The active-host switcher: the same choices as the tray's radio group. */
 function ActiveSwitcher() {
   const machines = useAppState((s) => s.machines);
   const active = useAppState((s) => s.active);
-  const choices = [DEFAULT_CONTEXT, ...machines.filter((m) => m.state === 'Running' || m.name === active).map((m) => m.name)];
+  const choices = [
+    DEFAULT_CONTEXT,
+    ...machines.filter((m) => m.state === 'Running' || m.name === active).map((m) => m.name),
+  ];
   return (
     <div className="switcher" data-testid="active-switcher">
       <div className="switcher-title">Active Docker host</div>
@@ -23,13 +30,16 @@ function ActiveSwitcher() {
         const m = machines.find((x) => x.name === name);
         const selectable = name === DEFAULT_CONTEXT || (m?.state === 'Running' && !m.busy);
         return (
-          <label key={name} className={`switch-row${name === active ? ' checked' : ''}${selectable ? '' : ' disabled'}`}>
+          <label
+            key={name}
+            className={`switch-row${name === active ? ' checked' : ''}${selectable ? '' : ' disabled'}`}
+          >
             <input
               type="radio"
               name="active-host"
               checked={name === active}
               disabled={!selectable}
-              onChange={() => void attempt(() => window.moor.useActive({ name }))}
+              onChange={() => void attempt(() => window.moor.setActiveHost({ name }))}
               data-testid={`switch-${name}`}
             />
             <span className="radio" />
@@ -63,7 +73,9 @@ export function App() {
   const version = useAppState((s) => s.version);
   useSyncExternalStore(subscribeTabs, tabsVersion);
   const tabCount = getTabs().length;
-  const running = useAppState((s) => Object.values(s.operations).filter((o) => o.info.status === 'running').length);
+  const running = useAppState(
+    (s) => Object.values(s.operations).filter((o) => o.info.status === 'running').length,
+  );
 
   useEffect(
     () =>
@@ -97,7 +109,13 @@ export function App() {
         <div className="brand">
           <svg width="26" height="26" viewBox="0 0 32 32" aria-hidden="true">
             <circle cx="16" cy="8" r="3.2" fill="none" stroke="currentColor" strokeWidth="2.4" />
-            <path d="M16 11.5V27M9 16h14M5.5 19.5c1.5 5 5.6 7.8 10.5 7.8s9-2.8 10.5-7.8" fill="none" stroke="currentColor" strokeWidth="2.4" strokeLinecap="round" />
+            <path
+              d="M16 11.5V27M9 16h14M5.5 19.5c1.5 5 5.6 7.8 10.5 7.8s9-2.8 10.5-7.8"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="2.4"
+              strokeLinecap="round"
+            />
           </svg>
           <div>
             <div className="brand-name">Moor</div>
@@ -111,7 +129,10 @@ export function App() {
         </nav>
         <ActiveSwitcher />
         <div className="sidebar-foot">
-          <span className="subtle small">Active:</span> <span className="mono small" data-testid="active-host">{active}</span>
+          <span className="subtle small">Active:</span>{' '}
+          <span className="mono small" data-testid="active-host">
+            {active}
+          </span>
         </div>
       </aside>
       <main className="content">

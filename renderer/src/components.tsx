@@ -101,7 +101,7 @@ export function StatePill({ machine }: { machine: MachineSummary }) {
 }
 
 export function Spinner() {
-  return <span className="spinner" aria-label="working" />;
+  return <span className="spinner" role="status" aria-label="working" />;
 }
 
 export function Empty({ title, children }: { title: string; children?: ReactNode }) {

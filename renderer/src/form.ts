@@ -38,7 +38,13 @@ export function fieldModel(flag: FlagSpec, driver: string, envSet: readonly stri
           : flag.secret
             ? 'password'
             : 'text';
-  return { flag, label: fieldLabel(flag, driver), input, fromEnv, required: Boolean(flag.required) && !fromEnv };
+  return {
+    flag,
+    label: fieldLabel(flag, driver),
+    input,
+    fromEnv,
+    required: Boolean(flag.required) && !fromEnv,
+  };
 }
 
 export function initialValue(flag: FlagSpec): string | boolean {
@@ -60,10 +66,15 @@ function lines(text: string): string[] {
 }
 
 /** Errors by field name ('name' for the machine name); empty when the form can be submitted. */
-export function validate(name: string, fields: readonly FieldModel[], values: FormValues): Record<string, string> {
+export function validate(
+  name: string,
+  fields: readonly FieldModel[],
+  values: FormValues,
+): Record<string, string> {
   const errors: Record<string, string> = {};
   if (!name) errors.name = 'A name is required';
-  else if (!NAME_PATTERN.test(name)) errors.name = 'Use letters, digits, "." and "-" (starting with a letter or digit)';
+  else if (!NAME_PATTERN.test(name))
+    errors.name = 'Use letters, digits, "." and "-" (starting with a letter or digit)';
   for (const field of fields) {
     const value = values[field.flag.name];
     if (field.input === 'checkbox') continue;
@@ -72,7 +83,8 @@ export function validate(name: string, fields: readonly FieldModel[], values: Fo
       if (field.required) errors[field.flag.name] = `${field.label} is required`;
       continue;
     }
-    if (field.input === 'number' && !/^-?\d+$/.test(text)) errors[field.flag.name] = `${field.label} must be a whole number`;
+    if (field.input === 'number' && !/^-?\d+$/.test(text))
+      errors[field.flag.name] = `${field.label} must be a whole number`;
   }
   return errors;
 }
@@ -116,10 +128,16 @@ export function valuesFromRequest(flags: readonly FlagSpec[], request: CreateReq
 }
 
 /** Fields of the chosen driver, then the common create flags most users touch. */
-export function formFields(catalog: DriverCatalog, driver: string): { driverFields: FieldModel[]; commonFields: FieldModel[] } {
+export function formFields(
+  catalog: DriverCatalog,
+  driver: string,
+): { driverFields: FieldModel[]; commonFields: FieldModel[] } {
   const d = catalog.drivers.find((x) => x.name === driver);
   return {
-    driverFields: (d?.flags ?? []).map((f) => fieldModel(f, driver, catalog.envSet)),
+    // Required fields first (stable otherwise): what the user must fill is at the top.
+    driverFields: (d?.flags ?? [])
+      .map((f) => fieldModel(f, driver, catalog.envSet))
+      .sort((a, b) => Number(b.required) - Number(a.required)),
     commonFields: catalog.commonFlags.map((f) => fieldModel(f, driver, catalog.envSet)),
   };
 }

@@ -19,5 +19,6 @@ createRoot(document.getElementById('root')!).render(<App />);
 void connect().catch((err: unknown) => {
   document.body.insertAdjacentHTML('afterbegin', '<div class="fatal"></div>');
   const el = document.querySelector('.fatal');
-  if (el) el.textContent = `Moor could not reach its main process: ${err instanceof Error ? err.message : String(err)}`;
+  if (el)
+    el.textContent = `Moor could not reach its main process: ${err instanceof Error ? err.message : String(err)}`;
 });

@@ -157,7 +157,8 @@ function makeTab(machine: string, title: string): TerminalTab {
     if (tab.id && tab.status === 'open') void window.moor.terminalWrite({ id: tab.id, data }).catch(() => {});
   });
   term.onResize(({ rows, cols }) => {
-    if (tab.id && tab.status === 'open') void window.moor.terminalResize({ id: tab.id, rows, cols }).catch(() => {});
+    if (tab.id && tab.status === 'open')
+      void window.moor.terminalResize({ id: tab.id, rows, cols }).catch(() => {});
   });
   return tab;
 }
@@ -308,14 +309,23 @@ export function connectTerminals(): void {
 /** For the e2e tests and the benchmark: the active tab's xterm (buffer API). */
 export function debugHandle() {
   return {
-    tabs: () => tabs.map((t) => ({ key: t.key, id: t.id, machine: t.machine, status: t.status, rows: t.term.rows, cols: t.term.cols })),
+    tabs: () =>
+      tabs.map((t) => ({
+        key: t.key,
+        id: t.id,
+        machine: t.machine,
+        status: t.status,
+        rows: t.term.rows,
+        cols: t.term.cols,
+      })),
     activeText: (lastLines = 50) => {
       const tab = tabs.find((t) => t.key === activeKey);
       if (!tab) return '';
       const buf = tab.term.buffer.active;
       const out: string[] = [];
       const end = buf.baseY + buf.cursorY + 1;
-      for (let y = Math.max(0, end - lastLines); y < end; y++) out.push(buf.getLine(y)?.translateToString(true) ?? '');
+      for (let y = Math.max(0, end - lastLines); y < end; y++)
+        out.push(buf.getLine(y)?.translateToString(true) ?? '');
       return out.join('\n');
     },
   };

@@ -47,7 +47,12 @@ export async function startApp(options: {
   pollIntervalMs?: number;
   viewport?: { width: number; height: number };
 }): Promise<AppHarness> {
-  const env = { ...process.env, ...options.env, MACHINE_STORAGE_PATH: options.storagePath, DOCKER_CONFIG: options.dockerConfig };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...options.env,
+    MACHINE_STORAGE_PATH: options.storagePath,
+    DOCKER_CONFIG: options.dockerConfig,
+  };
   delete env.DOCKER_HOST;
   delete env.DOCKER_CONTEXT;
   const closers: Array<() => Promise<unknown>> = [];
@@ -55,14 +60,24 @@ export async function startApp(options: {
     for (const c of closers.reverse()) await c().catch(() => {});
   };
   try {
-    const services = await createAppServices({ env, storagePath: options.storagePath, pollIntervalMs: options.pollIntervalMs ?? 1_000, version: '0.1.0' });
+    const services = await createAppServices({
+      env,
+      storagePath: options.storagePath,
+      pollIntervalMs: options.pollIntervalMs ?? 1_000,
+      version: '0.1.0',
+    });
     closers.push(() => services.dispose());
     const bridge = await startBridge(services);
     closers.push(() => bridge.close());
     const browser = await launchChromium();
     closers.push(() => browser.close());
-    const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 800 }, deviceScaleFactor: 1 });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(bridge.url).origin });
+    const context = await browser.newContext({
+      viewport: options.viewport ?? { width: 1280, height: 800 },
+      deviceScaleFactor: 1,
+    });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], {
+      origin: new URL(bridge.url).origin,
+    });
     const newPage = async () => {
       const page = await context.newPage();
       await page.addInitScript({ content: bridge.initScript });

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { requireCommand, tempDir } from './components.js';
 
@@ -32,11 +32,28 @@ export async function startTestKeyring(): Promise<TestKeyring> {
     cleanup();
   };
   try {
-    const bus = spawn(
-      dbusDaemon,
-      ['--session', '--nofork', '--print-address=1', `--address=unix:path=${path.join(dir, 'bus')}`],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
+    // A session bus WITHOUT service activation: otherwise a secret-tool call racing the keyring's
+    // start makes dbus launch a second, locked gnome-keyring that takes the name and prompts.
+    const config = path.join(dir, 'session.conf');
+    writeFileSync(
+      config,
+      `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=${path.join(dir, 'bus')}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`,
     );
+    const bus = spawn(dbusDaemon, [`--config-file=${config}`, '--nofork', '--print-address=1'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     children.push(bus);
     const address = await new Promise<string>((resolve, reject) => {
       let out = '';

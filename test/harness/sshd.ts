@@ -39,6 +39,8 @@ export interface Sshd {
   log(): string;
   /** Stops sshd and starts it again on the same address and port; `newHostKeys` regenerates them. */
   restart(options?: { newHostKeys?: boolean }): Promise<void>;
+  /** Stops the daemon only (a host that went down); start it again with restart(). */
+  halt(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -183,6 +185,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
         return child?.pid ?? 0;
       },
       log: () => stderr,
+      halt: stopChild,
       async restart(restartOptions = {}) {
         await stopChild();
         if (restartOptions.newHostKeys) generateHostKeys();

@@ -246,6 +246,10 @@ export async function startTestHost(opts: StartTestHostOptions): Promise<TestHos
       '--label',
       `${OWNER_LABEL}=${ownerPid()}`,
       ...labels,
+      // `reboot` inside exits the container with status 129: come back like a rebooted server. A clean
+      // poweroff exits 0 (image drop-ins) and docker stop/kill are manual: those stay off.
+      '--restart',
+      'on-failure',
       '--cap-add',
       'ALL',
       '--cap-drop',
@@ -262,8 +266,11 @@ export async function startTestHost(opts: StartTestHostOptions): Promise<TestHos
       '/run',
       '--tmpfs',
       '/run/lock',
-      '--tmpfs',
-      '/var/lib/docker:exec',
+      // An anonymous volume (ext4 of the test dockerd's data root, removed with the host) rather than the
+      // brief's tmpfs: the inner engine's images and containers survive a power cycle like on a real
+      // server, and they do not take RAM. overlay2 on it works (no overlay-on-overlay).
+      '-v',
+      '/var/lib/docker',
       ...ports,
       ...pins,
       imageTag(variant),
@@ -355,16 +362,16 @@ export async function stopAll(prefix = ''): Promise<number> {
  * Removes the test hosts of this test run (owner = MOOR_TESTHOSTS_OWNER_PID) and those whose owner process
  * is gone (crashed runs), but never the hosts of another run in progress on the same machine.
  */
-export async function removeLeftovers(): Promise<number> {
+export async function removeLeftovers(): Promise<string[]> {
   const ping = await docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 10_000 });
-  if (ping.exitCode !== 0) return 0;
+  if (ping.exitCode !== 0) return [];
   const out = await dockerOk([
     'ps',
     '-a',
     '--filter',
     `label=${LABEL}=1`,
     '--format',
-    `{{.ID}} {{.Label "${OWNER_LABEL}"}}`,
+    `{{.Names}} {{.Label "${OWNER_LABEL}"}}`,
   ]);
   const mine = ownerPid();
   const doomed = out
@@ -373,9 +380,11 @@ export async function removeLeftovers(): Promise<number> {
     .filter(Boolean)
     .map((line) => line.split(' '))
     .filter(([, owner]) => !owner || owner === mine || !processAlive(Number(owner)))
-    .map(([id]) => id!);
-  await Promise.all(doomed.map((id) => removeTestHost(id)));
-  return doomed.length;
+    .map(([name]) => name!);
+  await Promise.all(doomed.map((name) => removeTestHost(name)));
+  // Anonymous /var/lib/docker volumes of hosts removed without -v (all volumes here belong to test hosts).
+  await docker(['volume', 'prune', '-f']);
+  return doomed;
 }
 
 function processAlive(pid: number): boolean {

@@ -154,6 +154,8 @@ export interface EnsureImagesOptions {
   variants?: readonly TestHostImage[];
   /** Progress lines (default: silent). */
   log?: (line: string) => void;
+  /** Rebuild even when current: 'images' reuses the debootstrap tarball, 'all' runs debootstrap too. */
+  rebuild?: 'images' | 'all';
 }
 
 export interface EnsureImagesResult {
@@ -172,6 +174,7 @@ export async function ensureImages(opts: EnsureImagesOptions = {}): Promise<Ensu
   await ensureTestDocker();
   const hash = recipeHash();
   const stale = async () => {
+    if (opts.rebuild) return [...wanted];
     const out: TestHostImage[] = [];
     for (const v of wanted) if ((await imageRecipe(imageTag(v))) !== hash) out.push(v);
     return out;
@@ -196,6 +199,7 @@ export async function ensureImages(opts: EnsureImagesOptions = {}): Promise<Ensu
     const root = path.join(work, 'rootfs');
     try {
       const cached = path.join(CACHE_DIR, `debootstrap-bookworm-${debootstrapHash()}.tar`);
+      if (opts.rebuild === 'all') rmSync(cached, { force: true });
       if (!existsSync(cached)) {
         await timed('debootstrap', () => stage('debootstrap', root, mirror()));
         await timed('cache debootstrap tarball', async () => {
@@ -250,6 +254,11 @@ export async function testImageTar(): Promise<string> {
       await importDir(root, TEST_IMAGE_TAG, ['CMD ["/bin/sh"]', `LABEL ${RECIPE_LABEL}=${hash}`]);
       await dockerOk(['save', '-o', `${file}.tmp`, TEST_IMAGE_TAG]);
       renameSync(`${file}.tmp`, file);
+      for (const old of readdirSync(CACHE_DIR)) {
+        if (/^busybox-[0-9a-f]+\.tar$/.test(old) && path.join(CACHE_DIR, old) !== file) {
+          rmSync(path.join(CACHE_DIR, old), { force: true });
+        }
+      }
       return file;
     } finally {
       rmSync(work, { recursive: true, force: true });

@@ -297,6 +297,23 @@ describe('Docker contexts with the real docker CLI and two TLS engines', () => {
     }
   });
 
+  it('moor create / moor rm keep the contexts in step', () => {
+    const url = engines.find((e) => e.host === '127.0.3.2')!.url;
+    const create = moor(['create', '-d', 'none', '--url', url, 'gamma']);
+    expect(create.status, create.stderr).toBe(0);
+    const names = () => dockerCli(['context', 'ls', '--format', '{{.Name}}']).stdout.trim().split('\n');
+    expect(names()).toContain('gamma');
+    expect(moor(['use', 'gamma']).status).toBe(0);
+    expect(engineReached().engine).toBe('beta'); // gamma is another name for beta's engine
+    const rm = moor(['rm', '-y', 'gamma']);
+    expect(rm.status, rm.stderr).toBe(0);
+    expect(rm.stderr).toContain(
+      '"gamma" was the current Docker context: docker now uses the default context',
+    );
+    expect(names()).not.toContain('gamma');
+    expect(dockerCli(['context', 'show']).stdout.trim()).toBe('default');
+  });
+
   it('rm removes only Moor’s context, and switches back to default if it was current', async () => {
     expect(moor(['use', 'alpha']).status).toBe(0);
     const store = new Store(storePath);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicKeyFingerprint } from '../../main/ssh/index.js';
 import { baseDriverConfig, newHostConfig } from '../../main/store/config.js';
 import { goMarshalIndent } from '../../main/store/go-json.js';
-import { tempDir } from '../harness/components.js';
+import { requireCommand, tempDir } from '../harness/components.js';
 import { type Sshd, startSshd } from '../harness/sshd.js';
 
 /** The built CLI (test/global-setup.ts builds dist/); MOOR_CLI points elsewhere when needed. */
@@ -96,6 +96,34 @@ describe('moor ssh', () => {
     expect((await moor(['--native-ssh', 'ssh', 'gen', '--', 'cat'], { input: 'piped\n' })).stdout).toBe(
       'piped\n',
     );
+  });
+
+  it('opens an interactive shell sized like the local terminal (both clients)', async () => {
+    const script = requireCommand('script', 'bsdutils');
+    for (const flags of [[], ['--native-ssh']]) {
+      // `script` gives moor a real terminal of 31x97; the remote pty must match it.
+      const command = `stty rows 31 cols 97; ${process.execPath} ${CLI} ${flags.join(' ')} ssh gen`;
+      const result = await new Promise<Run>((resolve) => {
+        const child = execFile(
+          script,
+          ['-qec', command, '/dev/null'],
+          {
+            env: {
+              ...process.env,
+              MACHINE_STORAGE_PATH: store.dir,
+              SSH_AUTH_SOCK: '',
+              TERM: 'xterm-256color',
+            },
+            timeout: 30_000,
+          },
+          (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+        );
+        child.stdin?.end('stty size; echo "T=$TERM"; exit 3\n');
+      });
+      expect(result.code).toBe(3);
+      expect(result.stdout).toMatch(/\b31 97\r*\n/);
+      expect(result.stdout).toContain('T=xterm-256color');
+    }
   });
 
   it("refuses a machine that is not running, with docker-machine's message", async () => {

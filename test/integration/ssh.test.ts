@@ -15,6 +15,7 @@ import {
   retrustHostKey,
   SshAuthError,
   SshConnectError,
+  SshConnectionLostError,
   SshKeyError,
   type SshSession,
 } from '../../main/ssh/index.js';
@@ -71,6 +72,13 @@ describe('exec', () => {
 
   it('closes stdin when none is given (a command reading stdin does not hang)', async () => {
     expect((await session.exec('cat; echo done')).stdout).toBe('done\n');
+  });
+
+  it('gives a pty on request and aborts a command on signal', async () => {
+    expect((await session.exec('tty', { pty: true })).stdout).toMatch(/^\/dev\/pts\/\d+/);
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 100);
+    await expect(session.exec('sleep 5', { signal: abort.signal })).rejects.toThrow('ssh: operation aborted');
   });
 
   it('runs 20 concurrent execs on one connection although sshd allows 10 sessions', async () => {
@@ -171,6 +179,24 @@ describe('host key pinning', () => {
     expect(out.toString()).toBe('ok\n');
   });
 
+  it('negotiates the pinned key type, and treats a missing type as a changed key', async () => {
+    const rsa = machineTarget('pinned-rsa');
+    const rsaPub = readFileSync(`${sshd.hostKeys.rsa}.pub`, 'utf8').split(' ');
+    writeFileSync(rsa.knownHostsPath, `[127.0.0.1]:${sshd.port} ${rsaPub[0]} ${rsaPub[1]}\n`);
+    const s = await connect(rsa, { agent: false });
+    s.close();
+
+    const ecdsa = machineTarget('pinned-ecdsa');
+    const fakeEcdsa = execFileSync('ssh-keygen', ['-y', '-f', sshd.clientKeyPath]).toString(); // any blob
+    writeFileSync(
+      ecdsa.knownHostsPath,
+      `[127.0.0.1]:${sshd.port} ecdsa-sha2-nistp256 ${fakeEcdsa.split(' ')[1]}\n`,
+    );
+    const err = await connect(ecdsa, { agent: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostKeyChangedError);
+    expect((err as Error).message).toContain('moor ssh-trust pinned-ecdsa --fingerprint SHA256:');
+  });
+
   it('refuses unknown keys with the strict policy', async () => {
     await expect(connect(machineTarget('strict'), { agent: false, hostKeyPolicy: 'strict' })).rejects.toThrow(
       HostKeyUnknownError,
@@ -260,6 +286,23 @@ describe('authentication and errors', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
   });
 
+  it('waits for a booting host until it accepts connections', async () => {
+    const target = machineTarget('booting');
+    session.close();
+    await sshd.halt();
+    try {
+      const connecting = connect(target, { agent: false, retryForMs: 15_000 });
+      await new Promise((r) => setTimeout(r, 700));
+      await sshd.restart();
+      const s = await connecting;
+      expect((await s.exec('echo up')).stdout).toBe('up\n');
+      s.close();
+    } finally {
+      if (!sshd.pid) await sshd.restart(); // running again whatever happened
+      session = await connect(machineTarget('main3'), { agent: false });
+    }
+  });
+
   it('authenticates through ssh-agent when no key file is given', async () => {
     const agentDir = tempDir('moor-agent');
     const sock = path.join(agentDir.dir, 'agent.sock');
@@ -316,13 +359,16 @@ describe('authentication and errors', () => {
         pid += c.toString();
       },
     });
+    const outcome = running.then(
+      () => null,
+      (err: unknown) => err,
+    );
     for (let i = 0; i < 200 && !pid.includes('\n'); i++) await new Promise((r) => setTimeout(r, 10));
     // The shell's parent is sshd's process for that connection: killing it drops the connection.
     await session.exec(`kill -9 ${pid.trim()}`);
-    await expect(running).rejects.toThrow(
-      `ssh: cannot connect to root@127.0.0.1:${sshd.port}: connection lost`,
-    );
+    expect(await outcome).toBeInstanceOf(SshConnectionLostError);
+    expect(String(await outcome)).toContain(`ssh: the connection to root@127.0.0.1:${sshd.port} was lost`);
     await s.closed;
-    await expect(s.exec('true')).rejects.toThrow(/connection lost/);
+    await expect(s.exec('true')).rejects.toThrow(/was lost/);
   });
 });

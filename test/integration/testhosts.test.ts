@@ -1,6 +1,10 @@
-import http from 'node:http';
-import { Client, utils } from 'ssh2';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireCommand, tempDir } from '../harness/components.js';
 import { dockerOk, startTestHost, type TestHost, testImageTar, waitForSshBanner } from '../hosts/index.js';
 
 // The test-host infrastructure itself (test/hosts): real containers with systemd as PID 1 and OpenSSH,
@@ -9,8 +13,8 @@ const BOOKWORM = '127.0.9.241';
 const DOCKER = '127.0.9.242';
 const FLATCAR = '127.0.9.243';
 
-const keys = utils.generateKeyPairSync('ed25519');
-const otherKeys = utils.generateKeyPairSync('ed25519');
+const keys = ssh2.utils.generateKeyPairSync('ed25519');
+const otherKeys = ssh2.utils.generateKeyPairSync('ed25519');
 
 interface SshResult {
   stdout: string;
@@ -25,7 +29,7 @@ function sshExec(
   privateKey = keys.private,
 ): Promise<SshResult> {
   return new Promise((resolve, reject) => {
-    const client = new Client();
+    const client = new ssh2.Client();
     client
       .on('ready', () => {
         client.exec(command, (err, stream) => {
@@ -50,16 +54,21 @@ function sshExec(
   });
 }
 
-function httpGet(host: string, port: number, path: string): Promise<{ status: number; body: string }> {
+function httpsGet(
+  host: string,
+  port: number,
+  urlPath: string,
+  tls: { ca: Buffer; cert: Buffer; key: Buffer },
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host, port, path, timeout: 5000 }, (res) => {
+    const req = https.get({ host, port, path: urlPath, ...tls, timeout: 5000 }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => {
         body += d.toString();
       });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
-    req.on('timeout', () => req.destroy(new Error(`GET http://${host}:${port}${path} timed out`)));
+    req.on('timeout', () => req.destroy(new Error(`GET https://${host}:${port}${urlPath} timed out`)));
     req.on('error', reject);
   });
 }
@@ -134,30 +143,75 @@ describe('test hosts (systemd + sshd containers on their own loopback addresses)
     expect(other.exitCode).toBe(7);
   });
 
-  it('runs Docker (bookworm-docker) under systemd, reachable on ADDR:2376 once configured, and runs the test image', async () => {
+  it('runs Docker (bookworm-docker) under systemd, serves TLS on ADDR:2376 once configured, runs the test image', async () => {
     const active = await withDocker.exec(
       'systemctl is-active docker || (sleep 3; systemctl is-active docker)',
     );
     expect(active.stdout.trim()).toBe('active');
-    // What provisioning does, minus TLS: a drop-in that adds a TCP listener on 2376.
-    const configured = await withDocker.exec(
-      'mkdir -p /etc/systemd/system/docker.service.d && printf "[Service]\\nExecStart=\\n' +
-        'ExecStart=/usr/sbin/dockerd -H fd:// -H tcp://0.0.0.0:2376\\n" ' +
-        '> /etc/systemd/system/docker.service.d/10-test.conf && systemctl daemon-reload && systemctl restart docker',
-    );
-    expect(configured.exitCode).toBe(0);
-    let ping = { status: 0, body: '' };
-    for (let i = 0; i < 50 && ping.body !== 'OK'; i++) {
-      ping = await httpGet(DOCKER, 2376, '/_ping').catch(() => ping);
-      if (ping.body !== 'OK') await new Promise((r) => setTimeout(r, 200));
+    // What provisioning does, in short: a server certificate and a drop-in adding a TLS listener on 2376.
+    // (Plain TCP would do too, but dockerd 20.10 then sleeps 15 s on purpose.)
+    const tls = tempDir('testhosts-tls');
+    try {
+      execFileSync(
+        requireCommand('openssl', 'openssl'),
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=testhost',
+          '-addext',
+          `subjectAltName=IP:${DOCKER}`,
+          '-keyout',
+          path.join(tls.dir, 'server-key.pem'),
+          '-out',
+          path.join(tls.dir, 'server.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
+      await withDocker.exec('mkdir -p /etc/docker');
+      for (const file of ['server.pem', 'server-key.pem']) {
+        await dockerOk(['cp', path.join(tls.dir, file), `${withDocker.id}:/etc/docker/${file}`]);
+      }
+      // Mutual TLS like Moor's: the self-signed certificate is the CA and, here, also the client's.
+      const cert = readFileSync(path.join(tls.dir, 'server.pem'));
+      const credentials = { ca: cert, cert, key: readFileSync(path.join(tls.dir, 'server-key.pem')) };
+      const configured = await withDocker.exec(
+        'mkdir -p /etc/systemd/system/docker.service.d && printf "[Service]\\nExecStart=\\n' +
+          'ExecStart=/usr/sbin/dockerd -H fd:// -H tcp://0.0.0.0:2376 --tlsverify --tlscacert /etc/docker/server.pem ' +
+          '--tlscert /etc/docker/server.pem --tlskey /etc/docker/server-key.pem\\n" ' +
+          '> /etc/systemd/system/docker.service.d/10-test.conf && systemctl daemon-reload && systemctl restart docker',
+      );
+      expect(configured).toMatchObject({ exitCode: 0 });
+      let ping = { status: 0, body: '' };
+      for (let i = 0; i < 50 && ping.body !== 'OK'; i++) {
+        ping = await httpsGet(DOCKER, 2376, '/_ping', credentials).catch(() => ping);
+        if (ping.body !== 'OK') await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(ping).toEqual({ status: 200, body: 'OK' });
+    } finally {
+      tls.cleanup();
     }
-    expect(ping).toEqual({ status: 200, body: 'OK' });
 
     await dockerOk(['cp', await testImageTar(), `${withDocker.id}:/tmp/test-image.tar`]);
     const run = await withDocker.exec(
       'docker load -i /tmp/test-image.tar >/dev/null && docker run --rm moor-test/busybox echo hello from inside',
     );
     expect(run.stdout.trim()).toBe('hello from inside');
+
+    // Like a real server, the engine's images survive a power cycle (/var/lib/docker is on disk).
+    await withDocker.restart();
+    const again = await withDocker.exec(
+      'for i in $(seq 50); do docker info >/dev/null 2>&1 && break; sleep 0.2; done; ' +
+        'docker run --rm moor-test/busybox echo still here',
+    );
+    expect(again.stdout.trim()).toBe('still here');
   });
 
   it('boots a Flatcar-flavoured host: os-release says flatcar, Docker runs, no apt, user core logs in', async () => {

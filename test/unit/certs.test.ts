@@ -2,7 +2,7 @@ import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import forge from 'node-forge';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   bootstrapCertificates,
   copyClientCertsToMachine,
@@ -33,6 +33,26 @@ beforeEach(() => {
   };
 });
 afterEach(() => cleanup());
+
+// One bootstrapped set, made once and copied: key generation is the slow part of these tests.
+const template = tempDir('moor-certs-template');
+const templatePaths: StoreCertPaths = {
+  caCert: path.join(template.dir, 'ca.pem'),
+  caKey: path.join(template.dir, 'ca-key.pem'),
+  clientCert: path.join(template.dir, 'cert.pem'),
+  clientKey: path.join(template.dir, 'key.pem'),
+};
+beforeAll(() => bootstrapCertificates(templatePaths));
+afterAll(() => template.cleanup());
+
+/** The state right after a first bootstrap (files and modes), without generating keys again. */
+async function bootstrapFromTemplate(): Promise<void> {
+  await fs.mkdir(store.certsDir, { recursive: true, mode: 0o700 });
+  for (const key of Object.keys(paths) as Array<keyof StoreCertPaths>) {
+    await fs.copyFile(templatePaths[key], paths[key]);
+    await fs.chmod(paths[key], key.endsWith('Key') ? 0o600 : 0o644);
+  }
+}
 
 const mode = (file: string) => statSync(file).mode & 0o777;
 const x509 = async (file: string) => new X509Certificate(await fs.readFile(file));
@@ -124,7 +144,7 @@ describe('bootstrapCertificates', () => {
   });
 
   it('keeps valid certificates: a second bootstrap changes nothing', async () => {
-    await bootstrapCertificates(paths);
+    await bootstrapFromTemplate();
     const before = await Promise.all(Object.values(paths).map((f) => fs.readFile(f, 'utf8')));
     const { events, progress } = recordingReporter();
     expect(await bootstrapCertificates(paths, progress)).toEqual({ createdCa: false, createdClient: false });
@@ -149,7 +169,7 @@ describe('bootstrapCertificates', () => {
   });
 
   it('recreates a missing client certificate under the existing CA', async () => {
-    await bootstrapCertificates(paths);
+    await bootstrapFromTemplate();
     const caBefore = await fs.readFile(paths.caCert, 'utf8');
     await fs.rm(paths.clientCert);
     await fs.rm(paths.clientKey);
@@ -159,7 +179,7 @@ describe('bootstrapCertificates', () => {
   });
 
   it('refuses to overwrite a CA key whose certificate is missing (docker-machine rule)', async () => {
-    await bootstrapCertificates(paths);
+    await bootstrapFromTemplate();
     const key = await fs.readFile(paths.caKey, 'utf8');
     await fs.rm(paths.caCert);
     await expect(bootstrapCertificates(paths)).rejects.toThrow(
@@ -169,7 +189,7 @@ describe('bootstrapCertificates', () => {
   });
 
   it('refuses to overwrite a client key whose certificate is missing', async () => {
-    await bootstrapCertificates(paths);
+    await bootstrapFromTemplate();
     await fs.rm(paths.clientCert);
     await expect(bootstrapCertificates(paths)).rejects.toThrow(
       `client key already exists: ${paths.clientKey}`,
@@ -177,14 +197,14 @@ describe('bootstrapCertificates', () => {
   });
 
   it('names the file when a certificate is corrupt, and keeps it', async () => {
-    await bootstrapCertificates(paths);
+    await bootstrapFromTemplate();
     await fs.writeFile(paths.caCert, 'garbage');
     await expect(bootstrapCertificates(paths)).rejects.toThrow(`${paths.caCert}: not a PEM certificate`);
     expect(await fs.readFile(paths.caCert, 'utf8')).toBe('garbage');
   });
 
   it('rotates valid certificates when forced', async () => {
-    await bootstrapCertificates(paths);
+    await bootstrapFromTemplate();
     const before = await readCertificateInfo(paths.caCert);
     expect(await bootstrapCertificates(paths, undefined, { force: true })).toEqual({
       createdCa: true,
@@ -204,7 +224,7 @@ describe('bootstrapCertificates', () => {
 
 describe('generateServerCert', () => {
   it('signs a serverAuth-only certificate with IP and DNS SANs', async () => {
-    await bootstrapCertificates(paths);
+    await bootstrapFromTemplate();
     const machineDir = await store.createMachineDir('dev');
     const serverCert = path.join(machineDir, 'server.pem');
     const serverKey = path.join(machineDir, 'server-key.pem');
@@ -232,7 +252,7 @@ describe('generateServerCert', () => {
   });
 
   it('encodes an organisation that is not a PrintableString as UTF8String, as Go does', async () => {
-    await bootstrapCertificates(paths);
+    await bootstrapFromTemplate();
     const serverCert = path.join(root, 'server.pem');
     await generateServerCert({
       caCert: paths.caCert,
@@ -249,7 +269,7 @@ describe('generateServerCert', () => {
   });
 
   it('rejects a CA key that does not belong to the CA certificate', async () => {
-    await bootstrapCertificates(paths);
+    await bootstrapFromTemplate();
     await expect(
       generateServerCert({
         caCert: paths.caCert,
@@ -318,7 +338,7 @@ describe('helpers', () => {
   });
 
   it('copies CA and client certificate into a machine directory with their modes', async () => {
-    await bootstrapCertificates(paths);
+    await bootstrapFromTemplate();
     const machineDir = await store.createMachineDir('none1');
     await copyClientCertsToMachine(paths, machineDir);
     for (const [name, source, expectedMode] of [

@@ -14,7 +14,10 @@ export function register(program: Command, cli: CliContext): void {
       const { checkedDockerHost } = await import('../../core/machines.js');
       let dockerHost: string;
       try {
-        dockerHost = await checkedDockerHost(cli.store, host, { swarm: options.swarm, programName: cli.programName });
+        dockerHost = await checkedDockerHost(cli.store, host, {
+          swarm: options.swarm,
+          programName: cli.programName,
+        });
       } catch (err) {
         throw new MoorError(`Error running connection boilerplate: ${(err as Error).message}`);
       }

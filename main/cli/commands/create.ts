@@ -12,7 +12,9 @@ export function register(program: Command, cli: CliContext): void {
   const outer = program
     .command('create')
     .summary('Create a machine')
-    .description(`Create a machine. Run '${cli.programName} create --driver name --help' for a driver's flags.`)
+    .description(
+      `Create a machine. Run '${cli.programName} create --driver name --help' for a driver's flags.`,
+    )
     .helpOption(false)
     .allowUnknownOption()
     .allowExcessArguments()
@@ -75,7 +77,8 @@ export function register(program: Command, cli: CliContext): void {
       await inner.parseAsync(raw, { from: 'user' });
     });
   // `moor help create` shows the shared flags (a driver's are listed with `create -d NAME --help`).
-  outer.helpInformation = () => buildCreateCommand(cli.programName, null, cli.env, async () => {}).helpInformation();
+  outer.helpInformation = () =>
+    buildCreateCommand(cli.programName, null, cli.env, async () => {}).helpInformation();
 }
 
 /** docker-machine's default driver was virtualbox; used only if Moor has it. */

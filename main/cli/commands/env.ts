@@ -38,7 +38,8 @@ export function register(program: Command, cli: CliContext): void {
       };
       const commandLine = [cli.programName, ...cli.args];
       if (options.unset) {
-        if (names.length > 0) throw new MoorError('Error: Expected no machine name when the -u flag is present');
+        if (names.length > 0)
+          throw new MoorError('Error: Expected no machine name when the -u flag is present');
         const noProxy = options.proxy === false ? noProxyFor(cli.env, null) : undefined;
         cli.out(envText({ shell: shell(), values: null, noProxy, commandLine }));
         return;
@@ -48,7 +49,10 @@ export function register(program: Command, cli: CliContext): void {
       const { checkedDockerHost, driverFor } = await import('../../core/machines.js');
       let dockerHost: string;
       try {
-        dockerHost = await checkedDockerHost(cli.store, host, { swarm: options.swarm, programName: cli.programName });
+        dockerHost = await checkedDockerHost(cli.store, host, {
+          swarm: options.swarm,
+          programName: cli.programName,
+        });
       } catch (err) {
         throw new MoorError(`Error checking TLS connection: ${(err as Error).message}`);
       }

@@ -32,7 +32,8 @@ export function register(program: Command, cli: CliContext): void {
       try {
         cli.println(template.execute(data));
       } catch (err) {
-        if (err instanceof GoTemplateError) throw new MoorError(`template: :1:${err.message.replace(/^template: :\d+: /, ' ')}`);
+        if (err instanceof GoTemplateError)
+          throw new MoorError(`template: :1:${err.message.replace(/^template: :\d+: /, ' ')}`);
         throw err;
       }
     });

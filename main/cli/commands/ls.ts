@@ -13,7 +13,9 @@ export function register(program: Command, cli: CliContext): void {
   program
     .command('ls')
     .summary('List machines')
-    .description('List machines, querying every host at once; a host that does not answer in time shows Timeout.')
+    .description(
+      'List machines, querying every host at once; a host that does not answer in time shows Timeout.',
+    )
     .allowExcessArguments()
     .option('-q, --quiet', 'Enable quiet mode')
     .option('--filter <filter>', 'Filter output based on conditions provided', collect, [])

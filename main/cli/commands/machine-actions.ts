@@ -29,7 +29,11 @@ export function register(program: Command, cli: CliContext): void {
         const { forEachMachine } = await import('../machine-runner.js');
         const { runMachineAction } = await import('../../core/machines.js');
         await forEachMachine(cli, names, (host) =>
-          runMachineAction(host.Name, name, { store: cli.store, progress: cli.progress(host.Name), env: cli.env }),
+          runMachineAction(host.Name, name, {
+            store: cli.store,
+            progress: cli.progress(host.Name),
+            env: cli.env,
+          }),
         );
         if (after) cli.println(after);
       });

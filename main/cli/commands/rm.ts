@@ -17,35 +17,42 @@ export function register(program: Command, cli: CliContext): void {
       '--remove-engine-config',
       "generic machines: also remove Moor's Docker configuration (TLS drop-in, certificates) from the host",
     )
-    .action(async (names: string[], options: { force?: boolean; y?: boolean; removeEngineConfig?: boolean }) => {
-      if (names.length === 0) {
-        command.outputHelp();
-        throw new MoorError('Error: Expected to get one or more machine names as arguments');
-      }
-      cli.println(`About to remove ${names.join(', ')}`);
-      cli.println('WARNING: This action will delete both local reference and remote instance.');
-      if (!options.y && !options.force && !(await cli.confirm('Are you sure? (y/n): '))) return;
+    .action(
+      async (names: string[], options: { force?: boolean; y?: boolean; removeEngineConfig?: boolean }) => {
+        if (names.length === 0) {
+          command.outputHelp();
+          throw new MoorError('Error: Expected to get one or more machine names as arguments');
+        }
+        cli.println(`About to remove ${names.join(', ')}`);
+        cli.println('WARNING: This action will delete both local reference and remote instance.');
+        if (!options.y && !options.force && !(await cli.confirm('Are you sure? (y/n): '))) return;
 
-      const { removeMachine } = await import('../../core/machines.js');
-      const errors: string[] = [];
-      for (const name of names) {
-        if (options.removeEngineConfig) {
-          const error = await removeEngineConfigOf(cli, name);
-          if (error && !options.force) {
-            errors.push(error);
-            continue;
+        const { removeMachine } = await import('../../core/machines.js');
+        const errors: string[] = [];
+        for (const name of names) {
+          if (options.removeEngineConfig) {
+            const error = await removeEngineConfigOf(cli, name);
+            if (error && !options.force) {
+              errors.push(error);
+              continue;
+            }
+            if (error) cli.errln(error);
           }
-          if (error) cli.errln(error);
+          const result = await removeMachine(name, {
+            store: cli.store,
+            force: options.force,
+            env: cli.env,
+            progress: cli.progress(name, { toStderr: true }), // e.g. the Docker context warnings
+          });
+          for (const error of result.errors) {
+            if (options.force) cli.errln(error);
+            errors.push(error);
+          }
+          if (result.removed) cli.println(`Successfully removed ${name}`);
         }
-        const result = await removeMachine(name, { store: cli.store, force: options.force, env: cli.env });
-        for (const error of result.errors) {
-          if (options.force) cli.errln(error);
-          errors.push(error);
-        }
-        if (result.removed) cli.println(`Successfully removed ${name}`);
-      }
-      if (errors.length > 0 && !options.force) throw new MoorError(errors.join('\n'));
-    });
+        if (errors.length > 0 && !options.force) throw new MoorError(errors.join('\n'));
+      },
+    );
 }
 
 /** The host's engine goes back to the distribution's configuration; an error message or ''. */

@@ -12,14 +12,16 @@ export function register(program: Command, cli: CliContext): void {
         "with the machine's key, port and pinned host key; the built-in client when `ssh` is missing or with " +
         '--native-ssh / MACHINE_NATIVE_SSH.',
     )
-    .usage('[--native-ssh] [NAME] [-- COMMAND [ARG...]]')
+    .usage('[--native-ssh] [NAME] [SSH-OPTIONS] [-- COMMAND [ARG...]]')
     .option('--native-ssh', 'Use the built-in SSH client instead of the system ssh')
     .argument('[name]', 'machine name ("default" when omitted)')
-    .argument('[command...]', 'command to run instead of a shell')
+    .argument(
+      '[args...]',
+      'command to run instead of a shell; leading options go to the system ssh (e.g. -L)',
+    )
     .passThroughOptions()
     .allowUnknownOption()
     .action(async (name: string | undefined, command: string[], options: { nativeSsh?: boolean }) => {
-      const args = command[0] === '--' ? command.slice(1) : command;
       const host = await cli.loadHost(name === '--' ? undefined : name);
       const { driverFor } = await import('../../core/machines.js');
       const { driver } = await driverFor(cli.store, host);
@@ -35,6 +37,6 @@ export function register(program: Command, cli: CliContext): void {
       }
       const { runSsh } = await import('../../ssh/run.js');
       const native = Boolean(options.nativeSsh) || cli.globals.nativeSsh;
-      process.exitCode = await runSsh(target, args, { machine: host.Name, native, env: cli.env });
+      process.exitCode = await runSsh(target, command, { machine: host.Name, native, env: cli.env });
     });
 }

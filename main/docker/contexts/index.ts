@@ -4,7 +4,7 @@ import { readCurrentContext as readCurrentContextOf } from './config-file.js';
 import { ContextLayout, DEFAULT_CONTEXT_NAME } from './layout.js';
 import { type ContextOptions, switchContext, syncMachineContext } from './machines.js';
 
-export { DockerConfigError, withCurrentContext } from './config-file.js';
+export { DockerConfigError } from './config-file.js';
 export {
   ContextLayout,
   contextId,

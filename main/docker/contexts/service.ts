@@ -21,13 +21,22 @@ export function activeHostService(store: Store, options: Omit<ContextWatcherOpti
   let watcher: ContextWatcher | null = null;
   let started: Promise<ActiveHostState> | null = null;
   const listeners = new Set<(active: string) => void>();
+  let last: string | null = null;
+  // The watcher also reports context list changes; listeners hear only when the name changes.
+  const publish = (state: ActiveHostState) => {
+    const name = activeName(state);
+    if (name === last) return;
+    last = name;
+    for (const listener of [...listeners]) listener(name);
+  };
   const ensureWatcher = () => {
     if (!watcher) {
       watcher = new ContextWatcher({ ...options, storePath: store.root });
-      watcher.onChange((state) => {
-        for (const listener of [...listeners]) listener(activeName(state));
+      watcher.onChange(publish);
+      started = watcher.start().then((state) => {
+        last ??= activeName(state);
+        return state;
       });
-      started = watcher.start();
     }
     return started!;
   };

@@ -126,9 +126,13 @@ export class ContextWatcher {
     this.running = (async () => {
       do {
         this.again = false;
-        const state = await this.readState();
+        let state = await this.readState();
+        // A change made before a new watch was in place has no event: read again until the
+        // watched set is stable (bounded: each round only adds directories that now exist).
+        for (let round = 0; round < 5 && !this.closed && (await this.updateWatches(state)); round++) {
+          state = await this.readState();
+        }
         if (this.closed) return;
-        await this.updateWatches(state);
         const key = JSON.stringify(state);
         if (key !== this.stateKey) {
           const first = this.state === null;
@@ -173,18 +177,24 @@ export class ContextWatcher {
     return state;
   }
 
-  /** The directories whose entries decide the state (see the class comment). */
+  /**
+   * The directories whose entries decide the state: the config dir, the meta root and every
+   * context's own directory (an update renames a new meta.json inside it; a context being
+   * created may have its directory before its meta.json), plus a symlinked config.json's target.
+   */
   private async wantedDirs(state: ActiveHostState): Promise<string[]> {
     const dirs = new Set([this.layout.configDir, this.layout.metaRoot]);
     const real = await fs.realpath(this.layout.configFile).catch(() => null);
-    if (real && real !== this.layout.configFile) dirs.add(path.dirname(real)); // a symlinked config.json
+    if (real && real !== this.layout.configFile) dirs.add(path.dirname(real));
     if (state.context !== 'default') dirs.add(this.layout.metaDir(state.context));
-    // Updates of a context rename a new meta.json inside its own directory: watch Moor's ones too.
-    for (const context of state.contexts) dirs.add(this.layout.metaDir(context.name));
+    const entries = await fs.readdir(this.layout.metaRoot).catch(() => [] as string[]);
+    for (const entry of entries) dirs.add(path.join(this.layout.metaRoot, entry));
     return [...dirs];
   }
 
-  private async updateWatches(state: ActiveHostState): Promise<void> {
+  /** Watches what `state` needs; resolves with whether a new directory is now watched. */
+  private async updateWatches(state: ActiveHostState): Promise<boolean> {
+    let added = false;
     const targets = new Map<string, number>();
     for (const dir of await this.wantedDirs(state)) {
       const found = await nearestExistingDir(dir);
@@ -207,10 +217,12 @@ export class ContextWatcher {
           this.schedule();
         });
         this.watches.set(dir, { watcher, ino });
+        added = true;
       } catch {
         // Vanished between stat and watch: the next event or poll picks it up again.
       }
     }
+    return added;
   }
 }
 

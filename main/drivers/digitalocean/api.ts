@@ -33,6 +33,7 @@ export interface DoDroplet {
   id: number;
   name: string;
   status: 'new' | 'active' | 'off' | 'archive' | string;
+  created_at?: string;
   networks: { v4: DoNetwork[]; v6: DoNetwork[] };
   image?: { slug?: string | null; distribution?: string };
   tags?: string[];
@@ -152,6 +153,15 @@ export class DigitalOceanApi {
       abortable: false,
     });
     return res.droplet;
+  }
+
+  /** Droplets with this exact name (the API's `name` filter; checked again here). */
+  async listDropletsNamed(name: string): Promise<DoDroplet[]> {
+    const res = await this.request<{ droplets: DoDroplet[] }>(
+      'GET',
+      `/v2/droplets?per_page=200&name=${encodeURIComponent(name)}`,
+    );
+    return res.droplets.filter((d) => d.name === name);
   }
 
   async getDroplet(id: number): Promise<DoDroplet> {

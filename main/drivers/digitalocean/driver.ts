@@ -5,7 +5,16 @@ import type { MachineState } from '../../core/state.js';
 import { commitSecret, deleteSecret, plainTextWarning, readSecret } from '../../secrets/index.js';
 import { DEFAULT_ENGINE_PORT } from '../../store/config.js';
 import type { Driver, DriverContext, SshTarget } from '../types.js';
-import { DigitalOceanApi, type DoAction, type DoDroplet, type DoRegion, isNotFound, sleep } from './api.js';
+import {
+  DigitalOceanApi,
+  DigitalOceanApiError,
+  type DoAction,
+  type DoDroplet,
+  type DoRegion,
+  type DropletCreateRequest,
+  isNotFound,
+  sleep,
+} from './api.js';
 import { type DigitalOceanConfig, imageParam, splitTags } from './config.js';
 import { generateRsaKeyPair } from './keys.js';
 
@@ -176,7 +185,7 @@ export class DigitalOceanDriver implements Driver {
     signal?.throwIfAborted();
 
     progress.step('droplet', 'Creating Digital Ocean droplet...');
-    const droplet = await api.createDroplet({
+    const request: DropletCreateRequest = {
       name: c.MachineName,
       region: c.Region,
       size: c.Size,
@@ -188,7 +197,8 @@ export class DigitalOceanDriver implements Driver {
       monitoring: c.Monitoring,
       ...(userData ? { user_data: userData } : {}),
       tags: splitTags(c.Tags),
-    });
+    };
+    const droplet = await this.createDroplet(api, request);
     c.DropletID = droplet.id;
     await this.checkpoint();
     signal?.throwIfAborted();
@@ -209,6 +219,36 @@ export class DigitalOceanDriver implements Driver {
     c.IPAddress = publicIPv4(current);
     await this.checkpoint();
     progress.log(`Created droplet ${c.DropletID} (${c.IPAddress})`);
+  }
+
+  /**
+   * POST /v2/droplets is not repeated after a 5xx or a dropped connection (a repeat could make a
+   * second droplet). Such an answer is ambiguous — the droplet may exist — so Moor looks for a
+   * droplet of this name created since the request and adopts it: recorded, it is either used or
+   * rolled back, never orphaned.
+   */
+  private async createDroplet(api: DigitalOceanApi, request: DropletCreateRequest): Promise<DoDroplet> {
+    const requestedAt = Date.now();
+    try {
+      return await api.createDroplet(request);
+    } catch (err) {
+      const ambiguous = !(err instanceof DigitalOceanApiError) || err.status >= 500;
+      if (!ambiguous) throw err;
+      let found: DoDroplet[] = [];
+      try {
+        // created_at has whole seconds and the clocks differ: allow some slack.
+        found = (await api.listDropletsNamed(request.name)).filter(
+          (d) => !d.created_at || Date.parse(d.created_at) >= requestedAt - 120_000,
+        );
+      } catch {
+        throw err;
+      }
+      if (found.length !== 1) throw err;
+      this.ctx.progress.log(
+        `The droplet create failed (${errorMessage(err)}) but droplet ${found[0]!.id} was created: using it`,
+      );
+      return found[0]!;
+    }
   }
 
   /** Writes the planned keychain item; if the keychain refuses, falls back to plain text (with a warning). */

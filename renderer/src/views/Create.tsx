@@ -1,9 +1,9 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { DriverCatalog, ProgressEvent } from '../../../main/api/contract.js';
+import type { Navigate } from '../App.js';
 import { Button, Icon, Spinner } from '../components.js';
 import { type FieldModel, type FormValues, formFields, initialValues, toRequest, validate } from '../form.js';
 import { type OperationView, useAppState } from '../store.js';
-import type { Navigate } from '../App.js';
 
 function Field({
   field,
@@ -23,7 +23,10 @@ function Field({
     <div className="field-hint">
       {field.flag.help}
       {field.flag.envVar ? (
-        <span className={`env ${field.fromEnv ? 'env-set' : ''}`} title={field.fromEnv ? 'Set in the environment' : 'Environment variable'}>
+        <span
+          className={`env ${field.fromEnv ? 'env-set' : ''}`}
+          title={field.fromEnv ? 'Set in the environment' : 'Environment variable'}
+        >
           {field.fromEnv ? `✓ from $${field.flag.envVar}` : `$${field.flag.envVar}`}
         </span>
       ) : null}
@@ -34,7 +37,14 @@ function Field({
     return (
       <div className="field field-check">
         <label htmlFor={id}>
-          <input id={id} type="checkbox" checked={value === true} onChange={(e) => onChange(e.target.checked)} disabled={disabled} data-testid={id} />
+          <input
+            id={id}
+            type="checkbox"
+            checked={value === true}
+            onChange={(e) => onChange(e.target.checked)}
+            disabled={disabled}
+            data-testid={id}
+          />
           {field.label}
         </label>
         {hint}
@@ -48,14 +58,28 @@ function Field({
         {field.required ? <span className="req">*</span> : null}
       </label>
       {field.input === 'lines' ? (
-        <textarea id={id} rows={2} value={String(value)} placeholder="one per line" onChange={(e) => onChange(e.target.value)} disabled={disabled} data-testid={id} />
+        <textarea
+          id={id}
+          rows={2}
+          value={String(value)}
+          placeholder="one per line"
+          onChange={(e) => onChange(e.target.value)}
+          disabled={disabled}
+          data-testid={id}
+        />
       ) : (
         <input
           id={id}
           type={field.input === 'password' ? 'password' : field.input === 'number' ? 'text' : 'text'}
           inputMode={field.input === 'number' ? 'numeric' : undefined}
           value={String(value)}
-          placeholder={field.fromEnv ? `from $${field.flag.envVar}` : field.flag.default !== undefined && field.flag.default !== '' ? String(field.flag.default) : ''}
+          placeholder={
+            field.fromEnv
+              ? `from $${field.flag.envVar}`
+              : field.flag.default !== undefined && field.flag.default !== ''
+                ? String(field.flag.default)
+                : ''
+          }
           onChange={(e) => onChange(e.target.value)}
           disabled={disabled}
           autoComplete="off"
@@ -69,7 +93,9 @@ function Field({
 }
 
 /** Steps of an operation: each 'step' event opens one; the last one is live until the end. */
-function steps(op: OperationView): { message: string; status: 'done' | 'running' | 'failed' | 'cancelled'; elapsed: number }[] {
+function steps(
+  op: OperationView,
+): { at: number; message: string; status: 'done' | 'running' | 'failed' | 'cancelled'; elapsed: number }[] {
   const stepEvents = op.log.filter((e) => e.level === 'step');
   const status = op.info.status;
   return stepEvents.map((e, i) => {
@@ -80,7 +106,7 @@ function steps(op: OperationView): { message: string; status: 'done' | 'running'
     if (last && status === 'running') s = 'running';
     if (last && status === 'failed') s = 'failed';
     if (last && status === 'cancelled') s = 'cancelled';
-    return { message: e.message, status: s, elapsed: Math.max(0, end - e.elapsedMs) };
+    return { at: e.elapsedMs, message: e.message, status: s, elapsed: Math.max(0, end - e.elapsedMs) };
   });
 }
 
@@ -93,7 +119,17 @@ function LogLine({ e }: { e: ProgressEvent }) {
   );
 }
 
-function Progress({ op, onCancel, onRetry, navigate }: { op: OperationView; onCancel: () => void; onRetry: () => void; navigate: Navigate }) {
+function Progress({
+  op,
+  onCancel,
+  onRetry,
+  navigate,
+}: {
+  op: OperationView;
+  onCancel: () => void;
+  onRetry: () => void;
+  navigate: Navigate;
+}) {
   const logRef = useRef<HTMLDivElement>(null);
   const list = steps(op);
   const status = op.info.status;
@@ -112,10 +148,16 @@ function Progress({ op, onCancel, onRetry, navigate }: { op: OperationView; onCa
         </span>
       </div>
       <ol className="steps" data-testid="create-steps">
-        {list.map((s, i) => (
-          <li key={`${i}-${s.message}`} className={`step step-${s.status}`}>
+        {list.map((s) => (
+          <li key={`${s.at}-${s.message}`} className={`step step-${s.status}`}>
             <span className="step-icon">
-              {s.status === 'running' ? <Spinner /> : s.status === 'done' ? <Icon name="check" size={14} /> : <Icon name="x" size={14} />}
+              {s.status === 'running' ? (
+                <Spinner />
+              ) : s.status === 'done' ? (
+                <Icon name="check" size={14} />
+              ) : (
+                <Icon name="x" size={14} />
+              )}
             </span>
             <span className="step-msg">{s.message}</span>
             <span className="step-time">{(s.elapsed / 1000).toFixed(1)}s</span>
@@ -147,7 +189,12 @@ function Progress({ op, onCancel, onRetry, navigate }: { op: OperationView; onCa
           </Button>
         ) : null}
         {status === 'succeeded' ? (
-          <Button kind="primary" icon="server" onClick={() => navigate({ view: 'details', machine: op.info.machine })} testId="show-created">
+          <Button
+            kind="primary"
+            icon="server"
+            onClick={() => navigate({ view: 'details', machine: op.info.machine })}
+            testId="show-created"
+          >
             Show {op.info.machine}
           </Button>
         ) : null}
@@ -162,7 +209,7 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
   const [driver, setDriver] = useState('');
   const [name, setName] = useState('');
   const [values, setValues] = useState<FormValues>({});
-  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [submitted, setSubmitted] = useState(false);
   const [submitError, setSubmitError] = useState('');
   const [operationId, setOperationId] = useState<string | null>(null);
   const [showAdvanced, setShowAdvanced] = useState(false);
@@ -182,21 +229,26 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
     );
   }, []);
 
-  const fields = useMemo(() => (catalog ? formFields(catalog, driver) : { driverFields: [], commonFields: [] }), [catalog, driver]);
+  const fields = useMemo(
+    () => (catalog ? formFields(catalog, driver) : { driverFields: [], commonFields: [] }),
+    [catalog, driver],
+  );
   const all = useMemo(() => [...fields.driverFields, ...fields.commonFields], [fields]);
   const running = op?.info.status === 'running';
+  // Errors show once the user tried to submit, then follow every edit.
+  const errors = submitted ? validate(name, all, values) : {};
 
   const chooseDriver = (next: string) => {
     if (!catalog) return;
     const d = catalog.drivers.find((x) => x.name === next);
     setDriver(next);
     setValues(initialValues([...(d?.flags ?? []), ...catalog.commonFlags]));
-    setErrors({});
+    setSubmitted(false);
   };
 
   const submit = async () => {
     const found = validate(name, all, values);
-    setErrors(found);
+    setSubmitted(true);
     setSubmitError('');
     if (Object.keys(found).length) return;
     try {
@@ -223,7 +275,9 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
             <Icon name="back" size={14} /> Hosts
           </button>
           <h1>Create a Docker host</h1>
-          <p className="subtle">Moor creates the machine, installs Docker over SSH and secures it with TLS certificates.</p>
+          <p className="subtle">
+            Moor creates the machine, installs Docker over SSH and secures it with TLS certificates.
+          </p>
         </div>
       </header>
       {loadError ? <div className="banner banner-error">{loadError}</div> : null}
@@ -257,26 +311,58 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
             <label htmlFor="machine-name">
               Name<span className="req">*</span>
             </label>
-            <input id="machine-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. staging" disabled={running} autoComplete="off" spellCheck={false} data-testid="machine-name" />
-            {errors.name ? <div className="field-error">{errors.name}</div> : <div className="field-hint">Letters, digits, “.” and “-”.</div>}
+            <input
+              id="machine-name"
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              placeholder="e.g. staging"
+              disabled={running}
+              autoComplete="off"
+              spellCheck={false}
+              data-testid="machine-name"
+            />
+            {errors.name ? (
+              <div className="field-error">{errors.name}</div>
+            ) : (
+              <div className="field-hint">Letters, digits, “.” and “-”.</div>
+            )}
           </div>
 
           {fields.driverFields.length ? <h2>{driverInfo?.name} options</h2> : null}
           <div className="fields">
             {fields.driverFields.map((f) => (
-              <Field key={f.flag.name} field={f} value={values[f.flag.name] ?? ''} error={errors[f.flag.name]} disabled={running} onChange={(v) => setValues({ ...values, [f.flag.name]: v })} />
+              <Field
+                key={f.flag.name}
+                field={f}
+                value={values[f.flag.name] ?? ''}
+                error={errors[f.flag.name]}
+                disabled={running}
+                onChange={(v) => setValues({ ...values, [f.flag.name]: v })}
+              />
             ))}
           </div>
 
           {fields.commonFields.length ? (
             <>
-              <button type="button" className="link advanced-toggle" onClick={() => setShowAdvanced(!showAdvanced)} data-testid="toggle-advanced">
+              <button
+                type="button"
+                className="link advanced-toggle"
+                onClick={() => setShowAdvanced(!showAdvanced)}
+                data-testid="toggle-advanced"
+              >
                 {showAdvanced ? '▾' : '▸'} Engine and TLS options ({fields.commonFields.length})
               </button>
               {showAdvanced ? (
                 <div className="fields">
                   {fields.commonFields.map((f) => (
-                    <Field key={f.flag.name} field={f} value={values[f.flag.name] ?? ''} error={errors[f.flag.name]} disabled={running} onChange={(v) => setValues({ ...values, [f.flag.name]: v })} />
+                    <Field
+                      key={f.flag.name}
+                      field={f}
+                      value={values[f.flag.name] ?? ''}
+                      error={errors[f.flag.name]}
+                      disabled={running}
+                      onChange={(v) => setValues({ ...values, [f.flag.name]: v })}
+                    />
                   ))}
                 </div>
               ) : null}
@@ -292,7 +378,13 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
             <Button kind="ghost" onClick={() => navigate({ view: 'hosts' })}>
               Cancel
             </Button>
-            <Button kind="primary" type="submit" icon="plus" disabled={running || !catalog} testId="create-submit">
+            <Button
+              kind="primary"
+              type="submit"
+              icon="plus"
+              disabled={running || !catalog}
+              testId="create-submit"
+            >
               Create {name || 'host'}
             </Button>
           </div>

@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'react';
 import type { JsonValue, MachineDetails } from '../../../main/api/contract.js';
+import type { Navigate } from '../App.js';
 import { Button, Icon, StatePill } from '../components.js';
 import { attempt, useAppState } from '../store.js';
-import type { Navigate } from '../App.js';
 import { MachineActions } from './Hosts.js';
 
 function Row({ label, children }: { label: string; children: React.ReactNode }) {
@@ -33,8 +33,14 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
     let live = true;
     void stateKey;
     window.moor.inspect({ name }).then(
-      (d) => live && (setDetails(d), setError('')),
-      (err: unknown) => live && setError(err instanceof Error ? err.message : String(err)),
+      (d) => {
+        if (!live) return;
+        setDetails(d);
+        setError('');
+      },
+      (err: unknown) => {
+        if (live) setError(err instanceof Error ? err.message : String(err));
+      },
     );
     return () => {
       live = false;
@@ -56,7 +62,8 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
   }
 
   const engine = details?.engineOptions;
-  const engineEntries = engine && typeof engine === 'object' && !Array.isArray(engine) ? Object.entries(engine) : [];
+  const engineEntries =
+    engine && typeof engine === 'object' && !Array.isArray(engine) ? Object.entries(engine) : [];
 
   return (
     <div className="view" data-testid="details">
@@ -94,7 +101,9 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
               <span className="mono">{details?.ip || '—'}</span>
             </Row>
             <Row label="SSH">
-              <span className="mono">{details?.sshUser ? `${details.sshUser}@${details.ip}:${details.sshPort}` : '—'}</span>
+              <span className="mono">
+                {details?.sshUser ? `${details.sshUser}@${details.ip}:${details.sshPort}` : '—'}
+              </span>
             </Row>
             <Row label="SSH key">
               <span className="mono small">{details?.sshKeyPath || '—'}</span>
@@ -117,7 +126,12 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
       <section className="card">
         <div className="card-title">
           <h2>Certificates</h2>
-          <Button small icon="key" disabled={machine.busy !== null || machine.state !== 'Running'} onClick={() => void attempt(() => window.moor.regenerateCerts({ name }))}>
+          <Button
+            small
+            icon="key"
+            disabled={machine.busy !== null || machine.state !== 'Running'}
+            onClick={() => void attempt(() => window.moor.regenerateCerts({ name }))}
+          >
             Regenerate
           </Button>
         </div>
@@ -139,7 +153,9 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
                     {c.path}
                   </div>
                 </td>
-                <td className="small">{c.exists ? c.subject : <span className="danger-text">missing</span>}</td>
+                <td className="small">
+                  {c.exists ? c.subject : <span className="danger-text">missing</span>}
+                </td>
                 <td className="small">{c.notAfter ? new Date(c.notAfter).toLocaleDateString() : '—'}</td>
                 <td className="mono small">{c.sans || '—'}</td>
               </tr>
@@ -159,15 +175,30 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
         <div className="card-title">
           <div>
             <h2>Danger zone</h2>
-            <p className="subtle">Kill stops the host without a clean shutdown. Remove deletes the host and its resources.</p>
+            <p className="subtle">
+              Kill stops the host without a clean shutdown. Remove deletes the host and its resources.
+            </p>
           </div>
           <div className="actions">
-            <Button small icon="bolt" disabled={machine.busy !== null || machine.state !== 'Running'} onClick={() => void attempt(() => window.moor.kill({ name }))}>
+            <Button
+              small
+              icon="bolt"
+              disabled={machine.busy !== null || machine.state !== 'Running'}
+              onClick={() => void attempt(() => window.moor.kill({ name }))}
+            >
               Kill
             </Button>
             {confirmRemove ? (
               <>
-                <Button small kind="danger" icon="trash" onClick={() => void attempt(() => window.moor.remove({ name })).then(() => navigate({ view: 'hosts' }))} testId="confirm-remove">
+                <Button
+                  small
+                  kind="danger"
+                  icon="trash"
+                  onClick={() =>
+                    void attempt(() => window.moor.remove({ name })).then(() => navigate({ view: 'hosts' }))
+                  }
+                  testId="confirm-remove"
+                >
                   Remove {name}
                 </Button>
                 <Button small kind="ghost" onClick={() => setConfirmRemove(false)}>
@@ -175,7 +206,14 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
                 </Button>
               </>
             ) : (
-              <Button small kind="danger" icon="trash" disabled={machine.busy !== null} onClick={() => setConfirmRemove(true)} testId="remove">
+              <Button
+                small
+                kind="danger"
+                icon="trash"
+                disabled={machine.busy !== null}
+                onClick={() => setConfirmRemove(true)}
+                testId="remove"
+              >
                 Remove…
               </Button>
             )}

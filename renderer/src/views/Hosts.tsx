@@ -1,27 +1,55 @@
 import { useState } from 'react';
 import type { MachineSummary } from '../../../main/api/contract.js';
 import { machineActions } from '../../../main/app/tray-template.js';
+import type { Navigate } from '../App.js';
 import { Button, Empty, Icon, StatePill } from '../components.js';
 import { attempt, useAppState } from '../store.js';
 import { openTerminal } from '../terminals.js';
-import type { Navigate } from '../App.js';
 
-export function MachineActions({ machine, navigate, compact }: { machine: MachineSummary; navigate: Navigate; compact?: boolean }) {
+export function MachineActions({
+  machine,
+  navigate,
+  compact,
+}: {
+  machine: MachineSummary;
+  navigate: Navigate;
+  compact?: boolean;
+}) {
   const can = machineActions(machine);
   const moor = window.moor;
   const name = machine.name;
   return (
     <div className="actions">
       {can.start || machine.state !== 'Running' ? (
-        <Button small icon="play" disabled={!can.start} title="Start" onClick={() => void attempt(() => moor.start({ name }))} testId={`start-${name}`}>
+        <Button
+          small
+          icon="play"
+          disabled={!can.start}
+          title="Start"
+          onClick={() => void attempt(() => moor.start({ name }))}
+          testId={`start-${name}`}
+        >
           {compact ? undefined : 'Start'}
         </Button>
       ) : (
-        <Button small icon="stop" disabled={!can.stop} title="Stop" onClick={() => void attempt(() => moor.stop({ name }))} testId={`stop-${name}`}>
+        <Button
+          small
+          icon="stop"
+          disabled={!can.stop}
+          title="Stop"
+          onClick={() => void attempt(() => moor.stop({ name }))}
+          testId={`stop-${name}`}
+        >
           {compact ? undefined : 'Stop'}
         </Button>
       )}
-      <Button small icon="restart" disabled={!can.restart} title="Restart" onClick={() => void attempt(() => moor.restart({ name }))}>
+      <Button
+        small
+        icon="restart"
+        disabled={!can.restart}
+        title="Restart"
+        onClick={() => void attempt(() => moor.restart({ name }))}
+      >
         {compact ? undefined : 'Restart'}
       </Button>
       <Button
@@ -43,7 +71,7 @@ export function MachineActions({ machine, navigate, compact }: { machine: Machin
         kind={machine.active ? 'primary' : 'default'}
         title={machine.active ? 'This is the active Docker host' : 'Make this the active Docker host'}
         disabled={machine.active || machine.state !== 'Running' || machine.busy !== null}
-        onClick={() => void attempt(() => moor.useActive({ name }))}
+        onClick={() => void attempt(() => moor.setActiveHost({ name }))}
         testId={`use-${name}`}
       >
         {compact ? undefined : machine.active ? 'Active' : 'Use'}
@@ -103,7 +131,11 @@ export function HostsView({ navigate }: { navigate: Navigate }) {
               {shown.map((m) => (
                 <tr key={m.name} data-testid={`host-${m.name}`} className={m.active ? 'is-active' : ''}>
                   <td>
-                    <button type="button" className="link name" onClick={() => navigate({ view: 'details', machine: m.name })}>
+                    <button
+                      type="button"
+                      className="link name"
+                      onClick={() => navigate({ view: 'details', machine: m.name })}
+                    >
                       {m.active ? (
                         <span className="active-mark" title="Active Docker host">
                           <Icon name="star" size={13} />

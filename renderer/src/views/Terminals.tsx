@@ -39,7 +39,14 @@ function TerminalPane({ tab, visible }: { tab: TerminalTab; visible: boolean }) 
       tab.term.focus();
     }
   }, [visible, tab]);
-  return <div className="term-pane" ref={hostRef} style={{ display: visible ? 'block' : 'none' }} data-testid={`term-${tab.key}`} />;
+  return (
+    <div
+      className="term-pane"
+      ref={hostRef}
+      style={{ display: visible ? 'block' : 'none' }}
+      data-testid={`term-${tab.key}`}
+    />
+  );
 }
 
 interface Menu {
@@ -100,7 +107,12 @@ export function TerminalsView({ visible }: { visible: boolean }) {
           </div>
         ))}
         <div className="tab-new">
-          <select value={newFor} onChange={(e) => setNewFor(e.target.value)} aria-label="Host for a new terminal" data-testid="new-terminal-host">
+          <select
+            value={newFor}
+            onChange={(e) => setNewFor(e.target.value)}
+            aria-label="Host for a new terminal"
+            data-testid="new-terminal-host"
+          >
             <option value="">New terminal on…</option>
             {sshMachines.map((m) => (
               <option key={m.name} value={m.name}>
@@ -139,8 +151,21 @@ export function TerminalsView({ visible }: { visible: boolean }) {
                 }}
               />
             </label>
-            <Button small icon="detach" kind="ghost" title="Close tab, keep the session running" onClick={() => closeTab(active, false)} />
-            <Button small icon="x" kind="danger" title="End session" onClick={() => closeTab(active, true)} testId="end-session">
+            <Button
+              small
+              icon="detach"
+              kind="ghost"
+              title="Close tab, keep the session running"
+              onClick={() => closeTab(active, false)}
+            />
+            <Button
+              small
+              icon="x"
+              kind="danger"
+              title="End session"
+              onClick={() => closeTab(active, true)}
+              testId="end-session"
+            >
               End
             </Button>
           </div>
@@ -149,6 +174,7 @@ export function TerminalsView({ visible }: { visible: boolean }) {
 
       <div
         className="term-area"
+        role="application"
         onContextMenu={(e) => {
           if (!active) return;
           e.preventDefault();
@@ -173,7 +199,12 @@ export function TerminalsView({ visible }: { visible: boolean }) {
                     <Button small icon="terminal" onClick={() => reattach(s)}>
                       Reattach
                     </Button>
-                    <Button small kind="ghost" icon="x" onClick={() => void window.moor.terminalClose({ id: s.id })}>
+                    <Button
+                      small
+                      kind="ghost"
+                      icon="x"
+                      onClick={() => void window.moor.terminalClose({ id: s.id })}
+                    >
                       End
                     </Button>
                   </div>
@@ -196,10 +227,17 @@ export function TerminalsView({ visible }: { visible: boolean }) {
 
       {menu ? (
         <div className="context-menu" style={{ left: menu.x, top: menu.y }} role="menu">
-          <button type="button" disabled={!menu.tab.term.hasSelection()} onClick={() => void copySelection(menu.tab)}>
+          <button
+            type="button"
+            disabled={!menu.tab.term.hasSelection()}
+            onClick={() => void copySelection(menu.tab)}
+          >
             Copy <kbd>Ctrl+Shift+C</kbd>
           </button>
-          <button type="button" onClick={() => void pasteInto(menu.tab).catch(() => notify('error', 'Clipboard not available'))}>
+          <button
+            type="button"
+            onClick={() => void pasteInto(menu.tab).catch(() => notify('error', 'Clipboard not available'))}
+          >
             Paste <kbd>Ctrl+Shift+V</kbd>
           </button>
           <button type="button" onClick={() => menu.tab.term.selectAll()}>

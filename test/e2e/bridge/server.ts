@@ -5,8 +5,9 @@
  * The WebSocket requires the per-run token and the page's own origin.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -53,14 +54,18 @@ async function pageClient(wsUrl: string): Promise<string> {
 
 export async function startBridge(services: AppServices): Promise<Bridge> {
   const token = randomBytes(24).toString('hex');
+  // A private copy: another test run rebuilding dist/ must not pull the page from under us.
+  const copy = await mkdtemp(path.join(os.tmpdir(), 'moor-renderer-'));
+  await cp(RENDERER_DIR, copy, { recursive: true });
+  const rendererDir = await realpath(copy);
   const sockets = new Set<WebSocket>();
   let origin = '';
 
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', origin);
     const rel = path.normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
-    const file = path.join(RENDERER_DIR, rel === '/' ? 'index.html' : rel);
-    if (!file.startsWith(RENDERER_DIR)) {
+    const file = path.join(rendererDir, rel === '/' ? 'index.html' : rel);
+    if (!file.startsWith(rendererDir)) {
       res.writeHead(403).end();
       return;
     }
@@ -68,7 +73,9 @@ export async function startBridge(services: AppServices): Promise<Bridge> {
       let body: Buffer | string = await readFile(file);
       if (file.endsWith('index.html')) {
         // The shipped CSP forbids all connections; the test page may reach the bridge only.
-        body = body.toString('utf8').replace("connect-src 'none'", `connect-src ${origin.replace('http', 'ws')}`);
+        body = body
+          .toString('utf8')
+          .replace("connect-src 'none'", `connect-src ${origin.replace('http', 'ws')}`);
       }
       res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
       res.end(body);
@@ -103,7 +110,8 @@ export async function startBridge(services: AppServices): Promise<Bridge> {
         const result = await dispatch(services, msg.method, msg.arg);
         ws.send(JSON.stringify({ id, ok: true, result }));
       } catch (err) {
-        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ id, ok: false, error: errorMessage(err) }));
+        if (ws.readyState === WebSocket.OPEN)
+          ws.send(JSON.stringify({ id, ok: false, error: errorMessage(err) }));
       }
     });
     ws.on('close', () => {
@@ -127,6 +135,7 @@ export async function startBridge(services: AppServices): Promise<Bridge> {
       for (const ws of sockets) ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(rendererDir, { recursive: true, force: true });
     },
   };
 }

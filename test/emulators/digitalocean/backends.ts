@@ -68,12 +68,12 @@ export class TestHostBackend implements HostBackend {
   constructor(private readonly emulatorId: string) {}
 
   async usedAddresses(): Promise<Set<string>> {
-    const { listTestHosts } = await import('../../hosts/host.js');
+    const { listTestHosts } = await import('../../hosts/index.js');
     return new Set((await listTestHosts()).map((h) => h.address));
   }
 
   async create(spec: HostSpec): Promise<HostHandle> {
-    const { startTestHost } = await import('../../hosts/host.js');
+    const { startTestHost } = await import('../../hosts/index.js');
     const host = await startTestHost({
       name: `${CONTAINER_PREFIX}${this.emulatorId}-${spec.dropletId}`,
       hostname: spec.name,

@@ -369,7 +369,7 @@ export class DigitalOceanEmulator {
     }
 
     try {
-      const [status, result] = await this.route(method, path, body);
+      const [status, result] = await this.route(method, path, body, url.searchParams);
       if (fault?.status && fault.afterCommit) {
         return fail(
           new HttpError(fault.status, errorIdFor(fault.status), 'Injected fault (after commit)'),
@@ -422,7 +422,12 @@ export class DigitalOceanEmulator {
     reply(404, { id: 'not_found', message: 'unknown emulator control path' });
   }
 
-  private async route(method: string, path: string, body: unknown): Promise<[number, unknown]> {
+  private async route(
+    method: string,
+    path: string,
+    body: unknown,
+    query: URLSearchParams,
+  ): Promise<[number, unknown]> {
     const seg = path.split('/').filter(Boolean); // ["v2", ...]
     if (seg[0] !== 'v2') throw notFound();
     const [, a, b, c, d] = seg;
@@ -442,7 +447,9 @@ export class DigitalOceanEmulator {
     }
     if (a === 'droplets') {
       if (!b && method === 'GET') {
-        const list = [...this.droplets.values()].map((x) => this.dropletBody(x));
+        const list = [...this.droplets.values()]
+          .filter((x) => !query.get('name') || x.name === query.get('name'))
+          .map((x) => this.dropletBody(x));
         return [200, { droplets: list, links: {}, meta: { total: list.length } }];
       }
       if (!b && method === 'POST') return this.createDroplet(body);

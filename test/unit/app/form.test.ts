@@ -1,13 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import type { DriverCatalog, FlagSpec } from '../../../main/api/contract.js';
-import { fieldLabel, formFields, initialValues, toRequest, validate, valuesFromRequest } from '../../../renderer/src/form.js';
+import {
+  fieldLabel,
+  formFields,
+  initialValues,
+  toRequest,
+  validate,
+  valuesFromRequest,
+} from '../../../renderer/src/form.js';
 
 const flags: FlagSpec[] = [
   { name: 'generic-ip-address', type: 'string', help: 'IP Address of machine', required: true },
   { name: 'generic-ssh-user', type: 'string', help: 'SSH user', default: 'root', envVar: 'GENERIC_SSH_USER' },
   { name: 'generic-ssh-port', type: 'int', help: 'SSH port', default: 22, envVar: 'GENERIC_SSH_PORT' },
   { name: 'generic-engine-port', type: 'int', help: 'Docker engine port', default: 2376 },
-  { name: 'generic-ssh-key', type: 'string', help: 'SSH private key path', default: '', envVar: 'GENERIC_SSH_KEY' },
+  {
+    name: 'generic-ssh-key',
+    type: 'string',
+    help: 'SSH private key path',
+    default: '',
+    envVar: 'GENERIC_SSH_KEY',
+  },
   { name: 'token', type: 'string', help: 'API token', required: true, envVar: 'TOKEN', secret: true },
   { name: 'generic-flag', type: 'bool', help: 'a switch' },
 ];
@@ -32,16 +45,23 @@ describe('create form model', () => {
     ]);
     expect(driverFields.find((f) => f.flag.name === 'token')!.fromEnv).toBe(true);
     expect(commonFields[0]!.input).toBe('lines');
-    expect(fieldLabel({ name: 'digitalocean-access-token', type: 'string', help: '' }, 'digitalocean')).toBe('Access token');
+    expect(fieldLabel({ name: 'digitalocean-access-token', type: 'string', help: '' }, 'digitalocean')).toBe(
+      'Access token',
+    );
   });
 
   it('validates before submit: name, required fields, whole numbers', () => {
     const values = initialValues(flags);
-    expect(validate('', driverFields, values)).toMatchObject({ name: 'A name is required', 'generic-ip-address': 'IP address is required' });
+    expect(validate('', driverFields, values)).toMatchObject({
+      name: 'A name is required',
+      'generic-ip-address': 'IP address is required',
+    });
     expect(validate('-x', driverFields, values).name).toMatch(/letters, digits/i);
     values['generic-ip-address'] = '127.0.30.2';
     values['generic-ssh-port'] = '22a';
-    expect(validate('ok', driverFields, values)).toEqual({ 'generic-ssh-port': 'SSH port must be a whole number' });
+    expect(validate('ok', driverFields, values)).toEqual({
+      'generic-ssh-port': 'SSH port must be a whole number',
+    });
     values['generic-ssh-port'] = '2222';
     expect(validate('ok', driverFields, values)).toEqual({});
   });
@@ -57,7 +77,12 @@ describe('create form model', () => {
     expect(request).toEqual({
       name: 'web',
       driver: 'generic',
-      flags: { 'generic-ip-address': '127.0.30.2', 'generic-ssh-port': 2222, 'generic-flag': true, 'engine-opt': ['log-level=debug', 'bip=10.1.0.1/16'] },
+      flags: {
+        'generic-ip-address': '127.0.30.2',
+        'generic-ssh-port': 2222,
+        'generic-flag': true,
+        'engine-opt': ['log-level=debug', 'bip=10.1.0.1/16'],
+      },
     });
     // and back, for a retry
     const back = valuesFromRequest([...flags, ...catalog.commonFlags], request);

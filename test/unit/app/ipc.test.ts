@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EVENT_CHANNEL, INVOKE_METHODS, invokeChannel, type MoorInvoke } from '../../../main/api/contract.js';
 import { createApiClient } from '../../../main/api/client.js';
+import { EVENT_CHANNEL, INVOKE_METHODS, invokeChannel, type MoorInvoke } from '../../../main/api/contract.js';
 import { type IpcMainLike, registerIpc, type WebContentsLike } from '../../../main/app/ipc.js';
 import type { EventListener } from '../../../main/services/app-services.js';
 
@@ -74,9 +74,13 @@ describe('registerIpc', () => {
     const s = fakeServices();
     registerIpc({ ipcMain: ipc, services: s.impl, windows: () => [win] });
     await expect(ipc.invoke(win, 'moor:start', { name: 'alpha' })).resolves.toEqual({ ok: 'start' });
-    await expect(ipc.invoke(win, 'moor:start', { name: 42 })).rejects.toThrow(/Invalid arguments for start: name/);
+    await expect(ipc.invoke(win, 'moor:start', { name: 42 })).rejects.toThrow(
+      /Invalid arguments for start: name/,
+    );
     await expect(ipc.invoke(win, 'moor:start', { name: 'a', extra: 1 })).rejects.toThrow(/Invalid arguments/);
-    await expect(ipc.invoke(win, 'moor:terminalResize', { id: 'x', rows: 0, cols: 80 })).rejects.toThrow(/rows/);
+    await expect(ipc.invoke(win, 'moor:terminalResize', { id: 'x', rows: 0, cols: 80 })).rejects.toThrow(
+      /rows/,
+    );
     await expect(ipc.invoke(win, 'moor:listMachines', { sneaky: true })).rejects.toThrow(/Invalid arguments/);
     expect(s.calls).toEqual([['start', { name: 'alpha' }]]);
   });
@@ -112,7 +116,9 @@ describe('registerIpc', () => {
       invoke: (method, arg) =>
         ipc.invoke(win, invokeChannel(method as never), arg).catch((err: Error) => {
           // Electron's wording for errors thrown by a handler.
-          throw new Error(`Error invoking remote method '${invokeChannel(method as never)}': Error: ${err.message}`);
+          throw new Error(
+            `Error invoking remote method '${invokeChannel(method as never)}': Error: ${err.message}`,
+          );
         }),
       onEvent: (h) => {
         onEvent = h;

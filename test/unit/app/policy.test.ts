@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   CONTENT_SECURITY_POLICY,
@@ -7,7 +8,6 @@ import {
   trayIconVariant,
   trayLikelyVisible,
 } from '../../../main/app/policy.js';
-import { readFileSync } from 'node:fs';
 
 describe('window policy', () => {
   it('opens only http(s) links externally', () => {

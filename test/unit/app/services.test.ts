@@ -17,7 +17,16 @@ import { FakeShell } from './fixtures.js';
 type Pushed = { [E in keyof MoorEvents]: { event: E; payload: MoorEvents[E] } }[keyof MoorEvents];
 
 function row(name: string, patch: Partial<MachineRow> = {}): MachineRow {
-  return { name, driver: 'generic', state: 'Running', url: 'tcp://1.2.3.4:2376', dockerVersion: '24.0', error: '', canSsh: true, ...patch };
+  return {
+    name,
+    driver: 'generic',
+    state: 'Running',
+    url: 'tcp://1.2.3.4:2376',
+    dockerVersion: '24.0',
+    error: '',
+    canSsh: true,
+    ...patch,
+  };
 }
 
 /** In-memory backends (the services' own interfaces; the real ones are exercised by the e2e suite). */
@@ -25,14 +34,29 @@ function setup() {
   let rows = [row('alpha'), row('beta', { state: 'Stopped', url: '', dockerVersion: '' })];
   const calls: string[] = [];
   let listCalls = 0;
-  let createRun: { sink: ProgressSink; signal: AbortSignal; resolve: () => void; reject: (e: Error) => void } | null = null;
+  let createRun: {
+    sink: ProgressSink;
+    signal: AbortSignal;
+    resolve: () => void;
+    reject: (e: Error) => void;
+  } | null = null;
   const machines: MachineBackend = {
     list: async () => {
       listCalls++;
       return rows;
     },
     drivers: async () => ({
-      drivers: [{ name: 'generic', description: 'SSH host', provisions: true, flags: [{ name: 'generic-ip-address', type: 'string', help: 'IP' }, { name: 'token', type: 'string', help: 't', secret: true }] }],
+      drivers: [
+        {
+          name: 'generic',
+          description: 'SSH host',
+          provisions: true,
+          flags: [
+            { name: 'generic-ip-address', type: 'string', help: 'IP' },
+            { name: 'token', type: 'string', help: 't', secret: true },
+          ],
+        },
+      ],
       commonFlags: [],
       envSet: [],
     }),
@@ -44,14 +68,22 @@ function setup() {
       }),
     action: async (action, name) => {
       calls.push(`${action} ${name}`);
-      rows = rows.map((r) => (r.name === name ? { ...r, state: action === 'stop' || action === 'kill' ? 'Stopped' : 'Running' } : r));
+      rows = rows.map((r) =>
+        r.name === name ? { ...r, state: action === 'stop' || action === 'kill' ? 'Stopped' : 'Running' } : r,
+      );
     },
     remove: async (name) => {
       calls.push(`rm ${name}`);
       rows = rows.filter((r) => r.name !== name);
     },
     regenerateCerts: async () => {},
-    sshTarget: async (name) => ({ host: '127.0.0.1', port: 22, user: 'root', keyPath: '', knownHostsPath: `/x/${name}/known_hosts` }),
+    sshTarget: async (name) => ({
+      host: '127.0.0.1',
+      port: 22,
+      user: 'root',
+      keyPath: '',
+      knownHostsPath: `/x/${name}/known_hosts`,
+    }),
   };
   let activeListener: ((a: string) => void) | null = null;
   let current = 'default';
@@ -135,13 +167,13 @@ describe('machine list', () => {
     expect((await t.services.listMachines()).find((m) => m.active)?.name).toBe('alpha');
   });
 
-  it('useActive switches through the backend and refuses unknown machines', async () => {
+  it('setActiveHost switches through the backend and refuses unknown machines', async () => {
     await t.services.init();
-    await t.services.useActive({ name: 'alpha' });
+    await t.services.setActiveHost({ name: 'alpha' });
     expect(t.calls).toContain('use alpha');
     expect((await t.services.snapshot()).active).toBe('alpha');
-    await expect(t.services.useActive({ name: 'nope' })).rejects.toThrow(/does not exist/);
-    await t.services.useActive({ name: 'default' });
+    await expect(t.services.setActiveHost({ name: 'nope' })).rejects.toThrow(/does not exist/);
+    await t.services.setActiveHost({ name: 'default' });
     expect(t.calls).toContain('use default');
   });
 
@@ -161,7 +193,9 @@ describe('machine list', () => {
     await t.services.init();
     const started = t.services.restart({ name: 'alpha' });
     const busy = t.events.filter((e) => e.event === 'machineState').at(-1)!;
-    expect(busy.event === 'machineState' && busy.payload.machines.find((m) => m.name === 'alpha')?.busy).toBe('restarting');
+    expect(busy.event === 'machineState' && busy.payload.machines.find((m) => m.name === 'alpha')?.busy).toBe(
+      'restarting',
+    );
     await started;
     expect((await t.services.listMachines()).find((m) => m.name === 'alpha')?.busy).toBeNull();
   });
@@ -170,15 +204,30 @@ describe('machine list', () => {
 describe('create operations', () => {
   it('reports progress events, lists the machine while creating, and succeeds', async () => {
     await t.services.init();
-    const { operationId } = await t.services.createMachine({ name: 'gamma', driver: 'generic', flags: { 'generic-ip-address': '127.0.30.2', token: 's3cret' } });
+    const { operationId } = await t.services.createMachine({
+      name: 'gamma',
+      driver: 'generic',
+      flags: { 'generic-ip-address': '127.0.30.2', token: 's3cret' },
+    });
     expect((await t.services.listMachines()).find((m) => m.name === 'gamma')?.busy).toBe('creating');
-    t.createRun().sink({ machine: 'gamma', step: 'create', level: 'step', message: 'Creating machine...', elapsedMs: 5 });
+    t.createRun().sink({
+      machine: 'gamma',
+      step: 'create',
+      level: 'step',
+      message: 'Creating machine...',
+      elapsedMs: 5,
+    });
     expect(await t.services.readLogs({ operationId })).toHaveLength(1);
     const snap = await t.services.snapshot();
     expect(snap.operations[0]!.request.flags).toEqual({ 'generic-ip-address': '127.0.30.2' }); // secret not kept
-    t.setRows([...(await t.services.listMachines()).filter((m) => m.name !== 'gamma').map((m) => row(m.name, m)), row('gamma')]);
+    t.setRows([
+      ...(await t.services.listMachines()).filter((m) => m.name !== 'gamma').map((m) => row(m.name, m)),
+      row('gamma'),
+    ]);
     t.createRun().resolve();
-    await vi.waitFor(async () => expect((await t.services.snapshot()).operations[0]!.status).toBe('succeeded'));
+    await vi.waitFor(async () =>
+      expect((await t.services.snapshot()).operations[0]!.status).toBe('succeeded'),
+    );
     expect((await t.services.listMachines()).find((m) => m.name === 'gamma')?.busy).toBeNull();
   });
 
@@ -187,15 +236,23 @@ describe('create operations', () => {
     const { operationId } = await t.services.createMachine({ name: 'delta', driver: 'generic', flags: {} });
     await t.services.cancelCreate({ operationId });
     expect(t.createRun().signal.aborted).toBe(true);
-    await vi.waitFor(async () => expect((await t.services.snapshot()).operations[0]!.status).toBe('cancelled'));
+    await vi.waitFor(async () =>
+      expect((await t.services.snapshot()).operations[0]!.status).toBe('cancelled'),
+    );
     expect((await t.services.listMachines()).some((m) => m.name === 'delta')).toBe(false);
   });
 
   it('refuses bad names, unknown drivers and existing machines before starting anything', async () => {
     await t.services.init();
-    await expect(t.services.createMachine({ name: '-bad', driver: 'generic', flags: {} })).rejects.toThrow(/Invalid hostname/);
-    await expect(t.services.createMachine({ name: 'ok', driver: 'vbox', flags: {} })).rejects.toThrow(/Driver "vbox" not found/);
-    await expect(t.services.createMachine({ name: 'alpha', driver: 'generic', flags: {} })).rejects.toThrow(/already exists/);
+    await expect(t.services.createMachine({ name: '-bad', driver: 'generic', flags: {} })).rejects.toThrow(
+      /Invalid hostname/,
+    );
+    await expect(t.services.createMachine({ name: 'ok', driver: 'vbox', flags: {} })).rejects.toThrow(
+      /Driver "vbox" not found/,
+    );
+    await expect(t.services.createMachine({ name: 'alpha', driver: 'generic', flags: {} })).rejects.toThrow(
+      /already exists/,
+    );
     expect(t.calls.filter((c) => c.startsWith('create'))).toEqual([]);
   });
 });
@@ -237,7 +294,7 @@ describe('terminal sessions', () => {
     while (!shell.paused) {
       shell.emit(chunk);
       sent += chunk.length;
-      t.services['terminals'].get(id)!.flush(); // flush as the timer would
+      await new Promise((r) => setTimeout(r, FLUSH_INTERVAL_MS + 5)); // one batch per frame
       if (sent > 10 * TERMINAL_HIGH_WATERMARK) break;
     }
     expect(shell.paused).toBe(true);
@@ -284,7 +341,10 @@ describe('terminal sessions', () => {
     const second = await open();
     second.shell.emit('bye\r\n');
     second.shell.exit(0);
-    expect(t.events.filter((e) => e.event === 'terminalExit').at(-1)).toEqual({ event: 'terminalExit', payload: { id: second.id, exitCode: 0 } });
+    expect(t.events.filter((e) => e.event === 'terminalExit').at(-1)).toEqual({
+      event: 'terminalExit',
+      payload: { id: second.id, exitCode: 0 },
+    });
     // The final output was flushed before the exit event.
     const last = dataEvents().at(-1)!;
     expect(last.event === 'terminalData' && last.payload.data).toBe('bye\r\n');

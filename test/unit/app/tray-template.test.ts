@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { machineActions, type TrayItem, trayIconState, trayTemplate } from '../../../main/app/tray-template.js';
+import {
+  machineActions,
+  type TrayItem,
+  trayIconState,
+  trayTemplate,
+} from '../../../main/app/tray-template.js';
 import { machine } from './fixtures.js';
 
 const labels = (items: TrayItem[]) => items.map((i) => i.label ?? `--${i.type}`);
@@ -14,7 +19,9 @@ describe('trayTemplate', () => {
 
   it('starts with a header naming the active host', () => {
     expect(menu[0]).toMatchObject({ label: 'Active host: alpha', enabled: false });
-    expect(trayTemplate([], 'default', true)[0]!.label).toBe('Active host: default (local engine) — working…');
+    expect(trayTemplate([], 'default', true)[0]!.label).toBe(
+      'Active host: default (local engine) — working…',
+    );
     expect(trayTemplate([], '', false)[0]!.label).toBe('Active host: another Docker context');
   });
 
@@ -37,7 +44,9 @@ describe('trayTemplate', () => {
   });
 
   it('keeps a stopped active machine listed (checked, disabled) so the state is visible', () => {
-    const radios = trayTemplate([machine('old', { state: 'Stopped' })], 'old', false).filter((i) => i.type === 'radio');
+    const radios = trayTemplate([machine('old', { state: 'Stopped' })], 'old', false).filter(
+      (i) => i.type === 'radio',
+    );
     expect(radios.map((r) => [r.label, r.checked, r.enabled])).toEqual([
       ['default', false, undefined],
       ['old', true, false],
@@ -49,15 +58,45 @@ describe('trayTemplate', () => {
     expect(subs.map((s) => s.label)).toEqual(['alpha (Running)', 'beta (Stopped)', 'gamma (Starting…)']);
     const enabled = (s: TrayItem) =>
       Object.fromEntries((s.submenu ?? []).filter((i) => i.label).map((i) => [i.label, i.enabled !== false]));
-    expect(enabled(subs[0]!)).toEqual({ Start: false, Stop: true, Restart: true, 'Open terminal': true, 'Show in window': true });
-    expect(enabled(subs[1]!)).toEqual({ Start: true, Stop: false, Restart: false, 'Open terminal': false, 'Show in window': true });
-    expect(enabled(subs[2]!)).toEqual({ Start: false, Stop: false, Restart: false, 'Open terminal': false, 'Show in window': true });
-    expect(subs[0]!.submenu!.find((i) => i.label === 'Stop')!.action).toEqual({ kind: 'stop', name: 'alpha' });
-    expect(subs[1]!.submenu!.find((i) => i.label === 'Show in window')!.action).toEqual({ kind: 'show', name: 'beta' });
+    expect(enabled(subs[0]!)).toEqual({
+      Start: false,
+      Stop: true,
+      Restart: true,
+      'Open terminal': true,
+      'Show in window': true,
+    });
+    expect(enabled(subs[1]!)).toEqual({
+      Start: true,
+      Stop: false,
+      Restart: false,
+      'Open terminal': false,
+      'Show in window': true,
+    });
+    expect(enabled(subs[2]!)).toEqual({
+      Start: false,
+      Stop: false,
+      Restart: false,
+      'Open terminal': false,
+      'Show in window': true,
+    });
+    expect(subs[0]!.submenu!.find((i) => i.label === 'Stop')!.action).toEqual({
+      kind: 'stop',
+      name: 'alpha',
+    });
+    expect(subs[1]!.submenu!.find((i) => i.label === 'Show in window')!.action).toEqual({
+      kind: 'show',
+      name: 'beta',
+    });
   });
 
   it('ends with Create host…, Open Moor and Quit', () => {
-    expect(labels(menu).slice(-5)).toEqual(['--separator', 'Create host…', 'Open Moor', '--separator', 'Quit Moor']);
+    expect(labels(menu).slice(-5)).toEqual([
+      '--separator',
+      'Create host…',
+      'Open Moor',
+      '--separator',
+      'Quit Moor',
+    ]);
     expect(menu.at(-1)!.action).toEqual({ kind: 'quit' });
   });
 

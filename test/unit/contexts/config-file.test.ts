@@ -1,10 +1,10 @@
 import { lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { withCurrentContext } from '../../../main/docker/contexts/config-edit.js';
 import {
   DockerConfigError,
   readCurrentContext,
-  withCurrentContext,
   writeCurrentContext,
 } from '../../../main/docker/contexts/config-file.js';
 import { ContextLayout } from '../../../main/docker/contexts/layout.js';

@@ -3,13 +3,13 @@
 // key generations alone, in the same pattern (two in parallel, then one). The ratio is the
 // overhead of X.509 assembly, signing and atomic file writes. Goal: median ≤ 0.4 s.
 //
-//   node --import tsx bench/certs.ts [--runs N]
+//   node --import tsx bench/certs.mjs [--runs N]
 import { generateKeyPair } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { bootstrapCertificates, generateServerCert, serverCertHosts } from '../main/certs/index.js';
+import { bootstrapCertificates, generateServerCert, serverCertHosts } from '../main/certs/index.ts';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
@@ -23,7 +23,7 @@ const rsaKey = () =>
     privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
   });
 
-async function fullSet(): Promise<number> {
+async function fullSet() {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'moor-bench-certs-'));
   try {
     const certs = path.join(dir, 'certs');
@@ -49,35 +49,35 @@ async function fullSet(): Promise<number> {
   }
 }
 
-async function keysOnly(): Promise<number> {
+async function keysOnly() {
   const started = performance.now();
   await Promise.all([rsaKey(), rsaKey()]);
   await rsaKey();
   return performance.now() - started;
 }
 
-async function keysAllParallel(): Promise<number> {
+async function keysAllParallel() {
   const started = performance.now();
   await Promise.all([rsaKey(), rsaKey(), rsaKey()]);
   return performance.now() - started;
 }
 
-const median = (xs: number[]) => {
+const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 };
-const seconds = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
-const summary = (xs: number[]) =>
+const seconds = (ms) => `${(ms / 1000).toFixed(3)} s`;
+const summary = (xs) =>
   `median ${seconds(median(xs))} (min ${seconds(Math.min(...xs))}, max ${seconds(Math.max(...xs))})`;
 
 // Warm-up: loads node-forge and proper-lockfile once, as a long-running app would have.
 await fullSet();
 await keysOnly();
 
-const full: number[] = [];
-const baseline: number[] = [];
-const parallel3: number[] = [];
+const full = [];
+const baseline = [];
+const parallel3 = [];
 for (let i = 0; i < RUNS; i++) {
   // Interleaved, so machine noise hits all three alike.
   full.push(await fullSet());

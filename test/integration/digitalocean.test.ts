@@ -1,0 +1,232 @@
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONTAINER_PREFIX } from '../emulators/digitalocean/backends.js';
+import { type DigitalOceanEmulator, startDigitalOceanEmulator } from '../emulators/digitalocean/server.js';
+import { requireCommand, tempDir } from '../harness/components.js';
+import { startTestKeyring, type TestKeyring } from '../harness/keyring.js';
+import { listTestHosts } from '../hosts/index.js';
+
+// `moor create -d digitalocean` end to end: the real CLI against the DigitalOcean emulator, whose
+// droplets are systemd + sshd test hosts on 127.0.20.x; the real docker CLI; a real gnome-keyring.
+const CLI = path.resolve(process.env.MOOR_CLI ?? 'dist/cli/index.js');
+let emulator: DigitalOceanEmulator;
+let keyring: TestKeyring;
+let store: { dir: string; cleanup: () => void };
+let dockerConfig: { dir: string; cleanup: () => void };
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const { DIGITALOCEAN_ACCESS_TOKEN: _unset, ...base } = { ...process.env, ...keyring.env };
+  return {
+    ...base,
+    MACHINE_STORAGE_PATH: store.dir,
+    DIGITALOCEAN_API_URL: emulator.url,
+    MOOR_DIGITALOCEAN_POLL_MS: '250',
+    DOCKER_CONFIG: dockerConfig.dir,
+    SSH_AUTH_SOCK: '',
+    ...extra,
+  };
+}
+
+function moor(args: string[], extra: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: env(extra), timeout: 240_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** `eval "$(moor env NAME)"; docker version`: the real docker CLI through Moor's env output. */
+function dockerThroughEnv(name: string): Run {
+  const script = `set -e; eval "$("${process.execPath}" "${CLI}" env ${name})"; docker version --format '{{.Server.Version}}'`;
+  const r = spawnSync('bash', ['-c', script], { env: env(), encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function configOf(name: string): { Driver: Record<string, unknown> } & Record<string, unknown> {
+  return JSON.parse(readFileSync(path.join(store.dir, 'machines', name, 'config.json'), 'utf8'));
+}
+
+async function expectNoLeaks(name: string): Promise<void> {
+  await emulator.idle();
+  expect(emulator.state().droplets).toEqual([]);
+  expect(emulator.state().keys).toEqual([]);
+  expect(existsSync(path.join(store.dir, 'machines', name))).toBe(false);
+  expect(await listTestHosts(`${CONTAINER_PREFIX}${emulator.id}-`)).toEqual([]);
+}
+
+const token = 'dop_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef';
+
+beforeAll(async () => {
+  requireCommand('docker', 'docker.io');
+  requireCommand('bash', 'bash');
+  store = tempDir('moor-do-it-store');
+  dockerConfig = tempDir('moor-do-it-docker');
+  keyring = await startTestKeyring();
+  emulator = await startDigitalOceanEmulator({ backend: 'test-hosts', tokens: [token] });
+});
+
+afterAll(async () => {
+  await emulator?.close(); // removes any droplet's test host left by a failed test
+  await keyring?.stop();
+  store?.cleanup();
+  dockerConfig?.cleanup();
+});
+
+describe('digitalocean driver end to end (emulator + test hosts)', () => {
+  it('create (size, region) → env → docker → stop/start/restart → rm, with the token in the keychain', async () => {
+    const name = 'do-it-1';
+    const created = await moor(
+      [
+        'create',
+        '-d',
+        'digitalocean',
+        '--digitalocean-size',
+        's-2vcpu-4gb',
+        '--digitalocean-region',
+        'ams3',
+        '--engine-install-url',
+        'distro',
+        name,
+      ],
+      { DIGITALOCEAN_ACCESS_TOKEN: token },
+    );
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain('Creating Digital Ocean droplet...');
+    expect(created.stdout).toContain('Docker is up and running!');
+
+    const droplet = emulator.state().droplets[0]!;
+    expect(droplet).toMatchObject({ name, size: 's-2vcpu-4gb', region: 'ams3', status: 'active' });
+    const config = configOf(name);
+    expect(config.Driver).toMatchObject({
+      DropletID: droplet.id,
+      IPAddress: droplet.address,
+      AccessToken: '',
+    });
+    const ref = String(config.Driver.AccessTokenRef);
+    expect(ref).toMatch(/^moor-keychain:digitalocean-do-it-1-[0-9a-f]{8}$/);
+    const configText = readFileSync(path.join(store.dir, 'machines', name, 'config.json'), 'utf8');
+    expect(configText).not.toContain(token);
+    const lookup = (id: string) =>
+      spawnSync('secret-tool', ['lookup', 'service', 'moor', 'account', id], {
+        env: keyring.env,
+        encoding: 'utf8',
+      });
+    const itemId = ref.slice('moor-keychain:'.length);
+    expect(lookup(itemId).stdout).toBe(token);
+
+    const first = dockerThroughEnv(name);
+    expect(first.stderr).toBe('');
+    expect(first.stdout.trim()).toMatch(/^\d+\.\d+/);
+
+    // From here the token comes from the keychain only (DIGITALOCEAN_ACCESS_TOKEN is not set).
+    const stopped = await moor(['stop', name]);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(emulator.state().droplets[0]?.status).toBe('off');
+    expect((await moor(['status', name])).stdout.trim()).toBe('Stopped');
+    const started = await moor(['start', name]);
+    expect(started.code, started.stderr).toBe(0);
+    expect(emulator.state().droplets[0]?.status).toBe('active');
+    const restarted = await moor(['restart', name]);
+    expect(restarted.code, restarted.stderr).toBe(0);
+    expect(emulator.state().actions.map((a) => `${a.type}:${a.status}`)).toEqual([
+      'create:completed',
+      'shutdown:completed',
+      'power_on:completed',
+      'reboot:completed',
+    ]);
+    expect(dockerThroughEnv(name).code).toBe(0);
+
+    const removed = await moor(['rm', '-y', name]);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toContain(`Successfully removed ${name}`);
+    await expectNoLeaks(name);
+    expect(lookup(itemId).status).toBe(1); // the keychain item went with the machine
+  });
+
+  it('a Flatcar image is provisioned as Flatcar (Docker preinstalled) and `moor ssh` shows it', async () => {
+    const name = 'do-it-flatcar';
+    const created = await moor(
+      [
+        'create',
+        '-d',
+        'digitalocean',
+        '--digitalocean-image',
+        'flatcar-stable',
+        '--engine-install-url',
+        'distro',
+        name,
+      ],
+      { DIGITALOCEAN_ACCESS_TOKEN: token, MOOR_SECRET_STORE: 'plain' },
+    );
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(/Provisioning with .*Flatcar/i);
+    expect(configOf(name).Driver).toMatchObject({
+      SSHUser: 'core',
+      Image: 'flatcar-stable',
+      AccessToken: token,
+    });
+    const osRelease = await moor(['ssh', name, 'cat', '/etc/os-release']);
+    expect(osRelease.code, osRelease.stderr).toBe(0);
+    expect(osRelease.stdout).toContain('ID=flatcar');
+    expect(dockerThroughEnv(name).code).toBe(0);
+    expect((await moor(['rm', '-y', name])).code).toBe(0);
+    await expectNoLeaks(name);
+  });
+
+  /** Starts `moor create`, SIGKILLs it once `until` holds, and waits for it to be gone. */
+  async function killCreateWhen(name: string, until: () => boolean): Promise<void> {
+    const child = spawn(
+      process.execPath,
+      [CLI, 'create', '-d', 'digitalocean', '--engine-install-url', 'distro', name],
+      { env: env({ DIGITALOCEAN_ACCESS_TOKEN: token, MOOR_SECRET_STORE: 'plain' }), stdio: 'ignore' },
+    );
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const deadline = Date.now() + 60_000;
+    try {
+      while (!until()) {
+        if (Date.now() > deadline) throw new Error(`create of ${name} never reached the kill point`);
+        if (child.exitCode !== null)
+          throw new Error(`create of ${name} exited (${child.exitCode}) before the kill point`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+
+  const recorded = (name: string) => () => {
+    try {
+      return Number(configOf(name).Driver.DropletID) > 0;
+    } catch {
+      return false;
+    }
+  };
+
+  it('kill -9 of the CLI right after the droplet exists: the next `moor ls` cleans up', async () => {
+    const name = 'do-it-killed';
+    await killCreateWhen(name, recorded(name));
+    expect(emulator.state().droplets).toHaveLength(1); // the orphan a killed docker-machine left behind
+    const ls = await moor(['ls']);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout).not.toContain(name);
+    await expectNoLeaks(name);
+  });
+
+  it('kill -9 of the CLI during provisioning: `moor rm` cleans up', async () => {
+    const name = 'do-it-killed2';
+    await killCreateWhen(name, () => recorded(name)() && emulator.state().droplets[0]?.status === 'active');
+    const rm = await moor(['rm', '-y', name]);
+    expect(rm.code, rm.stderr).toBe(0);
+    await expectNoLeaks(name);
+  });
+});

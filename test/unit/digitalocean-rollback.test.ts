@@ -1,0 +1,195 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createIsInterrupted,
+  readCreateMarker,
+  recoverInterruptedCreates,
+} from '../../main/core/interrupted-create.js';
+import { createMachine } from '../../main/core/machines.js';
+import { type ProgressEvent, progressReporter } from '../../main/core/progress.js';
+import { Store } from '../../main/store/store.js';
+import type { DropletFault, RequestFault } from '../emulators/digitalocean/server.js';
+import { type DigitalOceanEmulator, startDigitalOceanEmulator } from '../emulators/digitalocean/server.js';
+
+// createMachine's rollback with the DigitalOcean driver, against the emulator's fake backend (no
+// hosts, so SSH never answers): after every injected fault the emulator holds zero droplets and
+// zero keys, and the store holds no machine directory.
+let emulator: DigitalOceanEmulator;
+let root: string;
+let store: Store;
+let events: ProgressEvent[];
+
+beforeAll(async () => {
+  process.env.MOOR_SSH_WAIT_SECONDS = '2'; // read when createMachine first imports the provisioner
+  emulator = await startDigitalOceanEmulator({ actionMinMs: 20 });
+});
+afterAll(async () => {
+  await emulator.close();
+});
+beforeEach(async () => {
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'moor-do-rollback-'));
+  store = new Store(root);
+  events = [];
+  emulator.clearFaults();
+});
+afterEach(async () => {
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+const env = () => ({
+  PATH: process.env.PATH,
+  DIGITALOCEAN_API_URL: emulator.url,
+  DIGITALOCEAN_ACCESS_TOKEN: emulator.token,
+  MOOR_SECRET_STORE: 'plain',
+  MOOR_DIGITALOCEAN_POLL_MS: '20',
+  MOOR_DIGITALOCEAN_RETRY_BASE_MS: '10',
+  MOOR_DIGITALOCEAN_WAIT_SECONDS: '1',
+});
+
+function create(name: string, signal?: AbortSignal) {
+  return createMachine({
+    store,
+    name,
+    driverName: 'digitalocean',
+    flagValues: { 'digitalocean-access-token': emulator.token },
+    engine: { InstallURL: 'distro' },
+    progress: progressReporter(name, (e) => events.push(e)),
+    env: env(),
+    signal,
+    wait: { tries: 5, intervalMs: 50 },
+  });
+}
+
+async function expectNoLeaks(name: string) {
+  await emulator.idle();
+  expect(emulator.state().droplets).toEqual([]);
+  expect(emulator.state().keys).toEqual([]);
+  expect(await store.exists(name)).toBe(false);
+}
+
+const requestFaults: Array<[string, RequestFault]> = [
+  ['key upload fails (500)', { method: 'POST', path: '/v2/account/keys', status: 500 }],
+  ['droplet create fails (500)', { method: 'POST', path: '/v2/droplets', status: 500 }],
+  [
+    'droplet create answers 500 after the droplet exists (adopted, then rolled back)',
+    { method: 'POST', path: '/v2/droplets', status: 500, afterCommit: true },
+  ],
+  ['droplet create is refused (422)', { method: 'POST', path: '/v2/droplets', status: 422 }],
+  ['polling fails for good (500 × 20)', { method: 'GET', path: '/v2/droplets/', status: 500, times: 20 }],
+];
+
+describe('create rollback (emulator, no hosts)', () => {
+  it.each(requestFaults)('%s: deletes what it made, leaves no machine directory', async (_label, fault) => {
+    emulator.injectFault(fault);
+    await expect(create('rb')).rejects.toThrow(/Error creating machine/);
+    await expectNoLeaks('rb');
+  });
+
+  const dropletFaults: DropletFault[] = ['never-ip', 'host-fails'];
+  it.each(dropletFaults)('droplet fault %s: bounded wait, then rollback', async (fault) => {
+    emulator.injectDropletFault(fault);
+    await expect(create('rb2')).rejects.toThrow(/did not become active/);
+    await expectNoLeaks('rb2');
+  });
+
+  it('SSH never comes up: provisioning fails, droplet and key are deleted', async () => {
+    emulator.injectDropletFault('no-ssh');
+    await expect(create('rb3')).rejects.toThrow(/Error creating machine/);
+    await expectNoLeaks('rb3');
+  });
+
+  it('a 401 fails the pre-create check, before anything exists', async () => {
+    const err = await createMachine({
+      store,
+      name: 'bad',
+      driverName: 'digitalocean',
+      flagValues: { 'digitalocean-access-token': 'nope' },
+      progress: progressReporter('bad', () => {}),
+      env: env(),
+    }).catch((e: unknown) => e as Error & { exitCode: number });
+    expect(err.message).toMatch(/^Error with pre-create check: "invalid DigitalOcean access token/);
+    expect(err.exitCode).toBe(3);
+    await expectNoLeaks('bad');
+  });
+
+  it('a cancelled create (AbortSignal) rolls back', async () => {
+    const controller = new AbortController();
+    emulator.injectFault({ method: 'POST', path: '/v2/droplets', delayMs: 300 });
+    const pending = create('cx', controller.signal);
+    const started = Date.now();
+    while (!emulator.requests.some((r) => r.method === 'POST' && r.path === '/v2/droplets')) {
+      if (Date.now() - started > 10_000) throw new Error('create never reached the droplet');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    await expectNoLeaks('cx');
+  });
+
+  it('--keep-on-failure keeps the record (and the droplet) for debugging; rm then cleans up', async () => {
+    emulator.injectDropletFault('never-ip');
+    await expect(
+      createMachine({
+        store,
+        name: 'kept',
+        driverName: 'digitalocean',
+        flagValues: { 'digitalocean-access-token': emulator.token },
+        progress: progressReporter('kept', () => {}),
+        env: env(),
+        keepOnFailure: true,
+      }),
+    ).rejects.toThrow();
+    expect(emulator.state().droplets).toHaveLength(1);
+    const config = await store.load('kept');
+    expect(config.Driver.DropletID).toBe(emulator.state().droplets[0]!.id);
+    expect(await readCreateMarker(store.machineDir('kept'))).toBeNull(); // kept on purpose: not "interrupted"
+    const { removeMachine } = await import('../../main/core/machines.js');
+    expect(await removeMachine('kept', { store, env: env() })).toEqual({ removed: true, errors: [] });
+    await expectNoLeaks('kept');
+  });
+});
+
+describe('interrupted create (marker with a dead pid)', () => {
+  it('the next ls cleans up the droplet and key it recorded, and its directory', async () => {
+    // What a kill -9 mid-create leaves: config.json with the IDs, and the marker of a dead process.
+    emulator.injectDropletFault('never-ip');
+    await expect(
+      createMachine({
+        store,
+        name: 'killed',
+        driverName: 'digitalocean',
+        flagValues: { 'digitalocean-access-token': emulator.token },
+        progress: progressReporter('killed', () => {}),
+        env: env(),
+        keepOnFailure: true,
+      }),
+    ).rejects.toThrow();
+    const deadPid = await new Promise<number>((resolve) => {
+      import('node:child_process').then(({ spawn }) => {
+        const child = spawn(process.execPath, ['-e', '0']);
+        child.on('exit', () => resolve(child.pid!));
+      });
+    });
+    const marker = {
+      pid: deadPid,
+      hostname: os.hostname(),
+      bootId: '',
+      startTime: '',
+      startedAt: new Date().toISOString(),
+    };
+    await fs.writeFile(
+      path.join(store.machineDir('killed'), '.moor-create-in-progress'),
+      JSON.stringify(marker),
+    );
+    expect(createIsInterrupted(marker)).toBe(true);
+    expect(createIsInterrupted({ ...marker, pid: process.pid })).toBe(false);
+
+    const { listMachines } = await import('../../main/core/machines.js');
+    const rows = await listMachines({ store, env: env() });
+    expect(rows.map((r) => r.Name)).not.toContain('killed');
+    await expectNoLeaks('killed');
+    expect(await recoverInterruptedCreates(store, { env: env() })).toEqual([]);
+  });
+});
