@@ -3,7 +3,7 @@
 //     currentContext atomically) and the bare switchContext(NAME); baseline in the same process:
 //     writeFileAtomic of the final config.json bytes, precomputed (the least an atomic switch costs).
 //     Goal: median ≤ 50 ms. After every timed call the real docker CLI must read the new context
-//     (`docker context show`, untimed), so a figure never counts a switch docker would not see.
+//     (`docker context inspect`, untimed), so a figure never counts a switch docker would not see.
 //  2. `moor use NAME` as a whole process; baselines in the same run: `node -e 0`, `moor --version`
 //     (the CLI's start-up alone) and the docker CLI's own `docker context use NAME`.
 //     Goal: median ≤ 0.25 s.
@@ -12,6 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { bootstrapCertificates } from '../main/certs/index.ts';
 import { withCurrentContext } from '../main/docker/contexts/config-edit.ts';
 import { switchActiveHost } from '../main/docker/contexts/index.ts';
 import { ContextLayout } from '../main/docker/contexts/layout.ts';
@@ -19,7 +20,7 @@ import { switchContext } from '../main/docker/contexts/machines.ts';
 import { writeFileAtomic } from '../main/store/atomic.ts';
 import { Store } from '../main/store/store.ts';
 import { requireCommand, tempDir } from '../test/harness/components.ts';
-import { writeNoneMachine, writeStoreCerts } from '../test/unit/contexts/fixtures.ts';
+import { writeNoneMachine } from '../test/unit/contexts/fixtures.ts';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 41;
@@ -43,7 +44,14 @@ try {
   const storePath = path.join(dir, 'store');
   const dockerConfig = path.join(dir, 'docker');
   const layout = new ContextLayout(dockerConfig);
-  writeStoreCerts(storePath);
+  // Real certificates: the docker CLI parses a context's TLS files when it resolves the context.
+  const certs = path.join(storePath, 'certs');
+  await bootstrapCertificates({
+    caCert: path.join(certs, 'ca.pem'),
+    caKey: path.join(certs, 'ca-key.pem'),
+    clientCert: path.join(certs, 'cert.pem'),
+    clientKey: path.join(certs, 'key.pem'),
+  });
   writeNoneMachine(storePath, 'alpha', 'tcp://127.0.3.1:2376');
   writeNoneMachine(storePath, 'beta', 'tcp://127.0.3.2:2376');
   const store = new Store(storePath);
@@ -60,8 +68,8 @@ try {
   );
 
   const dockerSees = () => {
-    const r = spawnSync(docker, ['context', 'show'], { env, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`docker context show failed: ${r.stderr}`);
+    const r = spawnSync(docker, ['context', 'inspect', '--format', '{{.Name}}'], { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`docker context inspect failed: ${r.stderr}`);
     return r.stdout.trim();
   };
   const names = ['alpha', 'beta'];

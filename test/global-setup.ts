@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 
 /**
@@ -9,7 +12,11 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   if (project.isRootProject()) {
     // Tests run the real `moor` binary, so dist/ must match the sources under test.
     execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
-    return undefined;
+    // Every machine a test creates gets a Docker context: keep them (and any `moor use`) out of
+    // the real ~/.docker. Tests that check contexts set their own DOCKER_CONFIG.
+    const dockerConfig = mkdtempSync(path.join(os.tmpdir(), 'moor-test-docker-config-'));
+    process.env.DOCKER_CONFIG = dockerConfig;
+    return async () => rmSync(dockerConfig, { recursive: true, force: true });
   }
   if (project.name !== 'integration' && project.name !== 'e2e') return undefined;
   // Systemd test hosts: the test dockerd and the images (built by .ci/run beforehand; quick when cached).

@@ -76,35 +76,32 @@ export async function bootstrapCertificates(
   return lock(async () => {
     const say = (message: string) => progress?.step('certificates', message);
 
-    const caState = options.force ? 'expired' : await certificateState(paths.caCert);
-    if (caState === 'expired' && !options.force)
-      say('CA certificate is outdated and needs to be regenerated');
-    const createCa = caState !== 'current';
+    const caState = await certificateState(paths.caCert);
     if (caState === 'missing' && (await exists(paths.caKey))) {
       throw new MoorError(`certificate authority key already exists: ${paths.caKey}`);
     }
-
-    let createClient = createCa;
-    if (!createClient) {
-      const clientState = await certificateState(paths.clientCert);
-      if (clientState === 'expired') say('Client certificate is outdated and needs to be regenerated');
-      if (clientState === 'missing' && (await exists(paths.clientKey))) {
-        throw new MoorError(`client key already exists: ${paths.clientKey}`);
-      }
-      createClient = clientState !== 'current';
+    const clientState = await certificateState(paths.clientCert);
+    if (clientState === 'missing' && (await exists(paths.clientKey))) {
+      throw new MoorError(`client key already exists: ${paths.clientKey}`);
     }
+    const createCa = options.force || caState !== 'current';
+    const createClient = createCa || clientState !== 'current';
     if (!createCa && !createClient) return { createdCa: false, createdClient: false };
 
-    const forge = await loadForge();
+    if (caState === 'expired') say('CA certificate is outdated and needs to be regenerated');
+    if (createCa) say(`Creating CA: ${paths.caCert}`);
+    if (clientState === 'expired') say('Client certificate is outdated and needs to be regenerated');
+    if (createClient) say(`Creating client certificate: ${paths.clientCert}`);
+
     // Both keys at once: OpenSSL generates them on the libuv thread pool.
-    const [caKeys, clientKeys] = await Promise.all([
+    const [forge, caKeys, clientKeys] = await Promise.all([
+      loadForge(),
       createCa ? newRsaKey() : undefined,
       createClient ? newRsaKey() : undefined,
     ]);
 
     let ca: Issuer;
-    if (createCa && caKeys) {
-      say(`Creating CA: ${paths.caCert}`);
+    if (caKeys) {
       const org = username();
       const cert = newCertificate(forge, caKeys, org);
       cert.setExtensions([
@@ -132,8 +129,7 @@ export async function bootstrapCertificates(
       ca = await loadIssuer(forge, paths.caCert, paths.caKey);
     }
 
-    if (createClient && clientKeys) {
-      say(`Creating client certificate: ${paths.clientCert}`);
+    if (clientKeys) {
       await fs.mkdir(path.dirname(paths.clientCert), { recursive: true, mode: FILE_MODES.dir });
       const cert = newCertificate(forge, clientKeys, `${username()}.<bootstrap>`, ca);
       cert.setExtensions([

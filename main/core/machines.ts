@@ -7,6 +7,7 @@ import { bootstrapCertificates, copyClientCertsToMachine } from '../certs/index.
 import { EngineUnreachableError, engineVersion, pingEngine, readEngineTls } from '../docker/engine.js';
 import { DRIVER_NAMES, driverNotFoundMessage, loadDriver } from '../drivers/registry.js';
 import type { Driver, DriverContext, DriverModule, FlagValues } from '../drivers/types.js';
+import type { SecretStore } from '../secrets/types.js';
 import {
   type AuthOptions,
   baseDriverConfig,
@@ -51,6 +52,8 @@ interface DriverOptions {
   progress?: ProgressReporter;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /** The app's secret store (Electron safeStorage); unset in the CLI (OS keychain). */
+  secrets?: SecretStore;
 }
 
 export function driverContext(store: Store, name: string, options: DriverOptions = {}): DriverContext {
@@ -60,6 +63,7 @@ export function driverContext(store: Store, name: string, options: DriverOptions
     progress: options.progress ?? silentProgress(name),
     signal: options.signal,
     env: options.env ?? process.env,
+    secrets: options.secrets,
   };
 }
 
@@ -122,6 +126,16 @@ export async function listMachines(options: ListOptions): Promise<HostListItem[]
   const selected = filters ? hosts.filter((h) => matchesHostFilters(h, filters, swarmMasters)) : hosts;
 
   const items = await Promise.all(selected.map((host) => queryHost(store, host, timeoutMs, env)));
+  if (!env.DOCKER_HOST) {
+    // No DOCKER_HOST: the machine the Docker context selects (moor use) is the active one.
+    const { activeMachineFromContext } = await import('../docker/contexts/resolve.js');
+    const fromContext = await activeMachineFromContext(store.root, env).catch(() => null);
+    for (const item of items) {
+      if (item.Name !== fromContext || item.State !== 'Running') continue;
+      item.ActiveHost = true;
+      item.Active = '*';
+    }
+  }
   const kept = filters ? items.filter((item) => matchesStateFilter(item.State, filters)) : items;
   for (const item of kept) item.Swarm = swarmColumn(item, swarmMasters);
   for (const entry of entries) if (entry.error) kept.push(errorItem(entry.name, entry.error));
@@ -481,9 +495,18 @@ export async function runMachineAction(
       break;
   }
   if (JSON.stringify(driver.config) !== before) {
-    await store.update(name, (config) => {
+    const updated = await store.update(name, (config) => {
       config.Driver = driver.config;
     });
+    if (action === 'start' || action === 'restart') {
+      // A new IP on start: the machine's Docker context must point at it too.
+      const { syncMachineContextOrWarn } = await import('../docker/contexts/hooks.js');
+      await syncMachineContextOrWarn(updated, store.root, {
+        env: options.env,
+        driverUrl: () => driver.url(),
+        warn: progress.warn,
+      });
+    }
   }
 }
 
@@ -598,6 +621,8 @@ export interface CreateMachineRequest {
   progress: ProgressReporter;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /** Where a driver keeps credentials (the app's safeStorage adapter); unset: the OS keychain. */
+  secrets?: SecretStore;
   /** How to wait for the machine to run before provisioning (docker-machine: 60 × 3 s). */
   wait?: { tries: number; intervalMs: number };
 }
@@ -634,7 +659,7 @@ export async function createMachine(request: CreateMachineRequest): Promise<Host
   }
   if (await store.exists(name)) throw new MoorError(`Docker machine "${name}" already exists`);
 
-  const ctx = driverContext(store, name, { progress, signal, env });
+  const ctx = driverContext(store, name, { progress, signal, env, secrets: request.secrets });
   let driverConfig: HostConfig['Driver'];
   try {
     driverConfig = await module.configFromFlags(
@@ -697,7 +722,8 @@ export async function createMachine(request: CreateMachineRequest): Promise<Host
       throwIfAborted(signal);
       await driver.create();
     } catch (err) {
-      if (err instanceof CancelledError) throw err;
+      // Drivers stop with the signal's own reason (an AbortError): report it as the cancel it is.
+      if (err instanceof CancelledError || signal?.aborted) throw new CancelledError();
       throw new MoorError(
         `Error creating machine: Error in driver during machine creation: ${errorMessage(err)}`,
       );
@@ -732,6 +758,7 @@ export async function createMachine(request: CreateMachineRequest): Promise<Host
           // `moor provision` finishes the job without re-typing every flag.
           host.Driver = driver.config;
           await store.save(host);
+          await clearCreateMarker(store.machineDir(name)).catch(() => undefined); // kept on purpose
           throw new MachineKeptError(
             `${full}\nThe machine "${name}" was kept: fix the cause, then run "moor provision ${name}" to finish (or "moor rm ${name}").`,
           );

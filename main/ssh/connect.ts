@@ -158,19 +158,23 @@ function connectOnce(
         fail(new MoorError(`ssh: cannot record the host key in ${target.knownHostsPath}: ${err.message}`)),
       );
     });
+    /**
+     * A handshake that fails before the host showed a key, while only the pinned key type was
+     * offered, usually means the host no longer has a key of that type (sshd may just drop the
+     * connection): check what it presents now, and report a changed key as such.
+     */
+    const failHandshake = (plain: SshConnectError) => {
+      if (!pinned.length || presented || diagnosing) return fail(plain);
+      diagnosing = true;
+      checkHostKey(target, machineNameOf(target)).then(
+        (changed) => fail(changed ?? plain),
+        () => fail(plain),
+      );
+    };
     client.on('error', (err: Error & { level?: string; code?: string }) => {
+      if (diagnosing) return;
       if (err.level === 'agent') return; // an unusable agent: the next method is tried
       if (hostKeyError) return fail(hostKeyError);
-      if (pinned.length && err.level === 'handshake' && /host key/i.test(err.message)) {
-        // The host no longer has a key of the pinned type: that is a changed key too.
-        diagnosing = true;
-        const plain = new SshConnectError(address, err.message, err.code);
-        checkHostKey(target, machineNameOf(target)).then(
-          (changed) => fail(changed ?? plain),
-          () => fail(plain),
-        );
-        return;
-      }
       if (err.level === 'client-authentication') return fail(new SshAuthError(address, credentials.labels));
       if (err.level === 'client-timeout') {
         return fail(new SshConnectError(address, `no SSH handshake within ${readyTimeout} ms`, 'ETIMEDOUT'));
@@ -181,21 +185,16 @@ function connectOnce(
         );
       }
       if (err.code === 'ETIMEDOUT' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') {
-        return fail(new SshConnectError(address, `${err.message}`, err.code));
+        return fail(new SshConnectError(address, err.message, err.code));
       }
-      fail(new SshConnectError(address, err.message, err.code));
+      failHandshake(new SshConnectError(address, err.message, err.code));
     });
     client.on('close', () => {
       if (diagnosing) return;
       if (hostKeyError) return fail(hostKeyError);
-      fail(
-        new SshConnectError(
-          address,
-          authStarted
-            ? 'the server closed the connection during login'
-            : 'the connection closed before login',
-        ),
-      );
+      if (authStarted)
+        return fail(new SshConnectError(address, 'the server closed the connection during login'));
+      failHandshake(new SshConnectError(address, 'the connection closed before login'));
     });
 
     const pinnedTypes = pinned.map((k) => k.type);

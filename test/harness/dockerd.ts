@@ -140,7 +140,12 @@ export async function startDockerd(options: DockerdOptions): Promise<Dockerd> {
   const stop = async () => {
     if (!exited && pid) {
       signal(pid, 'SIGTERM');
-      const timedOut = await Promise.race([exitPromise.then(() => false), sleep(STOP_TIMEOUT_MS, true)]);
+      const timer = new AbortController(); // no 15 s timer left pending once dockerd is gone
+      const timedOut = await Promise.race([
+        exitPromise.then(() => false),
+        sleep(STOP_TIMEOUT_MS, true, { signal: timer.signal }).catch(() => false),
+      ]);
+      timer.abort();
       if (timedOut) {
         signal(pid, 'SIGKILL');
         await exitPromise;
@@ -167,7 +172,11 @@ export async function startDockerd(options: DockerdOptions): Promise<Dockerd> {
       port,
       url: `tcp://${host}:${port}`,
       socketPath,
-      socketEnv: { ...process.env, DOCKER_HOST: `unix://${socketPath}`, DOCKER_CONFIG: dockerConfig },
+      socketEnv: {
+        ...withoutDockerEnv(process.env),
+        DOCKER_HOST: `unix://${socketPath}`,
+        DOCKER_CONFIG: dockerConfig,
+      },
       dir,
       pid,
       log,
@@ -177,6 +186,11 @@ export async function startDockerd(options: DockerdOptions): Promise<Dockerd> {
     await stop();
     throw err;
   }
+}
+
+/** The environment minus DOCKER_* (a stray DOCKER_TLS_VERIFY or DOCKER_CONTEXT would redirect the CLI). */
+export function withoutDockerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !key.startsWith('DOCKER_')));
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

@@ -4,7 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { requireCommand } from '../harness/components.js';
-import { ensureNetwork, NETWORK } from './network.js';
+import { ensureNetwork, NETWORK, networkIntact } from './network.js';
 import { type RunResult, run } from './proc.js';
 
 export { type RunResult, run, runOk } from './proc.js';
@@ -293,6 +293,8 @@ export async function ensureTestDocker(): Promise<TestDocker> {
   const dockerdPid = readPid(DOCKERD_PIDFILE);
   const containerdPid = readPid(CONTAINERD_PIDFILE);
   if (alive(dockerdPid) && alive(containerdPid) && (await ping(DOCKER_SOCKET))) {
+    // Someone may have flushed the firewall or removed the bridge since: put them back.
+    if (!(await networkIntact())) await withLock('dockerd', () => ensureNetwork());
     return { host: TEST_DOCKER_HOST, socket: DOCKER_SOCKET, dockerdPid, containerdPid, started: false };
   }
   return withLock('dockerd', async () => {

@@ -355,6 +355,7 @@ export async function stopAll(prefix = ''): Promise<number> {
   if (ping.exitCode !== 0) return 0;
   const hosts = await listTestHosts(prefix);
   await Promise.all(hosts.map((h) => removeTestHost(h.id)));
+  await docker(['volume', 'prune', '-f']);
   return hosts.length;
 }
 

@@ -1,15 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireCommand } from '../harness/components.js';
@@ -54,7 +45,7 @@ function listFiles(dir: string): string[] {
 export function recipeHash(): string {
   const hash = createHash('sha256');
   for (const file of listFiles(IMAGE_DIR)) {
-    hash.update(`${path.relative(IMAGE_DIR, file)}\0${statSync(file).mode & 0o111 ? 'x' : '-'}\0`);
+    hash.update(`${path.relative(IMAGE_DIR, file)}\0`);
     hash.update(readFileSync(file));
     hash.update('\0');
   }
@@ -80,7 +71,7 @@ async function imageRecipe(tag: string): Promise<string | undefined> {
 }
 
 function stage(name: string, dir: string, ...extra: string[]): Promise<string> {
-  return runOk(BUILD_SCRIPT, [name, dir, ...extra]);
+  return runOk(requireCommand('sh', 'dash'), [BUILD_SCRIPT, name, dir, ...extra]);
 }
 
 /** tar of a directory → `docker import` with the given Dockerfile changes. */
@@ -149,6 +140,15 @@ async function importHostImage(dir: string, variant: TestHostImage, hash: string
   await docker(['rmi', rootfsTag]);
 }
 
+/** Work directories of builds that were killed (we hold the images lock, so none is in use). */
+function removeAbandonedWorkDirs(): void {
+  for (const entry of readdirSync(CACHE_DIR, { withFileTypes: true })) {
+    if (entry.isDirectory() && /^(build|busybox)-/.test(entry.name)) {
+      rmSync(path.join(CACHE_DIR, entry.name), { recursive: true, force: true });
+    }
+  }
+}
+
 export interface EnsureImagesOptions {
   /** Variants to make sure of (default: all three). */
   variants?: readonly TestHostImage[];
@@ -195,6 +195,7 @@ export async function ensureImages(opts: EnsureImagesOptions = {}): Promise<Ensu
       return result;
     };
     mkdirSync(CACHE_DIR, { recursive: true });
+    removeAbandonedWorkDirs();
     const work = mkdtempSync(path.join(CACHE_DIR, 'build-'));
     const root = path.join(work, 'rootfs');
     try {
@@ -246,6 +247,7 @@ export async function testImageTar(): Promise<string> {
   return withLock('images', async () => {
     if (existsSync(file)) return file;
     mkdirSync(CACHE_DIR, { recursive: true });
+    removeAbandonedWorkDirs();
     const work = mkdtempSync(path.join(CACHE_DIR, 'busybox-'));
     try {
       const root = path.join(work, 'rootfs');

@@ -111,6 +111,21 @@ describe('dockerd test harness', () => {
     ).rejects.toThrow(/tls: (bad certificate|certificate required|unknown certificate)/);
   });
 
+  it('reports a dockerd that cannot start, with its log, and leaves no process behind', async () => {
+    const missingKey = path.join(dir, 'no-such-key.pem');
+    await expect(
+      startDockerd({
+        host: '127.0.2.5',
+        tls: {
+          caCert: path.join(certs, 'ca.pem'),
+          serverCert: path.join(certs, 'cert.pem'),
+          serverKey: missingKey,
+        },
+      }),
+    ).rejects.toThrow(/dockerd exited before answering \/_ping:[\s\S]*no-such-key\.pem/);
+    expect(processesMentioning(missingKey)).toEqual([]);
+  });
+
   it('stop() ends dockerd and its containerd and removes the directories', async () => {
     const b = daemons.pop() as Dockerd;
     expect(processesMentioning(b.dir).length).toBeGreaterThanOrEqual(2); // dockerd + containerd

@@ -180,6 +180,22 @@ describe('moor scp', () => {
     await moor(['ssh', 'gen', '--', 'rm -rf /tmp/moor-scp-tree']);
   });
 
+  it('copies with rsync over the system ssh with --delta', async () => {
+    requireCommand('rsync', 'rsync');
+    const dir = path.join(store.dir, 'delta');
+    mkdirSync(path.join(dir, 'sub'), { recursive: true });
+    writeFileSync(path.join(dir, 'sub', 'c.txt'), 'c\n');
+    await moor(['ssh', 'gen', '--', 'rm -rf /tmp/moor-delta']);
+    expect((await moor(['scp', '-d', '-r', '-q', dir, 'gen:/tmp/moor-delta'])).code).toBe(0);
+    expect((await moor(['ssh', 'gen', '--', 'cat /tmp/moor-delta/delta/sub/c.txt'])).stdout).toBe('c\n');
+    const back = path.join(store.dir, 'delta-back.txt');
+    expect((await moor(['scp', '-d', '-q', 'gen:/tmp/moor-delta/delta/sub/c.txt', back])).code).toBe(0);
+    expect(readFileSync(back, 'utf8')).toBe('c\n');
+    const m2m = await moor(['scp', '-d', 'gen:/tmp/x', 'gen2:/tmp/y']);
+    expect(m2m.stderr).toContain('--delta copies between this computer and one machine');
+    await moor(['ssh', 'gen', '--', 'rm -rf /tmp/moor-delta']);
+  });
+
   it('names the missing path', async () => {
     const result = await moor(['scp', 'gen:/nonexistent/x', store.dir]);
     expect(result.code).toBe(1);

@@ -193,6 +193,7 @@ describe('host key pinning', () => {
       `[127.0.0.1]:${sshd.port} ecdsa-sha2-nistp256 ${fakeEcdsa.split(' ')[1]}\n`,
     );
     const err = await connect(ecdsa, { agent: false }).catch((e: unknown) => e);
+    expect(String(err)).toContain('has changed');
     expect(err).toBeInstanceOf(HostKeyChangedError);
     expect((err as Error).message).toContain('moor ssh-trust pinned-ecdsa --fingerprint SHA256:');
   });

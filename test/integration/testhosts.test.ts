@@ -133,6 +133,19 @@ describe('test hosts (systemd + sshd containers on their own loopback addresses)
     expect(after.stdout.trim().split('\n')).toEqual(['renamed-host', hostKey]);
   });
 
+  it('comes back by itself after a `reboot` from inside (what `moor restart` does over SSH)', async () => {
+    const restarts = async () =>
+      Number(await dockerOk(['inspect', '--format', '{{.RestartCount}}', bookworm.id]));
+    const before = await restarts();
+    await bookworm.exec('systemctl reboot');
+    for (let i = 0; i < 100 && (await restarts()) === before; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(await restarts()).toBe(before + 1);
+    await waitForSshBanner(BOOKWORM, 22, 30_000);
+    const { stdout } = await sshExec(BOOKWORM, 'root', 'hostname; systemctl is-system-running --wait');
+    expect(stdout.trim().split('\n')[0]).toBe('renamed-host');
+  });
+
   it('reaches Debian’s apt mirror but no other internet host', async () => {
     const mirror = await bookworm.exec(
       'curl -sS -o /dev/null -w "%{http_code}" http://deb.debian.org/debian/dists/bookworm/Release',

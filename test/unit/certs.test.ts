@@ -178,6 +178,46 @@ describe('bootstrapCertificates', () => {
     expect((await x509(paths.clientCert)).verify((await x509(paths.caCert)).publicKey)).toBe(true);
   });
 
+  it('replaces an expired client certificate and keeps the CA', async () => {
+    await bootstrapFromTemplate();
+    const caBefore = await fs.readFile(paths.caCert, 'utf8');
+    // An expired client certificate signed by the store CA (forge signs: test-only).
+    const caCert = forge.pki.certificateFromPem(caBefore);
+    const caKey = forge.pki.privateKeyFromPem(await fs.readFile(paths.caKey, 'utf8'));
+    const old = forge.pki.createCertificate();
+    old.publicKey = forge.pki.publicKeyFromPem(
+      generateKeyPairSync('rsa', { modulusLength: 2048 })
+        .publicKey.export({ type: 'spki', format: 'pem' })
+        .toString(),
+    );
+    old.serialNumber = '02';
+    old.validity.notBefore = new Date(Date.now() - 10 * 86_400_000);
+    old.validity.notAfter = new Date(Date.now() - 86_400_000);
+    old.setSubject([{ name: 'organizationName', value: 'old.<bootstrap>' }]);
+    old.setIssuer(caCert.subject.attributes);
+    old.sign(caKey, forge.md.sha256.create());
+    await fs.writeFile(paths.clientCert, forge.pki.certificateToPem(old));
+
+    const { events, progress } = recordingReporter();
+    expect(await bootstrapCertificates(paths, progress)).toEqual({ createdCa: false, createdClient: true });
+    expect(events.map((e) => e.message)).toEqual([
+      'Client certificate is outdated and needs to be regenerated',
+      `Creating client certificate: ${paths.clientCert}`,
+    ]);
+    expect(await fs.readFile(paths.caCert, 'utf8')).toBe(caBefore);
+    expect(await isCertificateCurrent(paths.clientCert)).toBe(true);
+    expect((await x509(paths.clientCert)).verify((await x509(paths.caCert)).publicKey)).toBe(true);
+  });
+
+  it('never overwrites a lone client key, even when it creates the CA', async () => {
+    await fs.mkdir(store.certsDir, { recursive: true });
+    await fs.writeFile(paths.clientKey, 'a key someone kept', { mode: 0o600 });
+    await expect(bootstrapCertificates(paths)).rejects.toThrow(
+      `client key already exists: ${paths.clientKey}`,
+    );
+    expect(await fs.readFile(paths.clientKey, 'utf8')).toBe('a key someone kept');
+  });
+
   it('refuses to overwrite a CA key whose certificate is missing (docker-machine rule)', async () => {
     await bootstrapFromTemplate();
     const key = await fs.readFile(paths.caKey, 'utf8');

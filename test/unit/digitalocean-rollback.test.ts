@@ -66,6 +66,7 @@ async function expectNoLeaks(name: string) {
   await emulator.idle();
   expect(emulator.state().droplets).toEqual([]);
   expect(emulator.state().keys).toEqual([]);
+  expect(emulator.backgroundErrors).toEqual([]);
   expect(await store.exists(name)).toBe(false);
 }
 
@@ -124,7 +125,7 @@ describe('create rollback (emulator, no hosts)', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     controller.abort();
-    await expect(pending).rejects.toThrow();
+    await expect(pending).rejects.toMatchObject({ message: 'Cancelled', exitCode: 130 });
     await expectNoLeaks('cx');
   });
 
@@ -191,5 +192,24 @@ describe('interrupted create (marker with a dead pid)', () => {
     expect(rows.map((r) => r.Name)).not.toContain('killed');
     await expectNoLeaks('killed');
     expect(await recoverInterruptedCreates(store, { env: env() })).toEqual([]);
+  });
+
+  it('a create killed before config.json was written leaves only a marker: ls removes the directory', async () => {
+    const dir = await store.createMachineDir('early');
+    await fs.writeFile(
+      path.join(dir, '.moor-create-in-progress'),
+      JSON.stringify({ pid: 0, hostname: os.hostname(), bootId: '', startTime: '', startedAt: '' }),
+    );
+    const { listMachines } = await import('../../main/core/machines.js');
+    expect((await listMachines({ store, env: env() })).map((r) => r.Name)).toEqual([]);
+    expect(await store.exists('early')).toBe(false);
+  });
+
+  it('leaves a create that is still running alone', async () => {
+    const dir = await store.createMachineDir('running');
+    const { markCreateInProgress } = await import('../../main/core/interrupted-create.js');
+    await markCreateInProgress(dir); // this (live) process
+    expect(await recoverInterruptedCreates(store, { env: env() })).toEqual([]);
+    expect(await store.exists('running')).toBe(true);
   });
 });

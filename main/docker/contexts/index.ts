@@ -2,7 +2,7 @@ import { MachineNotFoundError } from '../../core/errors.js';
 import type { Store } from '../../store/store.js';
 import { readCurrentContext as readCurrentContextOf } from './config-file.js';
 import { ContextLayout, DEFAULT_CONTEXT_NAME } from './layout.js';
-import { type ContextOptions, switchContext, syncMachineContext } from './machines.js';
+import { type ContextOptions, pruneMoorContexts, switchContext, syncMachineContext } from './machines.js';
 
 export { DockerConfigError } from './config-file.js';
 export {
@@ -22,6 +22,7 @@ export {
   type MachineContext,
   MOOR_METADATA_KEY,
   type MoorMarker,
+  pruneMoorContexts,
   removeMachineContext,
   type SyncResult,
   switchContext,
@@ -74,7 +75,8 @@ export interface SwitchResult {
 
 /**
  * Makes a machine (or `default`: pass null) the active Docker host for every terminal: refreshes
- * the machine's context from its config (URL, TLS), then sets it current. A machine literally
+ * the machine's context from its config (URL, TLS), then sets it current, then prunes Moor's
+ * contexts of machines that no longer exist. A machine literally
  * named "default" (docker-machine's usual name) wins over the `default` context when asked by name.
  */
 export async function switchActiveHost(
@@ -85,6 +87,7 @@ export async function switchActiveHost(
   const layout = options.layout ?? ContextLayout.fromEnv(options.env ?? process.env);
   if (target === null || (target === DEFAULT_CONTEXT_NAME && !(await store.exists(target)))) {
     const { changed } = await switchContext(DEFAULT_CONTEXT_NAME, { ...options, layout });
+    await pruneMoorContexts({ ...options, layout }).catch(() => []);
     return { context: DEFAULT_CONTEXT_NAME, machine: null, changed };
   }
   if (!(await store.exists(target))) throw new MachineNotFoundError(target);
@@ -93,5 +96,6 @@ export async function switchActiveHost(
   const { changed } = await switchContext(synced.context.name, { ...options, layout });
   const result: SwitchResult = { context: synced.context.name, machine: target, changed };
   if (synced.notice) result.notice = synced.notice;
+  await pruneMoorContexts({ ...options, layout }).catch(() => []); // tidy-up only, never fatal
   return result;
 }

@@ -290,6 +290,34 @@ export async function removeMachineContext(
 }
 
 /**
+ * Removes Moor's contexts whose machine is gone (its store directory was deleted, or the machine
+ * was removed by docker-machine, which knows nothing of contexts). The current context is kept:
+ * switching away from it is the user's call. Resolves with the names removed.
+ */
+export async function pruneMoorContexts(options: ContextOptions = {}): Promise<string[]> {
+  const layout = layoutOf(options);
+  let current = '';
+  try {
+    current = (await readDockerConfig(layout.configFile)).currentContext;
+  } catch {
+    return []; // a corrupt config.json: do not guess which context is in use
+  }
+  const removed: string[] = [];
+  for (const context of await listMoorContexts({ ...options, layout })) {
+    if (context.name === current) continue;
+    const machineDir = path.join(context.storePath, 'machines', context.machine);
+    const exists = await fs.stat(machineDir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    if (exists) continue;
+    await deleteContext(layout, context.name);
+    removed.push(context.name);
+  }
+  return removed;
+}
+
+/**
  * Makes a context the current one for every docker client that does not override it
  * (`default` switches back to the local engine / DOCKER_HOST). The context must exist.
  */

@@ -89,7 +89,7 @@ export const flags: FlagSpec[] = [
   {
     name: 'digitalocean-ssh-key-path',
     type: 'string',
-    help: 'SSH private key path ',
+    help: 'SSH private key path',
     envVar: 'DIGITALOCEAN_SSH_KEY_PATH',
     default: '',
   },

@@ -5,7 +5,7 @@
  * Point Moor at it with DIGITALOCEAN_API_URL=<url> DIGITALOCEAN_ACCESS_TOKEN=<token>.
  */
 import { parseArgs } from 'node:util';
-import { startDigitalOceanEmulator } from './server.js';
+import { DigitalOceanEmulator } from './server.js';
 
 const { values } = parseArgs({
   options: {
@@ -14,11 +14,10 @@ const { values } = parseArgs({
     token: { type: 'string', default: 'test-token' },
   },
 });
-const emulator = await startDigitalOceanEmulator({
+const emulator = new DigitalOceanEmulator({
   backend: values.fake ? 'fake' : 'test-hosts',
   tokens: [values.token],
 });
-await emulator.close(); // re-listen on the requested port (0 = random)
 await emulator.start(Number(values.port));
 console.log(`DIGITALOCEAN_API_URL=${emulator.url} DIGITALOCEAN_ACCESS_TOKEN=${emulator.token}`);
 const stop = async () => {

@@ -73,6 +73,8 @@ interface Droplet {
   address: string;
   /** Set once the droplet has its public address. */
   hasIp: boolean;
+  /** Its host is being started (a delete meanwhile is finished by the boot). */
+  booting?: boolean;
   fault?: DropletFault;
   host?: HostHandle;
 }
@@ -579,30 +581,35 @@ export class DigitalOceanEmulator {
 
   private async boot(droplet: Droplet, keys: Key[], action: Action): Promise<void> {
     if (droplet.fault === 'never-ip') return; // stays "new", the create action never completes
-    const skip = await this.backend.usedAddresses();
-    droplet.address = await leaseAddress(skip);
-    if (!this.droplets.has(droplet.id)) return releaseAddress(droplet.address); // deleted meanwhile
-    if (droplet.fault === 'no-ssh') {
-      await delay(20);
-    } else if (droplet.fault === 'host-fails') {
-      this.finishAction(action, 'errored');
-      return;
-    } else {
-      const host = await this.backend.create({
-        dropletId: droplet.id,
-        name: droplet.name,
-        image: droplet.image,
-        address: droplet.address,
-        authorizedKeys: keys.map((k) => k.public_key.trim()).join('\n'),
-      });
-      if (!this.droplets.has(droplet.id)) {
-        // Deleted while booting: the delete already answered 204; finish the job.
-        await host.remove();
-        await releaseAddress(droplet.address);
+    droplet.booting = true;
+    let host: HostHandle | undefined;
+    try {
+      const skip = await this.backend.usedAddresses();
+      droplet.address = await leaseAddress(skip);
+      if (!this.droplets.has(droplet.id)) return; // deleted meanwhile
+      if (droplet.fault === 'host-fails') {
+        this.finishAction(action, 'errored');
         return;
       }
-      droplet.host = host;
+      if (droplet.fault !== 'no-ssh') {
+        host = await this.backend.create({
+          dropletId: droplet.id,
+          name: droplet.name,
+          image: droplet.image,
+          address: droplet.address,
+          authorizedKeys: keys.map((k) => k.public_key.trim()).join('\n'),
+        });
+      }
+    } finally {
+      droplet.booting = false;
+      if (!this.droplets.has(droplet.id)) {
+        // Deleted while booting: the delete already answered 204; finish its job here.
+        await host?.remove();
+        if (droplet.address) await releaseAddress(droplet.address);
+      }
     }
+    if (!this.droplets.has(droplet.id)) return;
+    droplet.host = host;
     droplet.status = 'active';
     droplet.hasIp = true;
     this.finishAction(action, 'completed');
@@ -610,12 +617,13 @@ export class DigitalOceanEmulator {
 
   private async destroyDroplet(droplet: Droplet): Promise<void> {
     this.droplets.delete(droplet.id);
+    if (droplet.booting) return; // boot() cleans up when it finishes
     const host = droplet.host;
     droplet.host = undefined;
     await this.track(
       (async () => {
         if (host) await host.remove();
-        if (droplet.address && (host || droplet.fault === 'no-ssh')) await releaseAddress(droplet.address);
+        if (droplet.address) await releaseAddress(droplet.address);
       })(),
     );
   }

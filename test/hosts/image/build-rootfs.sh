@@ -25,7 +25,12 @@ debootstrap)
   ;;
 base)
   cp -a "$here/overlay/." "$dir/"
-  chown -R root:root "$dir/etc/ssh/sshd_config.d" "$dir/usr/local/sbin" "$dir/etc/systemd/system" "$dir/etc/apt"
+  # Modes do not depend on the checkout's umask or core.fileMode.
+  (cd "$here/overlay" && find . -type f) | while read -r file; do
+    chown root:root "$dir/$file"
+    chmod 644 "$dir/$file"
+  done
+  chmod 755 "$dir"/usr/local/sbin/moor-testhost-*
   rm -f "$dir/etc/apt/sources.list"
   # No policy-rc.d left behind; units start normally under systemd.
   rm -f "$dir/usr/sbin/policy-rc.d"

@@ -198,6 +198,52 @@ describe('machine contexts', () => {
     expect(existsSync(layout.tlsDir('dev'))).toBe(false);
   });
 
+  it("prunes Moor's contexts of machines that are gone, never the current one nor foreign ones", async () => {
+    const store = new Store(storePath);
+    const gone = path.join(dir, 'deleted-store');
+    writeStoreCerts(gone);
+    for (const name of ['old1', 'old2']) {
+      await syncMachineContext(writeNoneMachine(gone, name, 'tcp://127.0.3.9:2376'), gone, { layout });
+    }
+    await writeContext(
+      layout,
+      { Name: 'mine', Metadata: {}, Endpoints: { docker: { Host: 'tcp://h:1', SkipTLSVerify: false } } },
+      null,
+    );
+    await switchContext('old2', { layout });
+    rmSync(gone, { recursive: true });
+    writeNoneMachine(storePath, 'dev', 'tcp://127.0.3.9:2376');
+    await switchActiveHost(store, 'dev', { layout }); // switches away from old2 first, then prunes
+    expect((await listMoorContexts({ layout })).map((c) => c.name)).toEqual(['dev']);
+    expect(existsSync(layout.metaFile('mine'))).toBe(true);
+    expect(existsSync(layout.tlsDir('old1'))).toBe(false);
+  });
+
+  it('the create/rm/regenerate-certs hooks turn every context problem into a warning', async () => {
+    const { removeMachineContextOrWarn, syncMachineContextOrWarn } = await import(
+      '../../../main/docker/contexts/hooks.js'
+    );
+    const warnings: string[] = [];
+    const warn = (m: string) => warnings.push(m);
+    const hookEnv = { DOCKER_CONFIG: layout.configDir };
+    const config = writeNoneMachine(storePath, 'a', 'tcp://127.0.3.9:2376');
+    await syncMachineContextOrWarn(config, storePath, {
+      env: hookEnv,
+      warn,
+      driverUrl: async () => 'tcp://127.0.3.5:2376',
+    });
+    expect((await readContextMeta(layout, 'moor-a'))?.Endpoints.docker?.Host).toBe('tcp://127.0.3.5:2376');
+    rmSync(path.join(storePath, 'certs'), { recursive: true });
+    await syncMachineContextOrWarn(config, storePath, { env: hookEnv, warn });
+    await switchContext('moor-a', { layout });
+    await removeMachineContextOrWarn('a', storePath, { env: hookEnv, warn });
+    expect(warnings).toEqual([
+      '"a" cannot be a Docker context name: machine "a" uses the context "moor-a"',
+      expect.stringMatching(/^Could not update the Docker context of "a": Cannot read the CA certificate/),
+      '"moor-a" was the current Docker context: docker now uses the default context',
+    ]);
+  });
+
   it('switchContext refuses missing and invalid contexts', async () => {
     await expect(switchContext('nope', { layout })).rejects.toThrow('Docker context "nope" does not exist');
     await expect(switchContext('a', { layout })).rejects.toThrow('not a valid Docker context name');
