@@ -1,6 +1,12 @@
 // The `moor` executable (bin/moor.js runs the bundle of this file).
 import { runCli } from './program.js';
 
+// `moor ls | head -1`: a closed pipe ends the command quietly, like a Go program killed by SIGPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const code = await runCli();
 // Exit explicitly: a command is done when its action resolves, whatever sockets are left open.
 process.exit(code);

@@ -110,6 +110,11 @@ export function createIsInterrupted(marker: CreateMarker): boolean {
 export interface RecoveryOptions {
   env?: NodeJS.ProcessEnv;
   progress?: ProgressReporter;
+  /**
+   * Stop waiting after this long (ls must stay fast when the cloud API is down). The cleanup goes
+   * on in the background; if the process exits first, its lock is stale and the next ls takes over.
+   */
+  timeoutMs?: number;
 }
 
 export interface RecoveryResult {
@@ -191,7 +196,18 @@ export async function recoverInterruptedCreates(
         () => true,
         () => false,
       );
-      return exists ? recoverInterruptedCreate(store, name, options) : null;
+      if (!exists) return null;
+      const work = recoverInterruptedCreate(store, name, options);
+      if (!options.timeoutMs) return work;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<RecoveryResult>((resolve) => {
+        timer = setTimeout(
+          () => resolve({ name, cleaned: false, error: 'cleanup still running' }),
+          options.timeoutMs,
+        );
+        timer.unref();
+      });
+      return Promise.race([work, late]).finally(() => clearTimeout(timer));
     }),
   );
   return results.filter((r): r is RecoveryResult => r !== null);

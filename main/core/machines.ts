@@ -22,6 +22,7 @@ import { errorMessage, MoorError, PreCreateError } from './errors.js';
 import {
   clearCreateMarker,
   markCreateInProgress,
+  type RecoveryResult,
   recoverInterruptedCreate,
   recoverInterruptedCreates,
 } from './interrupted-create.js';
@@ -39,6 +40,9 @@ import type { MachineState } from './state.js';
  * the whole listing; a live engine answers a TLS /version in well under a second, even far away.
  */
 export const DEFAULT_QUERY_TIMEOUT_MS = 1_000;
+
+/** How long `ls` waits for the cleanup of interrupted creates (see interrupted-create.ts). */
+const RECOVERY_TIMEOUT_MS = 10_000;
 
 /** docker-machine's mcnutils.WaitFor: 60 tries, 3 s apart. */
 export const DEFAULT_WAIT = { tries: 60, intervalMs: 3_000 };
@@ -107,6 +111,8 @@ export interface ListOptions {
   filters?: FilterOptions;
   /** Where DOCKER_HOST is read from (the ACTIVE column). */
   env?: NodeJS.ProcessEnv;
+  /** Told about each interrupted create that was cleaned up (or could not be) before listing. */
+  onRecovered?: (result: RecoveryResult) => void;
 }
 
 /**
@@ -119,7 +125,10 @@ export async function listMachines(options: ListOptions): Promise<HostListItem[]
   const { store, filters } = options;
   const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const env = options.env ?? process.env;
-  await recoverInterruptedCreates(store, { env }); // DigitalOcean issue: a killed create leaves no orphans
+  // A create killed mid-way (kill -9) left a record: delete what it made (bounded, ls stays fast).
+  for (const r of await recoverInterruptedCreates(store, { env, timeoutMs: RECOVERY_TIMEOUT_MS })) {
+    options.onRecovered?.(r);
+  }
   const entries = await store.list();
   const hosts = loadedHosts(entries);
   const swarmMasters = swarmMastersOf(hosts);
@@ -145,7 +154,11 @@ export async function listMachines(options: ListOptions): Promise<HostListItem[]
 /** Names `ls -q` prints: loaded machines in store (byte) order, filtered; broken ones are left out. */
 export async function listMachineNames(options: ListOptions): Promise<string[]> {
   const { store, filters } = options;
-  await recoverInterruptedCreates(store, { env: options.env ?? process.env });
+  const recovered = await recoverInterruptedCreates(store, {
+    env: options.env ?? process.env,
+    timeoutMs: RECOVERY_TIMEOUT_MS,
+  });
+  for (const r of recovered) options.onRecovered?.(r);
   if (!filters) return (await store.list()).filter((e) => !e.error).map((e) => e.name);
   if (filters.State.length > 0) {
     const items = await listMachines(options);

@@ -226,6 +226,7 @@ describe('digitalocean driver end to end (emulator + test hosts)', () => {
     const ls = await moor(['ls']);
     expect(ls.code, ls.stderr).toBe(0);
     expect(ls.stdout).not.toContain(name);
+    expect(ls.stderr).toContain(`Removed "${name}": its create was interrupted`);
     await expectNoLeaks(name);
   });
 

@@ -124,7 +124,8 @@ describe('generic driver, Docker already installed', () => {
     }
     expect(paused).toBe(true);
     // Kill the connection's sshd processes and the paused script (the listener stays).
-    await host.exec("pkill -KILL -f 'sshd: root@'; pkill -KILL -f 'sleep 300'; rm -f /usr/local/sbin/hostnamectl");
+    // ([s] keeps the patterns from matching this very command line)
+    await host.exec("rm -f /usr/local/sbin/hostnamectl; pkill -KILL -f '[s]shd: root@'; pkill -KILL -f '[s]leep 300'");
     const run = await creating;
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/connection .*(lost|closed)/);

@@ -26,7 +26,19 @@ export function register(program: Command, cli: CliContext): void {
       const { listMachines, listMachineNames } = await import('../../core/machines.js');
       const parsed = parseFilters(options.filter);
       const filters = hasFilters(parsed) ? parsed : undefined;
-      const query = { store: cli.store, timeoutMs: options.timeout * 1000, filters, env: cli.env };
+      const query = {
+        store: cli.store,
+        timeoutMs: options.timeout * 1000,
+        filters,
+        env: cli.env,
+        // A create killed mid-way is cleaned up first; say so, or a machine vanishes silently.
+        onRecovered: (r: { name: string; cleaned: boolean; error?: string }) =>
+          cli.errln(
+            r.cleaned
+              ? `Removed "${r.name}": its create was interrupted; the resources it had created were deleted`
+              : `The create of "${r.name}" was interrupted and its cleanup failed: ${r.error}`,
+          ),
+      };
       if (options.quiet) {
         for (const name of await listMachineNames(query)) cli.println(name);
         return;
