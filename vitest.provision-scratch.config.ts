@@ -3,7 +3,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
-    include: ['test/unit/provision/**/*.test.ts', 'test/unit/generic*.test.ts', 'test/integration/generic*.test.ts'],
+    include: [
+      'test/unit/provision/**/*.test.ts',
+      'test/unit/generic*.test.ts',
+      'test/integration/generic*.test.ts',
+    ],
     testTimeout: 300_000,
     hookTimeout: 900_000,
   },

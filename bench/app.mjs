@@ -12,7 +12,7 @@
 //
 //   npm run build && node --import tsx bench/app.mjs [--runs N] [--skip-chromium]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import xtermHeadless from '@xterm/headless';
 import { build } from 'esbuild';
@@ -152,7 +152,7 @@ try {
       term.write(payload.data, () => {
         if (flowControl) void services.terminalAck({ id, chars: payload.data.length });
         parsed = (parsed + payload.data).slice(-4096);
-        if (sawMarker === null && /^C-4\r?$/m.test(parsed)) sawMarker = performance.now();
+        if (sawMarker === null && /C-4\r?\n/.test(parsed)) sawMarker = performance.now();
       });
     });
     await new Promise((r) => setTimeout(r, 300));
@@ -161,22 +161,24 @@ try {
     const t0 = performance.now();
     await services.terminalWrite({ id, data: '\x03' });
     await services.terminalWrite({ id, data: 'echo C-$((2+2))\r' });
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 10_000;
     while (sawMarker === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     off();
     await services.terminalClose({ id });
     term.dispose();
-    return { ms: (sawMarker ?? Number.NaN) - t0, mb: received / 1e6 };
+    // No answer within 10 s counts as 10 s (the figure is then printed as "≥").
+    return { ms: (sawMarker ?? t0 + 10_000) - t0, mb: received / 1e6 };
   }
   const withFc = [];
   const withoutFc = [];
-  const CTRL_RUNS = Math.max(3, Math.min(RUNS, 7));
+  const CTRL_RUNS = Math.max(3, Math.min(RUNS, 5));
   for (let i = 0; i < CTRL_RUNS; i++) {
     withFc.push((await ctrlC(true)).ms);
     withoutFc.push((await ctrlC(false)).ms);
   }
   console.log(`2. Ctrl-C during \`cat /dev/urandom | base64\` → shell answers, ${CTRL_RUNS} runs (median / max):`);
-  console.log(`   acks on receipt, no backpressure (baseline)  ${ms(median(withoutFc))} / ${ms(Math.max(...withoutFc))}`);
+  const atLeast = (x) => (x >= 10_000 ? `≥ ${ms(x)}` : ms(x));
+  console.log(`   acks on receipt, no backpressure (baseline)  ${atLeast(median(withoutFc))} / ${atLeast(Math.max(...withoutFc))}`);
   console.log(
     `   acks after xterm parsed (Moor)               ${ms(median(withFc))} / ${ms(Math.max(...withFc))}   (goal ≤ 500 ms)`,
   );
@@ -258,11 +260,13 @@ console.log(JSON.stringify({ rss: process.memoryUsage().rss, machines: rows.leng
 await services.dispose();
 process.exit(0);`,
     );
-    const bundle = path.join(rssStore.dir, 'rss-bundle.mjs');
-    await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: bundle, logLevel: 'warning', nodePaths: [path.join(root, 'node_modules')] });
+    // Inside the repository so that the bundle's bare imports (ssh2, ...) resolve to node_modules.
+    mkdirSync(path.join(root, '.tmp'), { recursive: true });
+    const bundle = path.join(root, '.tmp', `bench-rss-${process.pid}.mjs`);
+    await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: bundle, logLevel: 'warning' });
     const runChild = (args) => {
       const r = spawnSync(process.execPath, args, {
-        env: { ...env, MACHINE_STORAGE_PATH: rssStore.dir, DOCKER_CONFIG: path.join(rssStore.dir, 'docker'), NODE_PATH: path.join(root, 'node_modules') },
+        env: { ...env, MACHINE_STORAGE_PATH: rssStore.dir, DOCKER_CONFIG: path.join(rssStore.dir, 'docker') },
         cwd: root,
         encoding: 'utf8',
       });
@@ -271,6 +275,7 @@ process.exit(0);`,
     };
     const base = runChild(['--expose-gc', '-e', 'setTimeout(() => { gc(); console.log(JSON.stringify({ rss: process.memoryUsage().rss })) }, 2500)']);
     const svc = runChild(['--expose-gc', bundle]);
+    rmSync(bundle, { force: true });
     const mb = (b) => `${(b / 1024 / 1024).toFixed(1)} MB`;
     console.log(`4. main-process services idle RSS, ${svc.machines} machines (states: ${svc.states.join(', ')}):`);
     console.log(`   bare node process (baseline)  ${mb(base.rss)}`);

@@ -1,6 +1,12 @@
 /**
  * Where Moor keeps credentials (cloud API tokens) instead of config.json. config.json then holds a
  * reference "<scheme>:<id>" (e.g. "moor-keychain:digitalocean-web-1a2b3c4d"), never the secret.
+ *
+ * Adapters: secret-tool.ts (Linux Secret Service) and macos-keychain.ts (macOS), chosen by
+ * index.ts; the app injects its own through DriverContext.secrets / CreateMachineRequest.secrets.
+ * The app's adapter should prefer the same OS keychain adapters (so the CLI can read what the app
+ * stored) and use Electron safeStorage (scheme "moor-safestorage", e.g. ciphertext in
+ * <store>/.moor-secrets/<id>) only where the CLI has none (Windows).
  */
 export interface SecretStore {
   /**

@@ -290,6 +290,46 @@ describe('moor commands', () => {
     });
   });
 
+  describe('create rollback', () => {
+    it('Ctrl-C during create removes what was created and exits 130', async () => {
+      const dead = await refusedAddress(HOST);
+      const child = spawn(
+        process.execPath,
+        [
+          moorBin,
+          'create',
+          '-d',
+          'generic',
+          '--generic-ip-address',
+          dead.host,
+          '--generic-ssh-port',
+          String(dead.port),
+          '--engine-install-url',
+          'distro',
+          'interrupted',
+        ],
+        { env: { ...baseEnv(), MACHINE_STORAGE_PATH: store } },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      await new Promise<void>((resolve) => {
+        child.stdout.on('data', (d: Buffer) => {
+          stdout += d.toString();
+          if (stdout.includes('Waiting for machine to be running')) resolve();
+        });
+      });
+      expect(existsSync(path.join(store, 'machines/interrupted'))).toBe(true);
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(stderr).toContain('Create of "interrupted" cancelled; removing what was created...');
+      expect(existsSync(path.join(store, 'machines/interrupted'))).toBe(false);
+    });
+  });
+
   describe('usage', () => {
     it('no command: help on stdout, exit 0; unknown command: exit 1', async () => {
       const help = await moor([]);

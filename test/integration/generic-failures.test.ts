@@ -2,7 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestHost } from '../hosts/index.js';
-import { type GenericFixture, genericFixture, machineConfig, startRebootableHost } from './generic-support.js';
+import {
+  type GenericFixture,
+  genericFixture,
+  machineConfig,
+  startRebootableHost,
+} from './generic-support.js';
 
 // The generic driver on a Debian 12 host whose Docker (Debian's docker.io) is already installed:
 // the fast create, a non-root sudo user, and what goes wrong — a changed host key, a wrong key, an
@@ -29,7 +34,12 @@ const create = (name: string, ...extra: string[]) =>
 
 beforeAll(async () => {
   fx = genericFixture('moor-generic-failures');
-  host = await startRebootableHost(`prov-generic-fail-${process.pid}`, ADDRESS, 'bookworm-docker', fx.publicKey);
+  host = await startRebootableHost(
+    `prov-generic-fail-${process.pid}`,
+    ADDRESS,
+    'bookworm-docker',
+    fx.publicKey,
+  );
 });
 
 afterAll(async () => {
@@ -39,7 +49,19 @@ afterAll(async () => {
 
 describe('generic driver, Docker already installed', () => {
   it('create configures the installed engine without installing anything', async () => {
-    const run = await fx.moor(['-D', 'create', '-d', 'generic', '--generic-ip-address', ADDRESS, '--generic-ssh-key', fx.keyPath, '--engine-install-url', 'distro', 'ready']);
+    const run = await fx.moor([
+      '-D',
+      'create',
+      '-d',
+      'generic',
+      '--generic-ip-address',
+      ADDRESS,
+      '--generic-ssh-key',
+      fx.keyPath,
+      '--engine-install-url',
+      'distro',
+      'ready',
+    ]);
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('Docker is already installed');
     expect(run.stdout).not.toContain('Installing Docker');
@@ -65,7 +87,16 @@ describe('generic driver, Docker already installed', () => {
 
   it('a missing key fails the pre-create check with exit 3 and leaves nothing', async () => {
     const missing = path.join(fx.dir, 'nope');
-    const run = await fx.moor(['create', '-d', 'generic', '--generic-ip-address', ADDRESS, '--generic-ssh-key', missing, 'nokey']);
+    const run = await fx.moor([
+      'create',
+      '-d',
+      'generic',
+      '--generic-ip-address',
+      ADDRESS,
+      '--generic-ssh-key',
+      missing,
+      'nokey',
+    ]);
     expect(run.code).toBe(3);
     expect(run.stderr).toContain(`Error with pre-create check: "SSH key does not exist: \\"${missing}\\""`);
     expect(existsSync(path.join(fx.storePath, 'machines', 'nokey'))).toBe(false);
@@ -99,7 +130,9 @@ describe('generic driver, Docker already installed', () => {
   it('an engine that does not start is reported with the unit status and its journal', async () => {
     const run = await create('badopt', '--engine-opt', 'no-such-dockerd-flag=1');
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('The Docker engine on "badopt" did not come up: docker.service failed to start');
+    expect(run.stderr).toContain(
+      'The Docker engine on "badopt" did not come up: docker.service failed to start',
+    );
     expect(run.stderr).toContain('systemctl status docker.service:');
     expect(run.stderr).toContain('Last lines of journalctl -u docker.service:');
     // dockerd's own complaint, straight from the journal
@@ -125,7 +158,9 @@ describe('generic driver, Docker already installed', () => {
     expect(paused).toBe(true);
     // Kill the connection's sshd processes and the paused script (the listener stays).
     // ([s] keeps the patterns from matching this very command line)
-    await host.exec("rm -f /usr/local/sbin/hostnamectl; pkill -KILL -f '[s]shd: root@'; pkill -KILL -f '[s]leep 300'");
+    await host.exec(
+      "rm -f /usr/local/sbin/hostnamectl; pkill -KILL -f '[s]shd: root@'; pkill -KILL -f '[s]leep 300'",
+    );
     const run = await creating;
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/connection .*(lost|closed)/);
@@ -149,7 +184,9 @@ describe('generic driver, Docker already installed', () => {
   });
 
   it('a changed host key is refused with the command to re-trust it', async () => {
-    const rekey = await host.exec('rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh');
+    const rekey = await host.exec(
+      'rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh',
+    );
     expect(rekey.exitCode).toBe(0);
     const run = await fx.moor(['provision', 'ready']);
     expect(run.code).toBe(1);
@@ -159,5 +196,21 @@ describe('generic driver, Docker already installed', () => {
     const docker = fx.dockerThroughEnv('dropped', 'docker version --format "{{.Server.Version}}"');
     expect(docker.stderr).toBe('');
     expect(docker.code).toBe(0);
+  });
+
+  it('a custom --generic-engine-port is used by provisioning, env and restart', async () => {
+    const run = await create('port', '--generic-engine-port', '12376');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect((await fx.moor(['url', 'port'])).stdout.trim()).toBe(`tcp://${ADDRESS}:12376`);
+    expect(
+      fx.dockerThroughEnv('port', 'echo "$DOCKER_HOST"; docker version --format "{{.Server.Version}}"')
+        .stdout,
+    ).toContain(`tcp://${ADDRESS}:12376`);
+    // docker-machine's restart polled port 2376 whatever the engine port, and failed here
+    const restart = await fx.moor(['restart', 'port']);
+    expect(restart.stderr).toBe('');
+    expect(restart.code).toBe(0);
+    expect(fx.dockerThroughEnv('port', 'docker version --format "{{.Server.Version}}"').code).toBe(0);
   });
 });

@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestHost } from '../hosts/index.js';
-import { type GenericFixture, genericFixture, machineConfig, startRebootableHost } from './generic-support.js';
+import {
+  type GenericFixture,
+  genericFixture,
+  machineConfig,
+  startRebootableHost,
+} from './generic-support.js';
 
 // The Flatcar provisioner against the test hosts' `flatcar` variant (Flatcar's os-release, login
 // user `core` with sudo, Docker in the image, no package manager to install or upgrade it).

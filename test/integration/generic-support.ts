@@ -5,6 +5,7 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { HostConfig } from '../../main/store/config.js';
 import { requireCommand, tempDir } from '../harness/components.js';
 import { dockerOk, startTestHost, type TestHost, type TestHostImage } from '../hosts/index.js';
 
@@ -90,16 +91,16 @@ export async function startRebootableHost(
   address: string,
   image: TestHostImage,
   publicKey: string,
+  extraPorts: number[] = [],
 ): Promise<TestHost> {
-  const host = await startTestHost({ name, address, image, authorizedKey: publicKey });
+  const host = await startTestHost({ name, address, image, authorizedKey: publicKey, extraPorts });
   await dockerOk(['update', '--restart', 'on-failure', host.id]);
   return host;
 }
 
 /** The machine's config.json as parsed JSON (key order kept). */
-export function machineConfig(storePath: string, name: string): Record<string, unknown> & {
-  Driver: Record<string, unknown>;
-  HostOptions: { AuthOptions: Record<string, string> };
-} {
-  return JSON.parse(readFileSync(path.join(storePath, 'machines', name, 'config.json'), 'utf8'));
+export function machineConfig(storePath: string, name: string): HostConfig {
+  return JSON.parse(
+    readFileSync(path.join(storePath, 'machines', name, 'config.json'), 'utf8'),
+  ) as HostConfig;
 }

@@ -3,7 +3,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineGet, readEngineTls } from '../../main/docker/engine.js';
 import { type TestHost, testImageTar } from '../hosts/index.js';
-import { type GenericFixture, genericFixture, machineConfig, startRebootableHost } from './generic-support.js';
+import {
+  type GenericFixture,
+  genericFixture,
+  machineConfig,
+  startRebootableHost,
+} from './generic-support.js';
 
 // The generic driver's whole life on a stock Debian 12 host WITHOUT Docker (a systemd + OpenSSH
 // container on its own loopback address): Docker is installed from Debian's own packages during
@@ -139,7 +144,12 @@ describe('generic driver on Debian 12 without Docker', () => {
     await expect(engineGet(`tcp://${ADDRESS}:2376`, '/_ping', fresh, 10_000)).resolves.toBe('OK');
     // ...and the engine refuses the old client certificate (server verified with the new CA).
     await expect(
-      engineGet(`tcp://${ADDRESS}:2376`, '/_ping', { ca: fresh.ca, cert: oldClient.cert, key: oldClient.key }, 10_000),
+      engineGet(
+        `tcp://${ADDRESS}:2376`,
+        '/_ping',
+        { ca: fresh.ca, cert: oldClient.cert, key: oldClient.key },
+        10_000,
+      ),
     ).rejects.toThrow();
     // The docker CLI through `moor env` uses the new pair.
     expect(fx.dockerThroughEnv(NAME, 'docker version --format "{{.Server.Version}}"').code).toBe(0);
@@ -155,7 +165,7 @@ describe('generic driver on Debian 12 without Docker', () => {
     expect(fx.dockerThroughEnv(NAME, 'docker version --format "{{.Server.Version}}"').code).toBe(0);
   });
 
-  it('stop, start and kill are refused with docker-machine\'s messages', async () => {
+  it("stop, start and kill are refused with docker-machine's messages", async () => {
     const stop = await fx.moor(['stop', NAME]);
     expect(stop.code).toBe(1);
     expect(stop.stderr).toContain('generic driver does not support stop');
@@ -172,13 +182,15 @@ describe('generic driver on Debian 12 without Docker', () => {
     expect(run.stdout).toContain('Docker is up and running!');
   });
 
-  it('rm --remove-engine-config removes Moor\'s files here and its engine config there', async () => {
+  it("rm --remove-engine-config removes Moor's files here and its engine config there", async () => {
     const run = await fx.moor(['rm', '-y', '--remove-engine-config', NAME]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`Successfully removed ${NAME}`);
     expect(() => statSync(path.join(fx.storePath, 'machines', NAME))).toThrow();
-    expect((await host.exec('test -e /etc/systemd/system/docker.service.d/10-machine.conf')).exitCode).not.toBe(0);
+    expect(
+      (await host.exec('test -e /etc/systemd/system/docker.service.d/10-machine.conf')).exitCode,
+    ).not.toBe(0);
     // the distribution's own engine runs again, without the TLS listener
     expect((await host.exec('systemctl is-active docker.service')).stdout.trim()).toBe('active');
     expect((await host.exec('ss -Htln "sport = :2376"')).stdout.trim()).toBe('');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { MoorError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
-import { timeoutOption } from '../options.js';
+import { DEFAULT_TIMEOUT_SECONDS, timeoutOption } from '../options.js';
 
 export function register(program: Command, cli: CliContext): void {
   program
@@ -12,7 +12,7 @@ export function register(program: Command, cli: CliContext): void {
     )
     .argument('[args...]')
     .addOption(timeoutOption())
-    .action(async (args: string[], options: { timeout: number }) => {
+    .action(async (args: string[], options: { timeout?: number }) => {
       if (args.length > 0) throw new MoorError('Error: Too many arguments given');
       if (!cli.env.DOCKER_HOST) {
         // No DOCKER_HOST: the machine the Docker context selects (moor use), as docker itself would.
@@ -22,7 +22,11 @@ export function register(program: Command, cli: CliContext): void {
       }
       const { findActiveMachine } = await import('../../core/machines.js');
       cli.println(
-        await findActiveMachine({ store: cli.store, timeoutMs: options.timeout * 1000, env: cli.env }),
+        await findActiveMachine({
+          store: cli.store,
+          timeoutMs: (options.timeout ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
+          env: cli.env,
+        }),
       );
     });
 }

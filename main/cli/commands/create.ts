@@ -37,10 +37,18 @@ export function register(program: Command, cli: CliContext): void {
         const { engine, swarm, tlsSans } = hostOptionsFromFlags(parsed.sharedValues);
         const g = cli.globals;
         const controller = new AbortController();
-        // Ctrl-C rolls the create back (driver resources and machine directory) before exiting.
-        const onSignal = () => controller.abort();
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
+        // Ctrl-C rolls the create back (driver resources and machine directory) before exiting; a
+        // second Ctrl-C exits at once. `on`, not `once`: proper-lockfile's signal-exit re-raises a
+        // signal that no other listener handles, which would kill the process before the rollback.
+        let signals = 0;
+        const onSignal = () => {
+          signals++;
+          if (signals > 1) process.exit(130);
+          cli.errln(`Cancelling the create of "${parsed.name}"...`);
+          controller.abort();
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
         try {
           await createMachine({
             store: cli.store,

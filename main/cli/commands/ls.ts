@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { collect, timeoutOption } from '../options.js';
+import { collect, DEFAULT_TIMEOUT_SECONDS, timeoutOption } from '../options.js';
 
 interface LsOptions {
   quiet?: boolean;
-  filter: string[];
-  timeout: number;
+  filter?: string[];
+  timeout?: number;
   format?: string;
 }
 
@@ -18,17 +18,17 @@ export function register(program: Command, cli: CliContext): void {
     )
     .allowExcessArguments()
     .option('-q, --quiet', 'Enable quiet mode')
-    .option('--filter <filter>', 'Filter output based on conditions provided', collect, [])
+    .option('--filter <filter>', 'Filter output based on conditions provided', collect)
     .addOption(timeoutOption())
     .option('-f, --format <format>', 'Pretty-print machines using a Go template')
     .action(async (options: LsOptions) => {
       const { parseFilters, hasFilters } = await import('../../core/machine-filters.js');
       const { listMachines, listMachineNames } = await import('../../core/machines.js');
-      const parsed = parseFilters(options.filter);
+      const parsed = parseFilters(options.filter ?? []);
       const filters = hasFilters(parsed) ? parsed : undefined;
       const query = {
         store: cli.store,
-        timeoutMs: options.timeout * 1000,
+        timeoutMs: (options.timeout ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
         filters,
         env: cli.env,
         // A create killed mid-way is cleaned up first; say so, or a machine vanishes silently.

@@ -360,9 +360,10 @@ export class DigitalOceanEmulator {
       );
     }
 
-    const headers = this.rateHeaders(token);
+    this.rateHeaders(token); // opens a new window when the old one is over
     const usage = this.usage.get(token)!;
     usage.count++;
+    const headers = this.rateHeaders(token);
     if (usage.count > this.options.rateLimit) {
       return fail(
         new HttpError(429, 'too_many_requests', 'API Rate limit exceeded.'),

@@ -73,8 +73,12 @@ ExecStart=/opt/bin/dockerd \\
 
   it('is not socket-activated without docker.socket, or without fd://', () => {
     expect(parseDockerUnit(DEBIAN_UNIT, false).socketActivated).toBe(false);
-    const plain = '# /usr/lib/systemd/system/docker.service\n[Service]\nExecStart=/usr/bin/dockerd -H unix://\n';
-    expect(parseDockerUnit(plain, true)).toMatchObject({ program: '/usr/bin/dockerd', socketActivated: false });
+    const plain =
+      '# /usr/lib/systemd/system/docker.service\n[Service]\nExecStart=/usr/bin/dockerd -H unix://\n';
+    expect(parseDockerUnit(plain, true)).toMatchObject({
+      program: '/usr/bin/dockerd',
+      socketActivated: false,
+    });
   });
 
   it('has no program when docker.service does not exist', () => {
@@ -114,7 +118,11 @@ describe('renderDropIn', () => {
   });
 
   it('escapes systemd specifiers and variables in user values, keeps vendor variables', () => {
-    const unit = { program: '/usr/bin/dockerd', args: ['--host=fd://', '$DOCKER_SELINUX'], socketActivated: true };
+    const unit = {
+      program: '/usr/bin/dockerd',
+      args: ['--host=fd://', '$DOCKER_SELINUX'],
+      socketActivated: true,
+    };
     const text = renderDropIn(
       { ...REFERENCE_EXAMPLE, labels: ['note=100% $HOME', 'a b'], env: ['RATE=50%'] },
       unit,
@@ -129,7 +137,15 @@ describe('renderDropIn', () => {
 describe('helpers', () => {
   it('keptVendorArgs drops listeners and $DOCKER_OPTS, keeps the rest', () => {
     expect(
-      keptVendorArgs(['-H', 'fd://', '--host=unix:///x', '-H=tcp://1', '--containerd=/c.sock', '${DOCKER_OPTS}', '$X']),
+      keptVendorArgs([
+        '-H',
+        'fd://',
+        '--host=unix:///x',
+        '-H=tcp://1',
+        '--containerd=/c.sock',
+        '$' + '{DOCKER_OPTS}', // the braced form, as a unit may write it
+        '$X',
+      ]),
     ).toEqual(['--containerd=/c.sock', '$X']);
   });
 
@@ -155,7 +171,13 @@ describe('planDaemonJson', () => {
 
   it('removes keys dockerd would refuse as given twice (hosts, tls*, labels, opts)', () => {
     const plan = planDaemonJson(
-      JSON.stringify({ hosts: ['unix://'], tlsverify: true, labels: ['x=y'], 'log-driver': 'json-file', debug: true }),
+      JSON.stringify({
+        hosts: ['unix://'],
+        tlsverify: true,
+        labels: ['x=y'],
+        'log-driver': 'json-file',
+        debug: true,
+      }),
       command,
     );
     expect(plan).toEqual({

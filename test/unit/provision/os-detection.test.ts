@@ -31,7 +31,7 @@ describe('parseOsRelease', () => {
 
   it('unquotes shell style: single quotes, escapes, trailing comments, CRLF', () => {
     const os = parseOsRelease(
-      "NAME='My \"OS\"'\r\nPRETTY_NAME=\"A \\\"quoted\\\" \\$name\"\r\nID=myos # a comment\r\n# ID=nope\r\n",
+      'NAME=\'My "OS"\'\r\nPRETTY_NAME="A \\"quoted\\" \\$name"\r\nID=myos # a comment\r\n# ID=nope\r\n',
     );
     expect(os.name).toBe('My "OS"');
     expect(os.prettyName).toBe('A "quoted" $name');

@@ -29,12 +29,28 @@ function assertShellSyntax(script: string): void {
 
 describe('installScript', () => {
   it.each([
-    ['debian-12', 'apt-get update', 'apt-get install -y -q -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=300 docker.io'],
-    ['ubuntu-24.04', 'apt-get update', 'apt-get install -y -q -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=300 docker.io'],
+    [
+      'debian-12',
+      'apt-get update',
+      'apt-get install -y -q -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=300 docker.io',
+    ],
+    [
+      'ubuntu-24.04',
+      'apt-get update',
+      'apt-get install -y -q -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=300 docker.io',
+    ],
     ['fedora-40', '', '$(command -v dnf || command -v yum) install -y moby-engine'],
     ['arch', 'pacman -Sy --noconfirm', 'pacman -S --noconfirm --noprogressbar --needed docker'],
-    ['opensuse-leap-15.6', 'zypper --non-interactive --quiet refresh', 'zypper --non-interactive install --no-confirm docker'],
-    ['opensuse-tumbleweed', 'zypper --non-interactive --quiet refresh', 'zypper --non-interactive install --no-confirm docker'],
+    [
+      'opensuse-leap-15.6',
+      'zypper --non-interactive --quiet refresh',
+      'zypper --non-interactive install --no-confirm docker',
+    ],
+    [
+      'opensuse-tumbleweed',
+      'zypper --non-interactive --quiet refresh',
+      'zypper --non-interactive install --no-confirm docker',
+    ],
   ])('%s: the distribution package with "distro", no download at all', (file, refresh, install) => {
     const script = installScript(provisionerFor(file), 'distro');
     assertShellSyntax(script);
@@ -52,9 +68,11 @@ describe('installScript', () => {
   it('runs the install URL like docker-machine, then falls back to the distribution package', () => {
     const script = installScript(provisionerFor('debian-12'), 'https://get.docker.com');
     assertShellSyntax(script);
-    expect(script).toContain("curl -fsSL 'https://get.docker.com' -o \"$script\"");
+    expect(script).toContain('curl -fsSL \'https://get.docker.com\' -o "$script"');
     expect(script).toContain('sh "$script"');
-    const fallback = script.indexOf('apt-get install -y -q -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=300 docker.io');
+    const fallback = script.indexOf(
+      'apt-get install -y -q -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=300 docker.io',
+    );
     expect(fallback).toBeGreaterThan(script.indexOf('sh "$script"'));
     expect(script).toContain('echo "@@section installed"; echo "$installed"');
   });
@@ -69,7 +87,9 @@ describe('installScript', () => {
     for (const file of ['rocky-9', 'centos-stream-9']) {
       const script = installScript(provisionerFor(file), 'distro');
       assertShellSyntax(script);
-      expect(script).toMatch(/@@fail Docker could not be installed: RHEL-like distributions ship no Docker package/);
+      expect(script).toMatch(
+        /@@fail Docker could not be installed: RHEL-like distributions ship no Docker package/,
+      );
     }
   });
 
@@ -91,14 +111,16 @@ describe('installScript', () => {
 describe('upgradeScript', () => {
   it('upgrades whichever engine package is installed, then restarts', () => {
     const script = upgradeScript(provisionerFor('ubuntu-24.04'));
-    expect(script).toContain("dpkg-query -W -f='${Status}' docker-ce");
-    expect(script).toContain("dpkg-query -W -f='${Status}' docker.io");
+    expect(script).toMatch(/dpkg-query -W -f='\$\{Status\}' docker-ce /);
+    expect(script).toMatch(/dpkg-query -W -f='\$\{Status\}' docker\.io /);
     expect(script).toContain('--only-upgrade $pkgs');
     expect(script).toContain('systemctl restart docker.service');
   });
 
   it('refuses on Flatcar', () => {
-    expect(upgradeScript(provisionerFor('flatcar'))).toMatch(/@@fail Docker on flatcar is part of the OS image/);
+    expect(upgradeScript(provisionerFor('flatcar'))).toMatch(
+      /@@fail Docker on flatcar is part of the OS image/,
+    );
   });
 });
 
@@ -107,7 +129,11 @@ describe('configureScript', () => {
     hostname: 'gen',
     files: [
       { staged: '/root/.moor-stage-x-ca.pem', target: '/etc/docker/ca.pem', mode: '0644' as const },
-      { staged: '/root/.moor-stage-x-server-key.pem', target: '/etc/docker/server-key.pem', mode: '0600' as const },
+      {
+        staged: '/root/.moor-stage-x-server-key.pem',
+        target: '/etc/docker/server-key.pem',
+        mode: '0600' as const,
+      },
       {
         staged: '/root/.moor-stage-x-10-machine.conf',
         target: '/etc/systemd/system/docker.service.d/10-machine.conf',
@@ -124,7 +150,9 @@ describe('configureScript', () => {
   it('installs the staged files, reloads, restarts socket + service, waits for the port, diagnoses', () => {
     const script = configureScript(base);
     assertShellSyntax(script);
-    expect(script).toContain("install -m 0600 '/root/.moor-stage-x-server-key.pem' '/etc/docker/server-key.pem'");
+    expect(script).toContain(
+      "install -m 0600 '/root/.moor-stage-x-server-key.pem' '/etc/docker/server-key.pem'",
+    );
     expect(script).toContain('systemctl daemon-reload');
     expect(script).toContain('systemctl reset-failed docker.socket docker.service');
     expect(script).toContain('systemctl enable docker.socket docker.service');
@@ -139,7 +167,12 @@ describe('configureScript', () => {
   });
 
   it('without socket activation only docker.service is handled; regenerate-certs skips the hostname', () => {
-    const script = configureScript({ ...base, socketActivated: false, setHostname: false, backupDaemonJson: true });
+    const script = configureScript({
+      ...base,
+      socketActivated: false,
+      setHostname: false,
+      backupDaemonJson: true,
+    });
     assertShellSyntax(script);
     expect(script).not.toContain('docker.socket');
     expect(script).not.toContain('hostname');
@@ -148,7 +181,10 @@ describe('configureScript', () => {
 
   it('sets hostname and the 127.0.1.1 line of /etc/hosts like docker-machine (run for real on copies)', () => {
     const script = configureScript({ ...base, hostname: 'my.host-1' });
-    const hostnameBlock = script.slice(script.indexOf('if ! grep'), script.indexOf('echo "@@step Configuring'));
+    const hostnameBlock = script.slice(
+      script.indexOf('if ! grep'),
+      script.indexOf('echo "@@step Configuring'),
+    );
     const run = (hosts: string) => {
       const dir = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
       const file = `${dir}/hosts`;
@@ -160,7 +196,9 @@ describe('configureScript', () => {
     };
     expect(run('127.0.0.1 localhost\n127.0.1.1 old\n')).toBe('127.0.0.1 localhost\n127.0.1.1 my.host-1\n');
     expect(run('127.0.0.1 localhost\n')).toBe('127.0.0.1 localhost\n127.0.1.1 my.host-1\n');
-    expect(run('127.0.0.1 localhost\n10.0.0.5 my.host-1\n')).toBe('127.0.0.1 localhost\n10.0.0.5 my.host-1\n');
+    expect(run('127.0.0.1 localhost\n10.0.0.5 my.host-1\n')).toBe(
+      '127.0.0.1 localhost\n10.0.0.5 my.host-1\n',
+    );
     // "myXhost-1" must not count as the name (the dot is literal)
     expect(run('127.0.1.1 myXhost-1\n')).toBe('127.0.1.1 my.host-1\n');
   });

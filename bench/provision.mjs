@@ -1,0 +1,163 @@
+// Provisioning figures (issue 3), against real systemd + OpenSSH test hosts (test/hosts), through
+// the real `moor` binary:
+//  1. `create -d generic` on a host whose Docker is already installed (certs, config, one engine
+//     restart, TLS check). Goal ≤ 5 s. Median of --runs creates (rm between them).
+//  2. `create` including the Docker install from Debian's packages (--engine-install-url distro)
+//     on a fresh host, beside the floor: the bare `apt-get update && apt-get install -y docker.io`
+//     on another fresh host of the same image (docker exec, no SSH at all). Goal ≤ floor + 10 s.
+//  3. SSH round trips of one create, counted on the server: sshd at LogLevel DEBUG1 logs every
+//     channel and exec, sftp-server at -l INFO every file operation.
+//
+//   npm run build && node --import tsx bench/provision.mjs [--runs N]
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { tempDir } from '../test/harness/components.ts';
+import { startTestHost } from '../test/hosts/index.ts';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const RUNS = Number(arg('--runs', '5'));
+const root = path.resolve(new URL('..', import.meta.url).pathname);
+const CLI = process.env.MOOR_TEST_CLI || path.join(root, 'dist/cli/index.js');
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
+
+const work = tempDir('moor-bench-provision');
+const keyPath = path.join(work.dir, 'id_bench');
+await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyPath]);
+const publicKey = readFileSync(`${keyPath}.pub`, 'utf8');
+const env = { ...process.env, MACHINE_STORAGE_PATH: path.join(work.dir, 'store') };
+delete env.SSH_AUTH_SOCK;
+
+function run(cmd, args, options = {}) {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { maxBuffer: 64 << 20, ...options }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${stderr || err.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+async function timed(fn) {
+  const started = performance.now();
+  await fn();
+  return performance.now() - started;
+}
+
+const moor = (...args) => run(process.execPath, [CLI, ...args], { env });
+const create = (name, address, ...extra) =>
+  moor(
+    'create',
+    '-d',
+    'generic',
+    '--generic-ip-address',
+    address,
+    '--generic-ssh-key',
+    keyPath,
+    '--engine-install-url',
+    'distro',
+    ...extra,
+    name,
+  );
+
+/** Make the host's sshd log each channel/exec and sftp-server each file operation. */
+async function verboseSshd(host) {
+  const r = await host.exec(
+    "sed -i 's#^Subsystem.*sftp.*#Subsystem sftp /usr/lib/openssh/sftp-server -l INFO#' /etc/ssh/sshd_config && " +
+      "echo 'LogLevel DEBUG1' >> /etc/ssh/sshd_config && systemctl restart ssh",
+  );
+  if (r.exitCode !== 0) throw new Error(`sshd config: ${r.stderr}`);
+  await host.waitForSsh();
+}
+
+/** Counts, from the host's journal since `since`, what one create cost in SSH terms. */
+async function roundTrips(host, since) {
+  const log = (await host.exec(`journalctl --since '${since}' -o cat --no-pager`)).stdout;
+  const count = (re) => (log.match(re) ?? []).length;
+  return {
+    connections: count(/Accepted publickey/g),
+    channels: count(/server_input_channel_open: ctype session/g),
+    execs: count(/req exec/g),
+    sftpOps:
+      count(/sftp-server\[\d+\]: (open|close|set|rename|posix-rename|remove)/g) ||
+      count(/^(open|close|set|rename|posix-rename|remove) /gm),
+  };
+}
+
+const hostNow = async (host) => (await host.exec("date '+%Y-%m-%d %H:%M:%S'")).stdout.trim();
+
+const hosts = [];
+try {
+  // 1 + 3: Docker already installed
+  const ready = await startTestHost({
+    name: `bench-prov-ready-${process.pid}`,
+    address: '127.0.8.20',
+    image: 'bookworm-docker',
+    authorizedKey: publicKey,
+  });
+  hosts.push(ready);
+  await verboseSshd(ready);
+  const readyTimes = [];
+  let trips;
+  for (let i = 0; i < RUNS; i++) {
+    const name = `ready${i}`;
+    const since = await hostNow(ready);
+    await new Promise((r) => setTimeout(r, 1100)); // journal --since has 1 s resolution
+    readyTimes.push(await timed(() => create(name, ready.address)));
+    if (i === 0) trips = await roundTrips(ready, since);
+    await moor('rm', '-y', name);
+  }
+
+  // 2: the install, against the floor on a twin host
+  const fresh = await startTestHost({
+    name: `bench-prov-fresh-${process.pid}`,
+    address: '127.0.8.21',
+    image: 'bookworm',
+    authorizedKey: publicKey,
+  });
+  hosts.push(fresh);
+  const floorHost = await startTestHost({
+    name: `bench-prov-floor-${process.pid}`,
+    address: '127.0.8.22',
+    image: 'bookworm',
+    authorizedKey: publicKey,
+  });
+  hosts.push(floorHost);
+  // Moor first: if the mirror path caches anything, the floor (measured second) gains from it.
+  const installTime = await timed(() => create('fresh', fresh.address));
+  const floorTime = await timed(async () => {
+    const r = await floorHost.exec(
+      'export DEBIAN_FRONTEND=noninteractive; apt-get update -q && apt-get install -y -q docker.io',
+      { timeoutMs: 900_000 },
+    );
+    if (r.exitCode !== 0) throw new Error(`floor install failed: ${r.stderr}`);
+  });
+
+  const figures = {
+    createWithDocker: {
+      medianMs: Math.round(median(readyTimes)),
+      runs: readyTimes.map(Math.round),
+      goalMs: 5000,
+    },
+    createWithInstall: { ms: Math.round(installTime), floorMs: Math.round(floorTime), goal: 'floor + 10 s' },
+    sshPerCreate: trips,
+  };
+  console.log(
+    `create, Docker installed:   median ${s(figures.createWithDocker.medianMs)} of ${RUNS} (goal ≤ 5 s)`,
+  );
+  console.log(
+    `create, with Docker install: ${s(installTime)}; floor apt-get update && install docker.io: ${s(floorTime)}` +
+      ` → overhead ${s(installTime - floorTime)} (goal ≤ 10 s)`,
+  );
+  console.log(
+    `SSH per create (server side): ${trips.connections} connection(s), ${trips.channels} channels, ` +
+      `${trips.execs} execs, ${trips.sftpOps} sftp file operations`,
+  );
+  console.log(JSON.stringify(figures));
+} finally {
+  await Promise.all(hosts.map((h) => h.remove()));
+  work.cleanup();
+}
