@@ -39,6 +39,7 @@ beforeAll(async () => {
     ADDRESS,
     'bookworm-docker',
     fx.publicKey,
+    [12376], // for the custom engine port test
   );
 });
 
