@@ -194,6 +194,21 @@ try {
       await page.getByTestId('terminal-bench').click();
       await page.waitForFunction(() => /[$#] $/m.test(window.__moorTerminals?.activeText(5) ?? ''), null, { timeout: 20_000 });
       await page.locator('.term-pane:visible').click();
+      // Baseline: the same page with an idle terminal for 3 s (what this headless, software-rendered
+      // Chromium gives without any load).
+      const idleGaps = await page.evaluate(
+        () =>
+          new Promise((resolve) => {
+            const frames = [];
+            const end = performance.now() + 3000;
+            const tick = (t) => {
+              frames.push(t);
+              if (t < end) requestAnimationFrame(tick);
+              else resolve(frames.slice(1).map((x, i) => x - frames[i]));
+            };
+            requestAnimationFrame(tick);
+          }),
+      );
       // Frame timestamps from here until the flood's end marker is on screen.
       await page.evaluate(() => {
         const w = window;
@@ -204,6 +219,11 @@ try {
         };
         requestAnimationFrame(tick);
       });
+      const cdp = process.argv.includes('--profile') ? await page.context().newCDPSession(page) : null;
+      if (cdp) {
+        await cdp.send('Profiler.enable');
+        await cdp.send('Profiler.start');
+      }
       const t0 = Date.now();
       await page.keyboard.type('head -c 37500000 /dev/zero | base64; echo FLOOD-$((40+2))\n');
       await page.waitForFunction(() => /^FLOOD-42$/m.test(window.__moorTerminals?.activeText(5) ?? ''), null, {
@@ -211,15 +231,35 @@ try {
         polling: 250,
       });
       const floodS = (Date.now() - t0) / 1000;
+      if (cdp) {
+        const { profile } = await cdp.send('Profiler.stop');
+        const self = new Map();
+        const dt = profile.timeDeltas ?? [];
+        const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+        (profile.samples ?? []).forEach((id, i) => {
+          const n = byId.get(id);
+          const key = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}`;
+          self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0) / 1000);
+        });
+        const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15);
+        for (const [k, v] of top) console.log(`   profile ${v.toFixed(0).padStart(6)} ms  ${k}`);
+      }
       const gaps = await page.evaluate(() => {
         window.__stopFrames = true;
         const f = window.__frames;
         return f.slice(1).map((t, i) => t - f[i]);
       });
-      console.log(`3. renderer frames during a 50 MB flood in Chromium (${floodS.toFixed(1)} s, ${(50 / floodS).toFixed(1)} MB/s, ${gaps.length} frames):`);
+      console.log(
+        `3. renderer frames, idle terminal for 3 s (baseline): median ${ms(median(idleGaps))}, p99 ${ms(pct(idleGaps, 99))}, max ${ms(Math.max(...idleGaps))}`,
+      );
+      console.log(`   renderer frames during a 50 MB flood in Chromium (${floodS.toFixed(1)} s, ${(50 / floodS).toFixed(1)} MB/s, ${gaps.length} frames):`);
       console.log(
         `   frame gap median ${ms(median(gaps))}, p99 ${ms(pct(gaps, 99))}, max ${ms(Math.max(...gaps))}   (goal: max ≤ 100 ms)`,
       );
+      if (process.argv.includes('--verbose')) {
+        const worst = gaps.map((g, i) => [i, Math.round(g)]).sort((a, b) => b[1] - a[1]).slice(0, 12);
+        console.log(`   worst gaps [frame index, ms]: ${JSON.stringify(worst)}`);
+      }
     } finally {
       await harness.close();
     }

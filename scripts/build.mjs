@@ -3,12 +3,15 @@
 // preloads cannot be ES modules) and the renderer with Vite.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
 process.chdir(root);
-await rm('dist', { recursive: true, force: true });
+// Build into a staging directory and swap it in at the end, so a `moor` process running while
+// another build happens (parallel test runs) never sees a half-written dist/.
+const out = `.dist-staging-${process.pid}`;
+await rm(out, { recursive: true, force: true });
 
 // `moor --version` prints "moor version X, build <commit>" like docker-machine's "version X, build Y".
 let commit = 'dev';
@@ -30,7 +33,7 @@ const jobs = [
   build({
     ...common,
     entryPoints: { 'cli/index': 'main/cli/index.ts' },
-    outdir: 'dist',
+    outdir: out,
     format: 'esm',
     splitting: true, // drivers and heavy commands load lazily as their own chunks
     packages: 'external',
@@ -42,7 +45,7 @@ if (existsSync('main/app/main.ts')) {
     build({
       ...common,
       entryPoints: { 'app/main': 'main/app/main.ts' },
-      outdir: 'dist',
+      outdir: out,
       format: 'esm',
       splitting: true,
       packages: 'external',
@@ -55,7 +58,7 @@ if (existsSync('preload/index.ts')) {
     build({
       ...common,
       entryPoints: ['preload/index.ts'],
-      outfile: 'dist/preload/index.cjs',
+      outfile: `${out}/preload/index.cjs`,
       format: 'cjs',
       external: ['electron'],
     }),
@@ -63,6 +66,21 @@ if (existsSync('preload/index.ts')) {
 }
 if (existsSync('renderer/index.html')) {
   const { build: viteBuild } = await import('vite');
-  jobs.push(viteBuild({ configFile: 'renderer/vite.config.ts', logLevel: 'warn' }));
+  jobs.push(
+    viteBuild({
+      configFile: 'renderer/vite.config.ts',
+      logLevel: 'warn',
+      build: { outDir: `../${out}/renderer` },
+    }),
+  );
 }
-await Promise.all(jobs);
+try {
+  await Promise.all(jobs);
+} catch (err) {
+  await rm(out, { recursive: true, force: true });
+  throw err;
+}
+const old = `.dist-old-${process.pid}`;
+await rename('dist', old).catch(() => {});
+await rename(out, 'dist');
+await rm(old, { recursive: true, force: true });

@@ -71,7 +71,7 @@ const TLS_WAIT_MS = 30_000;
  * Idempotent: run again after any failure (an SSH drop, a reboot mid-way), it finishes the job.
  */
 export async function provisionMachine(request: ProvisionRequest): Promise<void> {
-  await withProvisionSession(request, async (ctx) => {
+  await withProvisionSession(request, { certificates: true }, async (ctx) => {
     let facts = ctx.facts;
     if (!facts.dockerd) facts = await installDocker(ctx);
     else request.progress.log(`Docker is already installed (${facts.dockerVersion || facts.dockerd})`);
@@ -90,7 +90,7 @@ export interface RegenerateCertsRequest extends ProvisionRequest {
  */
 export async function regenerateCerts(request: RegenerateCertsRequest): Promise<void> {
   if (request.clientCerts) await rotateClientCerts(request);
-  await withProvisionSession(request, async (ctx) => {
+  await withProvisionSession(request, { certificates: true }, async (ctx) => {
     if (!ctx.facts.dockerd) {
       throw new MoorError(
         `Docker is not installed on "${request.host.Name}": run "moor provision ${request.host.Name}" to install and configure it`,
@@ -109,7 +109,7 @@ export async function regenerateCerts(request: RegenerateCertsRequest): Promise<
 /** `upgrade`: upgrade the installed engine package and restart it (docker-machine's behaviour). */
 export async function upgradeEngine(request: ProvisionRequest): Promise<string> {
   let version = '';
-  await withProvisionSession(request, async (ctx) => {
+  await withProvisionSession(request, { certificates: false }, async (ctx) => {
     const result = await asRoot(ctx, upgradeScript(ctx.provisioner));
     if (result.code === 42) throw await engineDownError(ctx, result);
     if (result.code !== 0) throw scriptError(`Upgrading Docker on "${request.host.Name}" failed`, result);
@@ -179,13 +179,14 @@ interface ProvisionContext {
   session: SshSession;
   facts: HostFacts;
   provisioner: Provisioner;
-  /** The server certificate, generated in the background while the host is probed. */
+  /** The server certificate, generated in the background while the host is probed (when needed). */
   serverCert: Promise<void>;
 }
 
 /** Connect, probe, detect; runs `work` and always closes the connection. */
 async function withProvisionSession(
   request: ProvisionRequest,
+  options: { certificates: boolean },
   work: (ctx: ProvisionContext) => Promise<void>,
 ): Promise<void> {
   const { host, driver, progress, signal } = request;
@@ -193,7 +194,7 @@ async function withProvisionSession(
   if (!target) throw new MoorError(`machine "${host.Name}" has no SSH access: it cannot be provisioned`);
 
   // CPU work (an RSA key) overlaps with the network round trips below.
-  const serverCert = prepareCertificates(request);
+  const serverCert = options.certificates ? prepareCertificates(request) : Promise.resolve();
   serverCert.catch(() => {}); // awaited later; avoid an unhandled rejection meanwhile
 
   progress.step('ssh', 'Waiting for SSH to be available...');

@@ -1,4 +1,4 @@
-import { errorMessage, MoorError } from '../core/errors.js';
+import { MoorError } from '../core/errors.js';
 import type { ProgressReporter } from '../core/progress.js';
 import type { SshTarget } from '../drivers/types.js';
 import type { SshSession } from '../ssh/types.js';
@@ -133,5 +133,3 @@ export function scriptError(what: string, result: ScriptResult): MoorError {
   const output = result.tail.length ? `\n${result.tail.map((l) => `  ${l}`).join('\n')}` : '';
   return new MoorError(`${what}: ${reason}${output}`);
 }
-
-export { errorMessage };

@@ -172,6 +172,22 @@ function hostnameLines(name: string): string[] {
 }
 
 /**
+ * Opens the engine port in an active host firewall (firewalld on Fedora/RHEL/openSUSE, ufw on
+ * Ubuntu); docker-machine did this for SUSE only, and a closed port looks like a dead engine.
+ */
+function firewallLines(port: number): string[] {
+  return [
+    'if command -v firewall-cmd >/dev/null 2>&1 && firewall-cmd --state >/dev/null 2>&1; then',
+    `  echo "@@info Opening ${port}/tcp in firewalld"`,
+    `  { firewall-cmd --quiet --permanent --add-port=${port}/tcp && firewall-cmd --quiet --reload; } || echo "@@info could not open ${port}/tcp in firewalld"`,
+    "elif command -v ufw >/dev/null 2>&1 && ufw status 2>/dev/null | grep -q '^Status: active'; then",
+    `  echo "@@info Opening ${port}/tcp in ufw"`,
+    `  ufw allow ${port}/tcp >/dev/null || echo "@@info could not open ${port}/tcp in ufw"`,
+    'fi',
+  ];
+}
+
+/**
  * Installs the staged certificates and engine configuration (as root), restarts the engine so
  * the configuration is in force and waits until it listens on the TLS port. When the engine
  * fails, prints the unit's status and journal and exits 42.
@@ -193,6 +209,7 @@ export function configureScript(o: ConfigureOptions): string {
   lines.push(`rm -f ${o.files.map((f) => shellQuote(f.staged)).join(' ')}`);
   if (!o.restart) return `${lines.join('\n')}\n`;
   const units = o.socketActivated ? 'docker.socket docker.service' : 'docker.service';
+  lines.push(...firewallLines(o.enginePort));
   lines.push(
     'echo "@@step Restarting engine"',
     'systemctl daemon-reload',

@@ -195,4 +195,39 @@ describe('generic driver on Debian 12 without Docker', () => {
     expect((await host.exec('systemctl is-active docker.service')).stdout.trim()).toBe('active');
     expect((await host.exec('ss -Htln "sport = :2376"')).stdout.trim()).toBe('');
   });
+
+  it('a failing --engine-install-url falls back to the distribution package, and says so', async () => {
+    // Docker gone again (containerd stays: only docker.io is reinstalled); a URL on the host's own
+    // loopback that refuses at once stands in for an unreachable get.docker.com (never contacted).
+    const purge = await host.exec('DEBIAN_FRONTEND=noninteractive apt-get purge -y -q docker.io', {
+      timeoutMs: 300_000,
+    });
+    expect(purge.exitCode).toBe(0);
+    expect((await host.exec('command -v dockerd')).exitCode).not.toBe(0);
+    const run = await fx.moor([
+      '-D',
+      'create',
+      '-d',
+      'generic',
+      '--generic-ip-address',
+      ADDRESS,
+      '--generic-ssh-key',
+      fx.keyPath,
+      '--engine-install-url',
+      'http://127.0.0.1:9/install.sh',
+      'fallback',
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(
+      "Installing Docker (http://127.0.0.1:9/install.sh, else the distribution's packages)...",
+    );
+    expect(run.stderr).toContain(
+      'Installing Docker with the install script from http://127.0.0.1:9/install.sh',
+    );
+    expect(run.stderr).toContain(
+      "The install script failed or installed no engine; falling back to the distribution's package",
+    );
+    expect(run.stderr).toContain("Docker was installed from the distribution's package docker.io");
+    expect(fx.dockerThroughEnv('fallback', 'docker version --format "{{.Server.Version}}"').code).toBe(0);
+  });
 });

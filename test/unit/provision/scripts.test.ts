@@ -161,6 +161,9 @@ describe('configureScript', () => {
     expect(script).toContain('journalctl -u docker.service -n 30');
     expect(script).toContain('systemctl status docker.service --no-pager');
     expect(script).toContain("hostnamectl set-hostname 'gen'");
+    // an active host firewall gets the engine port opened
+    expect(script).toContain('firewall-cmd --quiet --permanent --add-port=2376/tcp');
+    expect(script).toContain('ufw allow 2376/tcp');
     // steps are announced in order
     const steps = [...script.matchAll(/echo "@@step ([^"]+)"/g)].map((m) => m[1]);
     expect(steps).toEqual(['Setting hostname', 'Configuring engine', 'Restarting engine']);
