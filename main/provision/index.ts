@@ -89,12 +89,18 @@ export interface RegenerateCertsRequest extends ProvisionRequest {
  * engine restart. docker-machine re-ran the whole provisioner (apt-get, get.docker.com) here.
  */
 export async function regenerateCerts(request: RegenerateCertsRequest): Promise<void> {
-  if (request.clientCerts) await rotateClientCerts(request);
-  await withProvisionSession(request, { certificates: true }, async (ctx) => {
+  // With --client-certs the server certificate must be signed by the new CA: made after rotating.
+  await withProvisionSession(request, { certificates: !request.clientCerts }, async (ctx) => {
     if (!ctx.facts.dockerd) {
       throw new MoorError(
         `Docker is not installed on "${request.host.Name}": run "moor provision ${request.host.Name}" to install and configure it`,
       );
+    }
+    // Rotated only once the host is known to be reachable and running Docker, so a failed
+    // attempt does not leave the local certificates ahead of the engine's.
+    if (request.clientCerts) {
+      await rotateClientCerts(request);
+      ctx.serverCert = prepareCertificates(request);
     }
     await configureEngine(ctx, ctx.facts, { setHostname: false });
   });

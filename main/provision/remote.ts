@@ -2,7 +2,7 @@ import { MoorError } from '../core/errors.js';
 import type { ProgressReporter } from '../core/progress.js';
 import type { SshTarget } from '../drivers/types.js';
 import type { SshSession } from '../ssh/types.js';
-import { parseSections } from './scripts.js';
+import { parseSections, splitMarkers } from './scripts.js';
 
 /** Marker steps a script may announce, mapped to progress step ids and docker-machine's wording. */
 const SCRIPT_STEPS: Record<string, { id: string; message: string }> = {
@@ -36,7 +36,14 @@ export async function runScript(
   let failure = '';
   let inSection = false;
   const tail: string[] = [];
-  const onLine = (line: string) => {
+  const onLine = (raw: string) => {
+    const [first, marker] = splitMarkers(raw);
+    if (marker !== undefined) {
+      onLine(first ?? '');
+      onLine(marker);
+      return;
+    }
+    const line = first ?? '';
     if (line.startsWith('@@section ')) {
       inSection = line !== '@@section end';
       return;

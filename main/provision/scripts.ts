@@ -4,7 +4,8 @@ import { PACKAGE_COMMANDS, type Provisioner } from './provisioners.js';
 /**
  * The shell scripts provisioning sends, each over ONE exec (`sh -s`, script on stdin), built by
  * pure functions from the provisioner data. Scripts talk back with marker lines:
- *   @@section NAME   starts a block of output (the probe's facts)
+ *   @@section NAME   starts a block of output (the probe's facts); preceded by an empty line, so
+ *                    output without a final newline (a daemon.json) never swallows the marker
  *   @@step TEXT      a progress step ("Restarting engine")
  *   @@info TEXT      a line for the log ("Installing Docker with Debian's docker.io package")
  *   @@fail TEXT      the reason the script is about to exit non-zero
@@ -21,12 +22,12 @@ export function shellQuote(word: string): string {
 
 /** The facts about the engine that the drop-in depends on; printed by the probe and after installs. */
 const ENGINE_FACTS = `
-echo "@@section dockerd"; command -v dockerd 2>/dev/null || true
-echo "@@section docker-version"; dockerd --version 2>/dev/null || docker --version 2>/dev/null || true
-echo "@@section docker-unit"; systemctl cat docker.service 2>/dev/null || true
-echo "@@section docker-socket"; systemctl cat docker.socket 2>/dev/null || true
-echo "@@section daemon-json"; cat /etc/docker/daemon.json 2>/dev/null || true
-echo "@@section end"`;
+echo; echo "@@section dockerd"; command -v dockerd 2>/dev/null || true
+echo; echo "@@section docker-version"; dockerd --version 2>/dev/null || docker --version 2>/dev/null || true
+echo; echo "@@section docker-unit"; systemctl cat docker.service 2>/dev/null || true
+echo; echo "@@section docker-socket"; systemctl cat docker.socket 2>/dev/null || true
+echo; echo "@@section daemon-json"; cat /etc/docker/daemon.json 2>/dev/null || true
+echo; echo "@@section end"`;
 
 /**
  * Read-only, as the login user: everything provisioning needs to decide what to do, in one
@@ -34,13 +35,23 @@ echo "@@section end"`;
  */
 export function probeScript(): string {
   return `${PATH_LINE}
-echo "@@section os-release"; cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null || true
-echo "@@section uid"; id -u
-echo "@@section home"; printf '%s\\n' "$HOME"
-echo "@@section sudo"; if command -v sudo >/dev/null 2>&1; then echo yes; else echo no; fi
-echo "@@section systemd"; if [ -d /run/systemd/system ]; then echo yes; else echo no; fi
-echo "@@section hostname"; hostname 2>/dev/null || cat /etc/hostname 2>/dev/null || true${ENGINE_FACTS}
+echo; echo "@@section os-release"; cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null || true
+echo; echo "@@section uid"; id -u
+echo; echo "@@section home"; printf '%s\\n' "$HOME"
+echo; echo "@@section sudo"; if command -v sudo >/dev/null 2>&1; then echo yes; else echo no; fi
+echo; echo "@@section systemd"; if [ -d /run/systemd/system ]; then echo yes; else echo no; fi
+echo; echo "@@section hostname"; hostname 2>/dev/null || cat /etc/hostname 2>/dev/null || true${ENGINE_FACTS}
 `;
+}
+
+const MARKER = /@@(?:section|step|info|fail) /;
+
+/** Output lines, with a marker that follows text on the same line moved to a line of its own. */
+export function splitMarkers(output: string): string[] {
+  return output.split('\n').flatMap((line) => {
+    const at = line.search(MARKER);
+    return at > 0 ? [line.slice(0, at), line.slice(at)] : [line];
+  });
 }
 
 /** Splits marker-sectioned output into its sections (text between `@@section` lines). */
@@ -51,7 +62,7 @@ export function parseSections(output: string): Record<string, string> {
   const flush = () => {
     if (current) sections[current] = lines.join('\n').replace(/\n+$/, '');
   };
-  for (const line of output.split('\n')) {
+  for (const line of splitMarkers(output)) {
     const m = /^@@section (\S+)$/.exec(line);
     if (m) {
       flush();
@@ -113,7 +124,7 @@ export function installScript(p: Provisioner, installUrl: string): string {
   }
   lines.push(
     '[ -n "$installed" ] || { echo "@@fail Docker could not be installed (see the output above)"; exit 3; }',
-    'echo "@@section installed"; echo "$installed"',
+    'echo; echo "@@section installed"; echo "$installed"',
     ENGINE_FACTS.trim(),
   );
   return `${lines.join('\n')}\n`;
@@ -141,9 +152,9 @@ export interface ConfigureOptions {
 
 /** Status of the unit and the last journal lines: why the engine is not up, not a retry count. */
 const DIAGNOSE = `diagnose() {
-  echo "@@section status"; systemctl status docker.service --no-pager -l 2>&1 | head -n 25
-  echo "@@section journal"; journalctl -u docker.service -n 30 --no-pager -o cat 2>&1
-  echo "@@section end"
+  echo; echo "@@section status"; systemctl status docker.service --no-pager -l 2>&1 | head -n 25
+  echo; echo "@@section journal"; journalctl -u docker.service -n 30 --no-pager -o cat 2>&1
+  echo; echo "@@section end"
 }`;
 
 /** Whether something listens on a TCP port (ss from iproute2, else netstat, else trust systemd). */
@@ -236,7 +247,7 @@ export function configureScript(o: ConfigureOptions): string {
 export function diagnoseScript(enginePort: number): string {
   return `${PATH_LINE}
 ${DIAGNOSE}
-echo "@@section listeners"; (ss -tlnp 2>/dev/null || netstat -tlnp 2>/dev/null) | grep -E "[:.]${enginePort}[[:space:]]|State" || true
+echo; echo "@@section listeners"; (ss -tlnp 2>/dev/null || netstat -tlnp 2>/dev/null) | grep -E "[:.]${enginePort}[[:space:]]|State" || true
 diagnose
 `;
 }
@@ -264,7 +275,7 @@ echo "@@step Restarting engine"
 systemctl daemon-reload
 systemctl reset-failed docker.service >/dev/null 2>&1
 if ! systemctl restart docker.service; then echo "@@fail docker.service failed to start"; diagnose; exit 42; fi
-echo "@@section version"; dockerd --version 2>/dev/null || true
+echo; echo "@@section version"; dockerd --version 2>/dev/null || true
 `;
 }
 

@@ -28,6 +28,9 @@ export interface TerminalTab {
   /** Characters written to xterm and not yet acknowledged to main. */
   unacked: number;
   pendingWrites: number;
+  /** Output waiting for the next frame's write budget. */
+  queue: string[];
+  pumping: boolean;
 }
 
 const THEME = {
@@ -134,6 +137,8 @@ function makeTab(machine: string, title: string): TerminalTab {
     opened: false,
     unacked: 0,
     pendingWrites: 0,
+    queue: [],
+    pumping: false,
   };
 
   // Copy/paste: Ctrl+Shift+C/V (Cmd+C/V on macOS). Plain Ctrl+C/Ctrl+V stay terminal keys.
@@ -163,18 +168,63 @@ function makeTab(machine: string, title: string): TerminalTab {
   return tab;
 }
 
-/** Writes session output and acknowledges it once xterm has processed it (flow control). */
+/**
+ * Characters handed to xterm per animation frame, adapted to how long frames take: xterm parses
+ * one write() chunk without yielding and every parsed line may scroll and repaint, so pacing the
+ * writes keeps frames coming during a flood. The rest waits here, bounded by main's flow control
+ * (acks follow the writes). Grows while frames are on time, halves when one is late.
+ */
+const BUDGET_MIN = 16 * 1024;
+const BUDGET_MAX = 1024 * 1024;
+const FRAME_ON_TIME_MS = 20;
+const FRAME_LATE_MS = 34;
+let frameBudget = 128 * 1024;
+let lastPump = 0;
+
+/** Queues session output; the frame pump writes it and acknowledges it once parsed (flow control). */
 function write(tab: TerminalTab, data: string): void {
-  tab.pendingWrites++;
-  tab.term.write(data, () => {
-    tab.pendingWrites--;
-    tab.unacked += data.length;
-    if (tab.id && (tab.unacked >= TERMINAL_ACK_EVERY || tab.pendingWrites === 0)) {
-      const chars = tab.unacked;
-      tab.unacked = 0;
-      void window.moor.terminalAck({ id: tab.id, chars }).catch(() => {});
+  tab.queue.push(data);
+  schedulePump(tab);
+}
+
+function schedulePump(tab: TerminalTab): void {
+  if (tab.pumping) return;
+  tab.pumping = true;
+  // A hidden tab (or window) gets no animation frames: fall back to a timer so output and acks flow.
+  const run = () => pump(tab);
+  if (document.visibilityState === 'visible') requestAnimationFrame(run);
+  else setTimeout(run, 16);
+}
+
+function pump(tab: TerminalTab): void {
+  tab.pumping = false;
+  const now = performance.now();
+  const gap = now - lastPump;
+  if (gap < 200) {
+    if (gap < FRAME_ON_TIME_MS) frameBudget = Math.min(BUDGET_MAX, Math.round(frameBudget * 1.25));
+    else if (gap > FRAME_LATE_MS) frameBudget = Math.max(BUDGET_MIN, Math.round(frameBudget / 2));
+  }
+  lastPump = now;
+  let budget = frameBudget;
+  while (budget > 0 && tab.queue.length) {
+    let chunk = tab.queue.shift()!;
+    if (chunk.length > budget) {
+      tab.queue.unshift(chunk.slice(budget));
+      chunk = chunk.slice(0, budget);
     }
-  });
+    budget -= chunk.length;
+    tab.pendingWrites++;
+    tab.term.write(chunk, () => {
+      tab.pendingWrites--;
+      tab.unacked += chunk.length;
+      if (tab.id && (tab.unacked >= TERMINAL_ACK_EVERY || (tab.pendingWrites === 0 && !tab.queue.length))) {
+        const chars = tab.unacked;
+        tab.unacked = 0;
+        void window.moor.terminalAck({ id: tab.id, chars }).catch(() => {});
+      }
+    });
+  }
+  if (tab.queue.length) schedulePump(tab);
 }
 
 /** Opens xterm into its element once that element is in the document and visible, then fits. */

@@ -70,6 +70,21 @@ describe('generic driver, Docker already installed', () => {
     expect(fx.dockerThroughEnv('ready', 'docker version --format "{{.Server.Version}}"').code).toBe(0);
   });
 
+  it('a daemon.json that sets "hosts" (dockerd would refuse -H twice) is fixed and backed up', async () => {
+    const json = '{"hosts": ["unix:///var/run/docker.sock"], "log-level": "warn"}';
+    expect((await host.exec(`printf '%s' '${json}' > /etc/docker/daemon.json`)).exitCode).toBe(0);
+    const run = await create('djson');
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('/etc/docker/daemon.json sets hosts, which Moor passes as dockerd flags');
+    expect(JSON.parse((await host.exec('cat /etc/docker/daemon.json')).stdout)).toEqual({
+      'log-level': 'warn',
+    });
+    expect(JSON.parse((await host.exec('cat /etc/docker/daemon.json.moor-backup')).stdout)).toEqual(
+      JSON.parse(json),
+    );
+    expect(fx.dockerThroughEnv('djson', 'docker version --format "{{.Server.Version}}"').code).toBe(0);
+  });
+
   it('provisions through a non-root user with passwordless sudo (sudo -n sh -s)', async () => {
     const setup = await host.exec(
       'useradd -m -s /bin/sh admin && install -d -m 700 -o admin -g admin /home/admin/.ssh && ' +

@@ -217,6 +217,17 @@ describe('probe', () => {
     expect(typeof facts.systemd).toBe('boolean');
   });
 
+  it('a section without a final newline (daemon.json) does not swallow the next marker', () => {
+    const out = execFileSync(
+      'sh',
+      ['-c', `echo; echo "@@section daemon-json"; printf '{"a": 1}'; echo; echo "@@section end"`],
+      { encoding: 'utf8' },
+    );
+    expect(parseSections(out)).toEqual({ 'daemon-json': '{"a": 1}', end: '' });
+    // and even a marker glued to the end of a line is found
+    expect(parseSections('@@section x\n{"b": 2}@@section end\n')).toEqual({ x: '{"b": 2}', end: '' });
+  });
+
   it('parseFacts reads a recorded Debian probe', () => {
     const output = [
       '@@section os-release',
