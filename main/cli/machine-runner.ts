@@ -10,7 +10,7 @@ import type { CliContext } from './context.js';
 export async function forEachMachine(
   cli: CliContext,
   names: readonly string[],
-  action: (host: HostConfig) => Promise<void>,
+  action: (host: HostConfig, index: number) => Promise<void>,
   done?: () => void,
 ): Promise<void> {
   const targets = await cli.targetNames(names);
@@ -18,7 +18,7 @@ export async function forEachMachine(
   const loadErrors = loaded.flatMap((r) => (r.status === 'rejected' ? [errorMessage(r.reason)] : []));
   if (loadErrors.length > 0) throw new MoorError(loadErrors.join('\n'));
   const hosts = loaded.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  const results = await Promise.allSettled(hosts.map((host) => action(host)));
+  const results = await Promise.allSettled(hosts.map((host, index) => action(host, index)));
   done?.();
   const errors = results.flatMap((r) => (r.status === 'rejected' ? [errorMessage(r.reason)] : []));
   if (errors.length > 0) throw new MoorError(errors.join('\n'));

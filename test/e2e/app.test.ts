@@ -160,7 +160,7 @@ describe('Moor renderer in Chromium against the real services', () => {
     const steps = await page.locator('[data-testid=create-steps] li').allTextContents();
     expect(steps.length).toBeGreaterThanOrEqual(3);
     expect(await page.locator('[data-testid=create-steps] li.step-done').count()).toBe(steps.length);
-    await page.locator('.view').evaluate((el) => el.scrollTo(0, 0));
+    await page.locator('.view:visible').first().evaluate((el) => el.scrollTo(0, 0));
     await app.screenshot('create-progress');
 
     await page.getByTestId('nav-hosts').click();

@@ -11,20 +11,20 @@ export function register(program: Command, cli: CliContext): void {
       const { forEachMachine } = await import('../machine-runner.js');
       const { driverFor } = await import('../../core/machines.js');
       // Looked up in parallel, printed in argument order (docker-machine printed in completion order).
-      const ips = new Map<string, string>();
+      const ips: string[] = [];
       await forEachMachine(
         cli,
         names,
-        async (host) => {
+        async (host, index) => {
           const { driver } = await driverFor(cli.store, host);
           try {
-            ips.set(host.Name, await driver.ip());
+            ips[index] = await driver.ip();
           } catch (err) {
             throw new Error(`Error getting IP address: ${(err as Error).message}`);
           }
         },
         () => {
-          for (const ip of ips.values()) cli.println(ip);
+          for (const ip of ips) if (ip !== undefined) cli.println(ip);
         },
       );
     });
