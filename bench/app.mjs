@@ -11,15 +11,16 @@
 //     a child node), against a bare node process. Goal ≤ 80 MB.
 //
 //   npm run build && node --import tsx bench/app.mjs [--runs N] [--skip-chromium]
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import xtermHeadless from '@xterm/headless';
 import { build } from 'esbuild';
 
 const { Terminal } = xtermHeadless;
-import { connect } from '../main/ssh/index.ts';
+
 import { createAppServices } from '../main/services/wiring.ts';
+import { connect } from '../main/ssh/index.ts';
 import { baseDriverConfig, newHostConfig } from '../main/store/config.ts';
 import { goMarshalIndent } from '../main/store/go-json.ts';
 import { tempDir } from '../test/harness/components.ts';
@@ -32,7 +33,8 @@ const arg = (name, fallback) => {
 const RUNS = Number(arg('--runs', '15'));
 const root = path.resolve(new URL('..', import.meta.url).pathname);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
+const pct = (xs, p) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
 const ms = (x) => `${x.toFixed(x < 10 ? 1 : 0)} ms`;
 const PROMPT = /[$#] $/;
 
@@ -75,24 +77,8 @@ try {
     keyPath,
     knownHostsPath: path.join(machineDir, 'known_hosts'),
   };
-  const waitData = (id, pattern) =>
-    new Promise((resolve) => {
-      let text = '';
-      const off = services.subscribe((event, payload) => {
-        if (event !== 'terminalData' || payload.id !== id) return;
-        text += payload.data;
-        void services.terminalAck({ id, chars: payload.data.length });
-        if (pattern.test(text)) {
-          off();
-          resolve(text);
-        }
-      });
-    });
   async function openToPrompt() {
     const t0 = performance.now();
-    let id = '';
-    let resolveId;
-    const idKnown = new Promise((r) => (resolveId = r));
     let text = '';
     const prompt = new Promise((resolve) => {
       const off = services.subscribe((event, payload) => {
@@ -105,11 +91,8 @@ try {
       });
     });
     const opened = await services.terminalOpen({ machine: 'bench', rows: 40, cols: 120 });
-    id = opened.info.id;
-    resolveId(id);
-    await idKnown;
     const t1 = await prompt;
-    await services.terminalClose({ id });
+    await services.terminalClose({ id: opened.info.id });
     return t1 - t0;
   }
   async function bareShell() {
@@ -117,7 +100,12 @@ try {
     const session = await connect(target, { agent: false, readyTimeoutMs: 10_000 });
     const shell = await session.shell({ rows: 40, cols: 120, term: 'xterm-256color' });
     let text = '';
-    await new Promise((resolve) => shell.onData((c) => ((text += c.toString()), PROMPT.test(text) && resolve())));
+    await new Promise((resolve) =>
+      shell.onData((c) => {
+        text += c.toString();
+        if (PROMPT.test(text)) resolve();
+      }),
+    );
     const elapsed = performance.now() - t0;
     shell.close();
     session.close();
@@ -176,9 +164,13 @@ try {
     withFc.push((await ctrlC(true)).ms);
     withoutFc.push((await ctrlC(false)).ms);
   }
-  console.log(`2. Ctrl-C during \`cat /dev/urandom | base64\` → shell answers, ${CTRL_RUNS} runs (median / max):`);
+  console.log(
+    `2. Ctrl-C during \`cat /dev/urandom | base64\` → shell answers, ${CTRL_RUNS} runs (median / max):`,
+  );
   const atLeast = (x) => (x >= 10_000 ? `≥ ${ms(x)}` : ms(x));
-  console.log(`   acks on receipt, no backpressure (baseline)  ${atLeast(median(withoutFc))} / ${atLeast(Math.max(...withoutFc))}`);
+  console.log(
+    `   acks on receipt, no backpressure (baseline)  ${atLeast(median(withoutFc))} / ${atLeast(Math.max(...withoutFc))}`,
+  );
   console.log(
     `   acks after xterm parsed (Moor)               ${ms(median(withFc))} / ${ms(Math.max(...withFc))}   (goal ≤ 500 ms)`,
   );
@@ -188,11 +180,17 @@ try {
   // ---- 3. frame gaps in Chromium ----
   if (!process.argv.includes('--skip-chromium')) {
     const { startApp } = await import('../test/e2e/harness.ts');
-    const harness = await startApp({ storagePath: store.dir, dockerConfig: env.DOCKER_CONFIG, env: { SSH_AUTH_SOCK: '' } });
+    const harness = await startApp({
+      storagePath: store.dir,
+      dockerConfig: env.DOCKER_CONFIG,
+      env: { SSH_AUTH_SOCK: '' },
+    });
     try {
       const page = harness.page;
       await page.getByTestId('terminal-bench').click();
-      await page.waitForFunction(() => /[$#] $/m.test(window.__moorTerminals?.activeText(5) ?? ''), null, { timeout: 20_000 });
+      await page.waitForFunction(() => /[$#] $/m.test(window.__moorTerminals?.activeText(5) ?? ''), null, {
+        timeout: 20_000,
+      });
       await page.locator('.term-pane:visible').click();
       // Baseline: the same page with an idle terminal for 3 s (what this headless, software-rendered
       // Chromium gives without any load).
@@ -226,10 +224,14 @@ try {
       }
       const t0 = Date.now();
       await page.keyboard.type('head -c 37500000 /dev/zero | base64; echo FLOOD-$((40+2))\n');
-      await page.waitForFunction(() => /^FLOOD-42$/m.test(window.__moorTerminals?.activeText(5) ?? ''), null, {
-        timeout: 300_000,
-        polling: 250,
-      });
+      await page.waitForFunction(
+        () => /^FLOOD-42$/m.test(window.__moorTerminals?.activeText(5) ?? ''),
+        null,
+        {
+          timeout: 300_000,
+          polling: 250,
+        },
+      );
       const floodS = (Date.now() - t0) / 1000;
       if (cdp) {
         const { profile } = await cdp.send('Profiler.stop');
@@ -252,12 +254,17 @@ try {
       console.log(
         `3. renderer frames, idle terminal for 3 s (baseline): median ${ms(median(idleGaps))}, p99 ${ms(pct(idleGaps, 99))}, max ${ms(Math.max(...idleGaps))}`,
       );
-      console.log(`   renderer frames during a 50 MB flood in Chromium (${floodS.toFixed(1)} s, ${(50 / floodS).toFixed(1)} MB/s, ${gaps.length} frames):`);
+      console.log(
+        `   renderer frames during a 50 MB flood in Chromium (${floodS.toFixed(1)} s, ${(50 / floodS).toFixed(1)} MB/s, ${gaps.length} frames):`,
+      );
       console.log(
         `   frame gap median ${ms(median(gaps))}, p99 ${ms(pct(gaps, 99))}, max ${ms(Math.max(...gaps))}   (goal: max ≤ 100 ms)`,
       );
       if (process.argv.includes('--verbose')) {
-        const worst = gaps.map((g, i) => [i, Math.round(g)]).sort((a, b) => b[1] - a[1]).slice(0, 12);
+        const worst = gaps
+          .map((g, i) => [i, Math.round(g)])
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 12);
         console.log(`   worst gaps [frame index, ms]: ${JSON.stringify(worst)}`);
       }
     } finally {
@@ -283,9 +290,26 @@ try {
       // Half generic (SSH port check against the bench sshd), half none on closed ports (dead hosts).
       const driver =
         i % 2 === 0
-          ? { ...baseDriverConfig(name, rssStore.dir), IPAddress: sshd.host, SSHUser: sshd.user, SSHPort: sshd.port, SSHKeyPath: keyPath, EnginePort: 2376, SSHKey: '' }
-          : { ...baseDriverConfig(name, rssStore.dir), IPAddress: `127.0.0.1:${40000 + i}`, URL: `tcp://127.0.0.1:${40000 + i}` };
-      const config = newHostConfig({ name, storePath: rssStore.dir, driverName: i % 2 === 0 ? 'generic' : 'none', driver });
+          ? {
+              ...baseDriverConfig(name, rssStore.dir),
+              IPAddress: sshd.host,
+              SSHUser: sshd.user,
+              SSHPort: sshd.port,
+              SSHKeyPath: keyPath,
+              EnginePort: 2376,
+              SSHKey: '',
+            }
+          : {
+              ...baseDriverConfig(name, rssStore.dir),
+              IPAddress: `127.0.0.1:${40000 + i}`,
+              URL: `tcp://127.0.0.1:${40000 + i}`,
+            };
+      const config = newHostConfig({
+        name,
+        storePath: rssStore.dir,
+        driverName: i % 2 === 0 ? 'generic' : 'none',
+        driver,
+      });
       writeFileSync(path.join(dir, 'config.json'), goMarshalIndent(config), { mode: 0o600 });
     }
     const entry = path.join(rssStore.dir, 'rss-entry.mjs');
@@ -303,7 +327,15 @@ process.exit(0);`,
     // Inside the repository so that the bundle's bare imports (ssh2, ...) resolve to node_modules.
     mkdirSync(path.join(root, '.tmp'), { recursive: true });
     const bundle = path.join(root, '.tmp', `bench-rss-${process.pid}.mjs`);
-    await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: bundle, logLevel: 'warning' });
+    await build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      outfile: bundle,
+      logLevel: 'warning',
+    });
     const runChild = (args) => {
       const r = spawnSync(process.execPath, args, {
         env: { ...env, MACHINE_STORAGE_PATH: rssStore.dir, DOCKER_CONFIG: path.join(rssStore.dir, 'docker') },
@@ -313,13 +345,21 @@ process.exit(0);`,
       if (r.status !== 0) throw new Error(`rss child failed: ${r.stderr}`);
       return JSON.parse(r.stdout.trim().split('\n').at(-1));
     };
-    const base = runChild(['--expose-gc', '-e', 'setTimeout(() => { gc(); console.log(JSON.stringify({ rss: process.memoryUsage().rss })) }, 2500)']);
+    const base = runChild([
+      '--expose-gc',
+      '-e',
+      'setTimeout(() => { gc(); console.log(JSON.stringify({ rss: process.memoryUsage().rss })) }, 2500)',
+    ]);
     const svc = runChild(['--expose-gc', bundle]);
     rmSync(bundle, { force: true });
     const mb = (b) => `${(b / 1024 / 1024).toFixed(1)} MB`;
-    console.log(`4. main-process services idle RSS, ${svc.machines} machines (states: ${svc.states.join(', ')}):`);
+    console.log(
+      `4. main-process services idle RSS, ${svc.machines} machines (states: ${svc.states.join(', ')}):`,
+    );
     console.log(`   bare node process (baseline)  ${mb(base.rss)}`);
-    console.log(`   Moor services                 ${mb(svc.rss)}   (+${mb(svc.rss - base.rss)} over baseline; goal ≤ 80 MB)`);
+    console.log(
+      `   Moor services                 ${mb(svc.rss)}   (+${mb(svc.rss - base.rss)} over baseline; goal ≤ 80 MB)`,
+    );
   } finally {
     rssStore.cleanup();
   }

@@ -6,11 +6,16 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, ipcMain, session, shell } from 'electron';
-import type { MoorEvents } from '../api/contract.js';
+import { EVENT_CHANNEL, type MoorEvents } from '../api/contract.js';
 import type { AppServices } from '../services/app-services.js';
 import { createAppServices } from '../services/wiring.js';
 import { registerIpc } from './ipc.js';
-import { CONTENT_SECURITY_POLICY, quitWhenAllWindowsClosed, trayLikelyVisible } from './policy.js';
+import {
+  allowPermission,
+  CONTENT_SECURITY_POLICY,
+  quitWhenAllWindowsClosed,
+  trayLikelyVisible,
+} from './policy.js';
 import { AppTray } from './tray.js';
 import type { TrayAction } from './tray-template.js';
 import { createMainWindow } from './window.js';
@@ -51,7 +56,7 @@ function showWindow(navigate?: MoorEvents['navigate']): void {
   if (win.isVisible()) win.focus();
   else win.once('ready-to-show', () => win.focus());
   if (navigate) {
-    const send = () => win.webContents.send('moor:event', 'navigate', navigate);
+    const send = () => win.webContents.send(EVENT_CHANNEL, 'navigate', navigate);
     if (win.webContents.isLoading()) win.webContents.once('did-finish-load', send);
     else send();
   }
@@ -101,7 +106,12 @@ async function main(): Promise<void> {
       responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] },
     });
   });
-  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionRequestHandler((_wc, permission, callback, details) =>
+    callback(allowPermission(permission, details.requestingUrl)),
+  );
+  session.defaultSession.setPermissionCheckHandler((_wc, permission, requestingOrigin) =>
+    allowPermission(permission, requestingOrigin),
+  );
 
   services = await createAppServices({ version: app.getVersion() });
   registerIpc({
@@ -115,7 +125,7 @@ async function main(): Promise<void> {
     tray = new AppTray(iconsDir, onTrayAction);
     const s = services;
     const refreshTray = () => tray?.update({ machines: s.machines(), active: s.activeHost, busy: s.isBusy });
-    s.subscribe((event) => {
+    s.subscribe((...[event]) => {
       if (event === 'machineState' || event === 'activeChanged' || event === 'createProgress') refreshTray();
     });
     refreshTray();

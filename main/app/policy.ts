@@ -17,6 +17,15 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/**
+ * Web permissions the page may get: only the clipboard (terminal copy/paste), and only for the
+ * app's own file:// page. Camera, notifications, geolocation, ... are refused.
+ */
+export function allowPermission(permission: string, requestingUrl: string | undefined): boolean {
+  const own = (requestingUrl ?? '').startsWith('file://');
+  return own && (permission === 'clipboard-read' || permission === 'clipboard-sanitized-write');
+}
+
 /** Links a user may open in the system browser (from terminal output); never file: or custom schemes. */
 export function isExternalLink(url: string): boolean {
   try {

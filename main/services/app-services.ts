@@ -28,7 +28,10 @@ import type { ActiveHostBackend, MachineAction, MachineBackend, MachineRow, Shel
 import { machineDetails } from './inspect.js';
 import { TerminalSession } from './terminals.js';
 
-export type EventListener = <E extends keyof MoorEvents>(event: E, payload: MoorEvents[E]) => void;
+/** One pushed event as (name, payload) pairs: checking the name narrows the payload. */
+export type EventArgs = { [E in keyof MoorEvents]: [event: E, payload: MoorEvents[E]] }[keyof MoorEvents];
+export type EventListener = (...args: EventArgs) => void;
+type Emit = <E extends keyof MoorEvents>(event: E, payload: MoorEvents[E]) => void;
 
 export interface AppServicesOptions {
   store: Store;
@@ -84,8 +87,8 @@ export class AppServices implements MoorInvoke {
     return () => this.listeners.delete(listener);
   }
 
-  private readonly emit: EventListener = (event, payload) => {
-    for (const listener of this.listeners) listener(event, payload);
+  private readonly emit: Emit = (event, payload) => {
+    for (const listener of this.listeners) (listener as (e: string, p: unknown) => void)(event, payload);
   };
 
   /** Starts polling and watching the active context. Never changes the active host by itself. */

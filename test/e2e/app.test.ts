@@ -4,7 +4,7 @@
  * the real docker CLI for the active-host check. Screenshots go to test/e2e/screenshots/.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -160,7 +160,10 @@ describe('Moor renderer in Chromium against the real services', () => {
     const steps = await page.locator('[data-testid=create-steps] li').allTextContents();
     expect(steps.length).toBeGreaterThanOrEqual(3);
     expect(await page.locator('[data-testid=create-steps] li.step-done').count()).toBe(steps.length);
-    await page.locator('.view:visible').first().evaluate((el) => el.scrollTo(0, 0));
+    await page
+      .locator('.view:visible')
+      .first()
+      .evaluate((el) => el.scrollTo(0, 0));
     await app.screenshot('create-progress');
 
     await page.getByTestId('nav-hosts').click();
@@ -268,6 +271,37 @@ describe('Moor renderer in Chromium against the real services', () => {
     await waitForTerminal(page, /^still-here$/m);
     await page.getByTestId('end-session').click();
     await expect.poll(async () => (await app.services.listTerminals()).length).toBe(0);
+  });
+
+  it('cancels a create (rolled back: no machine left) and retries it', async () => {
+    // Nothing listens on this address: the create waits for the machine to come up until cancelled.
+    const nowhere = await pickFreeAddress('127.0.39.200', E2E_LAST);
+    await page.getByTestId('nav-create').click();
+    await page.getByTestId('driver-generic').click();
+    await page.getByTestId('machine-name').fill('ghost');
+    await page.getByTestId('flag-generic-ip-address').fill(nowhere);
+    await page.getByTestId('flag-generic-ssh-key').fill(keyPath);
+    await page.getByTestId('create-submit').click();
+    await expect
+      .poll(() => page.locator('[data-testid=create-steps] li').count(), { timeout: 20_000 })
+      .toBeGreaterThanOrEqual(2);
+    expect(await page.getByTestId('create-status').textContent()).toBe('in progress');
+    await page.getByTestId('cancel-create').click();
+    await expect
+      .poll(() => page.getByTestId('create-status').textContent(), { timeout: 30_000 })
+      .toBe('cancelled');
+    expect(existsSync(path.join(tmp, 'store', 'machines', 'ghost'))).toBe(false);
+    expect((await app.services.listMachines()).some((m) => m.name === 'ghost')).toBe(false);
+
+    await page.getByTestId('retry-create').click();
+    await expect
+      .poll(() => page.getByTestId('create-status').textContent(), { timeout: 20_000 })
+      .toBe('in progress');
+    await page.getByTestId('cancel-create').click();
+    await expect
+      .poll(() => page.getByTestId('create-status').textContent(), { timeout: 30_000 })
+      .toBe('cancelled');
+    expect(existsSync(path.join(tmp, 'store', 'machines', 'ghost'))).toBe(false);
   });
 
   it('shows details: inspect data, certificates, engine options', async () => {

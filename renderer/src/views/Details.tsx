@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { JsonValue, MachineDetails } from '../../../main/api/contract.js';
 import type { Navigate } from '../App.js';
-import { Button, Icon, StatePill } from '../components.js';
+import { Button, Icon, Spinner, StatePill } from '../components.js';
 import { attempt, useAppState } from '../store.js';
 import { MachineActions } from './Hosts.js';
 
@@ -28,6 +28,13 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
   const [error, setError] = useState('');
   const [confirmRemove, setConfirmRemove] = useState(false);
   const stateKey = `${machine?.state}|${machine?.url}|${machine?.busy}`;
+  // The latest operation on this machine (regenerate-certs, or its create), with its last line.
+  const lastOp = useAppState(
+    (s) =>
+      Object.values(s.operations)
+        .filter((o) => o.info.machine === name)
+        .sort((a, b) => b.info.startedAt - a.info.startedAt)[0],
+  );
 
   useEffect(() => {
     let live = true;
@@ -87,6 +94,19 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
         </div>
       ) : null}
       {error ? <div className="banner banner-error">{error}</div> : null}
+      {lastOp && (lastOp.info.status === 'running' || lastOp.info.status === 'failed') ? (
+        <div
+          className={`banner ${lastOp.info.status === 'failed' ? 'banner-error' : 'banner-info'}`}
+          data-testid="operation-banner"
+        >
+          {lastOp.info.status === 'running' ? <Spinner /> : <Icon name="alert" />}
+          <span>
+            {lastOp.info.status === 'failed'
+              ? lastOp.info.error
+              : (lastOp.log.filter((e) => e.level === 'step').at(-1)?.message ?? 'Working…')}
+          </span>
+        </div>
+      ) : null}
 
       <div className="grid2">
         <section className="card">

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  allowPermission,
   CONTENT_SECURITY_POLICY,
   isExternalLink,
   quitWhenAllWindowsClosed,
@@ -16,6 +17,16 @@ describe('window policy', () => {
     expect(isExternalLink('file:///etc/passwd')).toBe(false);
     expect(isExternalLink('javascript:alert(1)')).toBe(false);
     expect(isExternalLink('not a url')).toBe(false);
+  });
+
+  it('grants the clipboard to the app page only, and nothing else', () => {
+    expect(
+      allowPermission('clipboard-read', 'file:///opt/Moor/resources/app.asar/dist/renderer/index.html'),
+    ).toBe(true);
+    expect(allowPermission('clipboard-sanitized-write', 'file:///x/index.html')).toBe(true);
+    expect(allowPermission('clipboard-read', 'https://evil.example')).toBe(false);
+    expect(allowPermission('media', 'file:///x/index.html')).toBe(false);
+    expect(allowPermission('notifications', undefined)).toBe(false);
   });
 
   it('quits on Linux/Windows when the last window closes unless a tray shows', () => {
