@@ -5,7 +5,7 @@
  * environment variable, then its default — as codegangsta/cli did.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { SHARED_CREATE_FLAGS } from '../core/create-flags.js';
+import { flagValueFromEnv, SHARED_CREATE_FLAGS } from '../core/create-flags.js';
 import { MoorError } from '../core/errors.js';
 import type { DriverModule, FlagSpec, FlagValue, FlagValues } from '../drivers/types.js';
 
@@ -133,22 +133,8 @@ export function resolveValue(
   env: NodeJS.ProcessEnv,
 ): FlagValue {
   if (given !== undefined) return given;
-  const fromEnv = spec.envVar ? env[spec.envVar] : undefined;
-  if (fromEnv !== undefined && fromEnv !== '') {
-    switch (spec.type) {
-      case 'bool':
-        return ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(fromEnv);
-      case 'int': {
-        const n = Number.parseInt(fromEnv, 10);
-        if (Number.isNaN(n)) throw new MoorError(`invalid value "${fromEnv}" for ${spec.envVar}`);
-        return n;
-      }
-      case 'string[]':
-        return fromEnv.split(',').map((s) => s.trim());
-      default:
-        return fromEnv;
-    }
-  }
+  const fromEnv = flagValueFromEnv(spec, env);
+  if (fromEnv !== undefined) return fromEnv;
   if (spec.default !== undefined) return Array.isArray(spec.default) ? [...spec.default] : spec.default;
   return spec.type === 'bool' ? false : spec.type === 'string[]' ? [] : spec.type === 'int' ? 0 : '';
 }

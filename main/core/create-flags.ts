@@ -3,14 +3,16 @@
  * driver's flags so the CLI and the app's create form are generated from the same list, and the
  * mapping of their values onto config.json's EngineOptions/SwarmOptions.
  */
-import type { FlagSpec, FlagValues } from '../drivers/types.js';
+
+import type { FlagSpec, FlagValue, FlagValues } from '../drivers/types.js';
 import { DEFAULT_ENGINE_INSTALL_URL, type EngineOptions, type SwarmOptions } from '../store/config.js';
+import { MoorError } from './errors.js';
 
 export const SHARED_CREATE_FLAGS: FlagSpec[] = [
   {
     name: 'engine-install-url',
     type: 'string',
-    help: 'Custom URL to use for engine installation',
+    help: 'Custom URL to use for engine installation ("distro" installs the distribution package)',
     default: DEFAULT_ENGINE_INSTALL_URL,
     envVar: 'MACHINE_DOCKER_INSTALL_URL',
   },
@@ -108,4 +110,26 @@ export function hostOptionsFromFlags(values: FlagValues): {
     },
     tlsSans: list(values['tls-san']),
   };
+}
+
+/** The create flags the app's form offers: the shared ones without the legacy Swarm flags. */
+export const FORM_CREATE_FLAGS: FlagSpec[] = SHARED_CREATE_FLAGS.filter((f) => !f.name.startsWith('swarm'));
+
+/** A flag's value from its environment variable (docker-machine's EnvVar), parsed for its type. */
+export function flagValueFromEnv(spec: FlagSpec, env: NodeJS.ProcessEnv): FlagValue | undefined {
+  const raw = spec.envVar ? env[spec.envVar] : undefined;
+  if (raw === undefined || raw === '') return undefined;
+  switch (spec.type) {
+    case 'bool':
+      return ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(raw);
+    case 'int': {
+      const n = Number.parseInt(raw, 10);
+      if (Number.isNaN(n)) throw new MoorError(`invalid value "${raw}" for ${spec.envVar}`);
+      return n;
+    }
+    case 'string[]':
+      return raw.split(',').map((s) => s.trim());
+    default:
+      return raw;
+  }
 }

@@ -4,75 +4,15 @@
  * Used by the Electron main process and by the e2e test bridge alike. Heavy modules load lazily.
  */
 import type { CreateRequest, DriverCatalog, FlagSpec, FlagValue } from '../api/contract.js';
-import { errorMessage, MoorError } from '../core/errors.js';
+import { FORM_CREATE_FLAGS, flagValueFromEnv, hostOptionsFromFlags } from '../core/create-flags.js';
+import { MoorError } from '../core/errors.js';
 import { progressReporter } from '../core/progress.js';
 import { DRIVER_NAMES, loadDriver } from '../drivers/registry.js';
 import type { FlagValues } from '../drivers/types.js';
-import type { EngineOptions } from '../store/config.js';
 import { defaultStoragePath } from '../store/paths.js';
 import { Store } from '../store/store.js';
 import { AppServices } from './app-services.js';
 import type { ActiveHostBackend, MachineBackend, MachineRow, ShellOpener } from './backend.js';
-
-/**
- * The create flags every driver shares that the form offers (docker-machine's names and env vars).
- * Swarm flags are left out of the form (legacy); the CLI still takes them.
- */
-export const COMMON_CREATE_FLAGS: FlagSpec[] = [
-  {
-    name: 'engine-install-url',
-    type: 'string',
-    help: 'Custom URL to use for engine installation ("distro" installs the distribution package)',
-    default: 'https://get.docker.com',
-    envVar: 'MACHINE_DOCKER_INSTALL_URL',
-  },
-  {
-    name: 'engine-opt',
-    type: 'string[]',
-    help: 'Specify arbitrary flags to include with the created engine in the form flag=value',
-  },
-  {
-    name: 'engine-insecure-registry',
-    type: 'string[]',
-    help: 'Specify insecure registries to allow with the created engine',
-  },
-  {
-    name: 'engine-registry-mirror',
-    type: 'string[]',
-    help: 'Specify registry mirrors to use',
-    envVar: 'ENGINE_REGISTRY_MIRROR',
-  },
-  { name: 'engine-label', type: 'string[]', help: 'Specify labels for the created engine' },
-  {
-    name: 'engine-storage-driver',
-    type: 'string',
-    help: 'Specify a storage driver to use with the engine',
-    default: '',
-  },
-  { name: 'engine-env', type: 'string[]', help: 'Specify environment variables to set in the engine' },
-  { name: 'tls-san', type: 'string[]', help: 'Support extra SANs for TLS certs' },
-];
-
-/** A flag's value from the environment (docker-machine's EnvVar), parsed for its type. */
-export function flagFromEnv(flag: FlagSpec, env: NodeJS.ProcessEnv): FlagValue | undefined {
-  const raw = flag.envVar ? env[flag.envVar] : undefined;
-  if (raw === undefined || raw === '') return undefined;
-  switch (flag.type) {
-    case 'bool':
-      return ['1', 't', 'true', 'TRUE', 'True'].includes(raw);
-    case 'int': {
-      const n = Number.parseInt(raw, 10);
-      return Number.isNaN(n) ? undefined : n;
-    }
-    case 'string[]':
-      return raw
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-    default:
-      return raw;
-  }
-}
 
 /** Values given, else the env var; defaults are applied by the core. */
 export function resolveFlags(
@@ -82,7 +22,7 @@ export function resolveFlags(
 ): FlagValues {
   const out: FlagValues = {};
   for (const flag of flags) {
-    const value = given[flag.name] ?? flagFromEnv(flag, env);
+    const value = given[flag.name] ?? flagValueFromEnv(flag, env);
     if (value !== undefined) out[flag.name] = value;
   }
   const known = new Set(flags.map((f) => f.name));
@@ -92,26 +32,6 @@ export function resolveFlags(
       `Unknown flag${unknown.length > 1 ? 's' : ''}: ${unknown.map((k) => `--${k}`).join(', ')}`,
     );
   return out;
-}
-
-function list(value: FlagValue | undefined): string[] {
-  return Array.isArray(value) ? value : [];
-}
-
-/** The engine options of config.json from the common flags. */
-export function engineOptionsFrom(common: FlagValues): Partial<EngineOptions> {
-  const engine: Partial<EngineOptions> = {
-    ArbitraryFlags: list(common['engine-opt']),
-    InsecureRegistry: list(common['engine-insecure-registry']),
-    RegistryMirror: list(common['engine-registry-mirror']),
-    Labels: list(common['engine-label']),
-    Env: list(common['engine-env']),
-  };
-  const installUrl = common['engine-install-url'];
-  if (typeof installUrl === 'string' && installUrl) engine.InstallURL = installUrl;
-  const storage = common['engine-storage-driver'];
-  if (typeof storage === 'string' && storage) engine.StorageDriver = storage;
-  return engine;
 }
 
 export interface WiringOptions {
@@ -148,12 +68,12 @@ export function machineBackend(store: Store, env: NodeJS.ProcessEnv, queryTimeou
         provisions: m.provisions,
         flags: m.flags,
       }));
-      const envVars = [...modules.flatMap((m) => m.flags), ...COMMON_CREATE_FLAGS]
+      const envVars = [...modules.flatMap((m) => m.flags), ...FORM_CREATE_FLAGS]
         .map((f) => f.envVar)
         .filter((v): v is string => Boolean(v));
       return {
         drivers,
-        commonFlags: COMMON_CREATE_FLAGS,
+        commonFlags: FORM_CREATE_FLAGS,
         envSet: [...new Set(envVars)].filter((v) => Boolean(env[v])),
       };
     },
@@ -161,7 +81,7 @@ export function machineBackend(store: Store, env: NodeJS.ProcessEnv, queryTimeou
     async create(request: CreateRequest, sink, signal): Promise<void> {
       const { createMachine } = await core();
       const module = await loadDriver(request.driver);
-      const commonNames = new Set(COMMON_CREATE_FLAGS.map((f) => f.name));
+      const commonNames = new Set(FORM_CREATE_FLAGS.map((f) => f.name));
       const driverGiven = Object.fromEntries(
         Object.entries(request.flags).filter(([k]) => !commonNames.has(k)),
       );
@@ -169,15 +89,15 @@ export function machineBackend(store: Store, env: NodeJS.ProcessEnv, queryTimeou
         Object.entries(request.flags).filter(([k]) => commonNames.has(k)),
       );
       const flagValues = resolveFlags(module.flags, driverGiven, env);
-      const common = resolveFlags(COMMON_CREATE_FLAGS, commonGiven, env);
+      const commonOptions = hostOptionsFromFlags(resolveFlags(FORM_CREATE_FLAGS, commonGiven, env));
       const progress = progressReporter(request.name, sink);
       await createMachine({
         store,
         name: request.name,
         driverName: request.driver,
         flagValues,
-        engine: engineOptionsFrom(common),
-        tlsSans: list(common['tls-san']),
+        engine: commonOptions.engine,
+        tlsSans: commonOptions.tlsSans,
         progress,
         signal,
         env,
@@ -193,13 +113,8 @@ export function machineBackend(store: Store, env: NodeJS.ProcessEnv, queryTimeou
     async remove(name, force): Promise<void> {
       const { removeMachine } = await core();
       const result = await removeMachine(name, { store, force, env });
+      // removeMachine also removes the machine's Docker context.
       if (!result.removed) throw new MoorError(result.errors.join('\n') || `Can't remove "${name}"`);
-      try {
-        const { removeMachineContext } = await import('../docker/contexts/index.js');
-        await removeMachineContext(name, store.root, { env });
-      } catch (err) {
-        throw new MoorError(`"${name}" was removed, but not its Docker context: ${errorMessage(err)}`);
-      }
     },
 
     async regenerateCerts(name, sink, signal): Promise<void> {
