@@ -18,7 +18,8 @@ const execFileAsync = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 // MOOR_TEST_BIN: a built copy elsewhere, for runs while another process rebuilds dist/.
 const moorBin = process.env.MOOR_TEST_BIN ?? path.join(repoRoot, 'bin/moor.js');
-const FIXTURE = '/work/shared/fixtures/docker-machine-0.16.2-store';
+// A copy of shared/fixtures/docker-machine-0.16.2-store (written by the real docker-machine 0.16.2).
+const FIXTURE = path.join(repoRoot, 'test/fixtures/docker-machine-0.16.2-store');
 const fixture = process.env.MOOR_FIXTURE_STORE ?? FIXTURE;
 
 interface Run {

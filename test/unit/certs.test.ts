@@ -324,10 +324,7 @@ describe('generateServerCert', () => {
 });
 
 describe('a store made by docker-machine 0.16.2', () => {
-  const fixture = path.resolve(
-    import.meta.dirname,
-    '../../../shared/fixtures/docker-machine-0.16.2-store/certs',
-  );
+  const fixture = path.resolve(import.meta.dirname, '../fixtures/docker-machine-0.16.2-store/certs');
 
   beforeEach(async () => {
     await fs.mkdir(store.certsDir, { recursive: true, mode: 0o700 });
