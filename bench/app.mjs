@@ -12,7 +12,7 @@
 //
 //   npm run build && node --import tsx bench/app.mjs [--runs N] [--skip-chromium]
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import xtermHeadless from '@xterm/headless';
 import { build } from 'esbuild';
@@ -25,42 +25,18 @@ import { baseDriverConfig, newHostConfig } from '../main/store/config.ts';
 import { goMarshalIndent } from '../main/store/go-json.ts';
 import { tempDir } from '../test/harness/components.ts';
 import { startSshd } from '../test/harness/sshd.ts';
+import { bootstrapStoreCerts, writeGenericMachine } from '../test/harness/store-fixtures.ts';
+import { median, ms, percentile, runsOption } from './lib.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
-const RUNS = Number(arg('--runs', '15'));
+const RUNS = runsOption(15);
 const root = path.resolve(new URL('..', import.meta.url).pathname);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const pct = (xs, p) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
-const ms = (x) => `${x.toFixed(x < 10 ? 1 : 0)} ms`;
 const PROMPT = /[$#] $/;
 
 const sshd = await startSshd({ user: 'moorbench' });
 const store = tempDir('moor-bench-app');
 let services;
 try {
-  const machineDir = path.join(store.dir, 'machines', 'bench');
-  mkdirSync(machineDir, { recursive: true, mode: 0o700 });
-  const keyPath = path.join(machineDir, 'id_ed25519');
-  copyFileSync(sshd.clientKeyPath, keyPath);
-  const host = newHostConfig({
-    name: 'bench',
-    storePath: store.dir,
-    driverName: 'generic',
-    driver: {
-      ...baseDriverConfig('bench', store.dir),
-      IPAddress: sshd.host,
-      SSHUser: sshd.user,
-      SSHPort: sshd.port,
-      SSHKeyPath: keyPath,
-      EnginePort: 2376,
-      SSHKey: sshd.clientKeyPath,
-    },
-  });
-  writeFileSync(path.join(machineDir, 'config.json'), goMarshalIndent(host), { mode: 0o600 });
+  const { keyPath, target } = writeGenericMachine(store.dir, 'bench', sshd);
   const env = {
     ...process.env,
     MACHINE_STORAGE_PATH: store.dir,
@@ -70,13 +46,7 @@ try {
   services = await createAppServices({ env, storagePath: store.dir, pollIntervalMs: 60_000 });
 
   // ---- 1. first prompt ----
-  const target = {
-    host: sshd.host,
-    port: sshd.port,
-    user: sshd.user,
-    keyPath,
-    knownHostsPath: path.join(machineDir, 'known_hosts'),
-  };
+
   async function openToPrompt() {
     const t0 = performance.now();
     let text = '';
@@ -120,9 +90,9 @@ try {
     app.push(await openToPrompt());
   }
   console.log(`1. terminal: "Open terminal" → first prompt, ${RUNS} runs (median / p90):`);
-  console.log(`   bare ssh2 connect + shell (baseline)  ${ms(median(bare))} / ${ms(pct(bare, 90))}`);
+  console.log(`   bare ssh2 connect + shell (baseline)  ${ms(median(bare))} / ${ms(percentile(bare, 90))}`);
   console.log(
-    `   Moor terminalOpen → prompt            ${ms(median(app))} / ${ms(pct(app, 90))}   ${(median(app) / median(bare)).toFixed(2)}x baseline   (goal ≤ 300 ms)`,
+    `   Moor terminalOpen → prompt            ${ms(median(app))} / ${ms(percentile(app, 90))}   ${(median(app) / median(bare)).toFixed(2)}x baseline   (goal ≤ 300 ms)`,
   );
 
   // ---- 2. Ctrl-C during a flood ----
@@ -252,13 +222,13 @@ try {
         return f.slice(1).map((t, i) => t - f[i]);
       });
       console.log(
-        `3. renderer frames, idle terminal for 3 s (baseline): median ${ms(median(idleGaps))}, p99 ${ms(pct(idleGaps, 99))}, max ${ms(Math.max(...idleGaps))}`,
+        `3. renderer frames, idle terminal for 3 s (baseline): median ${ms(median(idleGaps))}, p99 ${ms(percentile(idleGaps, 99))}, max ${ms(Math.max(...idleGaps))}`,
       );
       console.log(
         `   renderer frames during a 50 MB flood in Chromium (${floodS.toFixed(1)} s, ${(50 / floodS).toFixed(1)} MB/s, ${gaps.length} frames):`,
       );
       console.log(
-        `   frame gap median ${ms(median(gaps))}, p99 ${ms(pct(gaps, 99))}, max ${ms(Math.max(...gaps))}   (goal: max ≤ 100 ms)`,
+        `   frame gap median ${ms(median(gaps))}, p99 ${ms(percentile(gaps, 99))}, max ${ms(Math.max(...gaps))}   (goal: max ≤ 100 ms)`,
       );
       if (process.argv.includes('--verbose')) {
         const worst = gaps
@@ -275,14 +245,7 @@ try {
   // ---- 4. idle RSS with 20 machines ----
   const rssStore = tempDir('moor-bench-rss');
   try {
-    const { bootstrapCertificates } = await import('../main/certs/index.ts');
-    const certs = path.join(rssStore.dir, 'certs');
-    await bootstrapCertificates({
-      caCert: path.join(certs, 'ca.pem'),
-      caKey: path.join(certs, 'ca-key.pem'),
-      clientCert: path.join(certs, 'cert.pem'),
-      clientKey: path.join(certs, 'key.pem'),
-    });
+    await bootstrapStoreCerts(rssStore.dir);
     for (let i = 0; i < 20; i++) {
       const name = `m${String(i).padStart(2, '0')}`;
       const dir = path.join(rssStore.dir, 'machines', name);

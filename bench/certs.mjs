@@ -9,11 +9,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { bootstrapCertificates, generateServerCert, serverCertHosts } from '../main/certs/index.ts';
+import { generateServerCert, serverCertHosts } from '../main/certs/index.ts';
+import { bootstrapStoreCerts } from '../test/harness/store-fixtures.ts';
+import { median, runsOption, seconds, timed } from './lib.mjs';
 
-const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
-if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs needs a positive integer');
+const RUNS = runsOption(15);
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 const rsaKey = () =>
@@ -26,48 +26,31 @@ const rsaKey = () =>
 async function fullSet() {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'moor-bench-certs-'));
   try {
-    const certs = path.join(dir, 'certs');
     const machine = path.join(dir, 'machines', 'bench');
-    const started = performance.now();
-    await bootstrapCertificates({
-      caCert: path.join(certs, 'ca.pem'),
-      caKey: path.join(certs, 'ca-key.pem'),
-      clientCert: path.join(certs, 'cert.pem'),
-      clientKey: path.join(certs, 'key.pem'),
+    return await timed(async () => {
+      const certs = await bootstrapStoreCerts(dir);
+      await generateServerCert({
+        caCert: certs.caCert,
+        caKey: certs.caKey,
+        serverCert: path.join(machine, 'server.pem'),
+        serverKey: path.join(machine, 'server-key.pem'),
+        org: 'bench.bench',
+        hosts: serverCertHosts(['bench.example'], '127.0.2.1'),
+      });
     });
-    await generateServerCert({
-      caCert: path.join(certs, 'ca.pem'),
-      caKey: path.join(certs, 'ca-key.pem'),
-      serverCert: path.join(machine, 'server.pem'),
-      serverKey: path.join(machine, 'server-key.pem'),
-      org: 'bench.bench',
-      hosts: serverCertHosts(['bench.example'], '127.0.2.1'),
-    });
-    return performance.now() - started;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function keysOnly() {
-  const started = performance.now();
-  await Promise.all([rsaKey(), rsaKey()]);
-  await rsaKey();
-  return performance.now() - started;
-}
+const keysOnly = () =>
+  timed(async () => {
+    await Promise.all([rsaKey(), rsaKey()]);
+    await rsaKey();
+  });
 
-async function keysAllParallel() {
-  const started = performance.now();
-  await Promise.all([rsaKey(), rsaKey(), rsaKey()]);
-  return performance.now() - started;
-}
+const keysAllParallel = () => timed(() => Promise.all([rsaKey(), rsaKey(), rsaKey()]));
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
-const seconds = (ms) => `${(ms / 1000).toFixed(3)} s`;
 const summary = (xs) =>
   `median ${seconds(median(xs))} (min ${seconds(Math.min(...xs))}, max ${seconds(Math.max(...xs))})`;
 

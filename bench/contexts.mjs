@@ -12,7 +12,6 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { bootstrapCertificates } from '../main/certs/index.ts';
 import { withCurrentContext } from '../main/docker/contexts/config-edit.ts';
 import { switchActiveHost } from '../main/docker/contexts/index.ts';
 import { ContextLayout } from '../main/docker/contexts/layout.ts';
@@ -20,21 +19,13 @@ import { switchContext } from '../main/docker/contexts/machines.ts';
 import { writeFileAtomic } from '../main/store/atomic.ts';
 import { Store } from '../main/store/store.ts';
 import { requireCommand, tempDir } from '../test/harness/components.ts';
+import { bootstrapStoreCerts } from '../test/harness/store-fixtures.ts';
 import { writeNoneMachine } from '../test/unit/contexts/fixtures.ts';
+import { moorCli as cli, median, ms as msText, runsOption, timeProcessSync } from './lib.mjs';
 
-const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 41;
-if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs needs a positive integer');
+const RUNS = runsOption(41);
 const PROCESS_RUNS = Math.max(5, Math.round(RUNS / 2));
-const root = path.resolve(new URL('..', import.meta.url).pathname);
-const cliArg = process.argv.indexOf('--cli');
-const cli = cliArg > 0 ? path.resolve(process.argv[cliArg + 1]) : path.join(root, 'bin', 'moor.js');
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-};
-const ms = (x) => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
+const ms = (x) => msText(x, x < 10 ? 2 : 1);
 const now = () => process.hrtime.bigint();
 const since = (t) => Number(process.hrtime.bigint() - t) / 1e6;
 
@@ -45,13 +36,7 @@ try {
   const dockerConfig = path.join(dir, 'docker');
   const layout = new ContextLayout(dockerConfig);
   // Real certificates: the docker CLI parses a context's TLS files when it resolves the context.
-  const certs = path.join(storePath, 'certs');
-  await bootstrapCertificates({
-    caCert: path.join(certs, 'ca.pem'),
-    caKey: path.join(certs, 'ca-key.pem'),
-    clientCert: path.join(certs, 'cert.pem'),
-    clientKey: path.join(certs, 'key.pem'),
-  });
+  await bootstrapStoreCerts(storePath);
   writeNoneMachine(storePath, 'alpha', 'tcp://127.0.3.1:2376');
   writeNoneMachine(storePath, 'beta', 'tcp://127.0.3.2:2376');
   const store = new Store(storePath);
@@ -97,13 +82,7 @@ try {
   const full = await timeInProcess('switchActiveHost', (name) => switchActiveHost(store, name, { layout }));
   const bare = await timeInProcess('switchContext', (name) => switchContext(name, { layout }));
 
-  const timeProcess = (file, args) => {
-    const t = now();
-    const r = spawnSync(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const elapsed = since(t);
-    if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-    return elapsed;
-  };
+  const timeProcess = (file, args) => timeProcessSync(file, args, env);
   const nodeBase = [];
   const moorVersion = [];
   const moorUse = [];

@@ -5,33 +5,19 @@
 //     droplets and keys — i.e. what the rollback adds after the failure is known.
 //  3. What `ls` pays to look for interrupted creates: 100 machines, scan vs the directory listing.
 //
-//   npm run build && node --import tsx bench/digitalocean.mjs [--runs N]
-import { execFile } from 'node:child_process';
+//   npm run build && node --import tsx bench/digitalocean.mjs [--runs N] [--cli PATH]
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { recoverInterruptedCreates } from '../main/core/interrupted-create.ts';
 import { Store } from '../main/store/store.ts';
 import { startDigitalOceanEmulator } from '../test/emulators/digitalocean/server.ts';
 import { tempDir } from '../test/harness/components.ts';
+import { median, moorCli, ms as msText, runsOption, timeOk } from './lib.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
-const runs = Number(arg('--runs', '3'));
-const CLI = path.resolve(process.env.MOOR_CLI ?? 'dist/cli/index.js');
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const ms = (x) => `${Math.round(x)} ms`;
-
-function moor(args, env) {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, ...args], { env, timeout: 300_000 }, (err, _stdout, stderr) => {
-      if (err) reject(new Error(`moor ${args.join(' ')}: ${stderr || err.message}`));
-      else resolve(performance.now() - started);
-    });
-  });
-}
+const runs = runsOption(3);
+const ms = (x) => msText(x, 0);
+/** Wall time of a `moor` process that must succeed (async: the emulator answers it from here). */
+const moor = (args, env) => timeOk(process.execPath, [moorCli, ...args], env, 300_000);
 
 const store = tempDir('moor-bench-do');
 const emulator = await startDigitalOceanEmulator({ backend: 'test-hosts' });

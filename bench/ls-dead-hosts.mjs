@@ -2,8 +2,7 @@
 // whose port refuses. Default flags (no -t). Goal: ≤ 1.5 s wall time for the whole process, the
 // hanging ones listed as Timeout. docker-machine's 10 s default made this take 10 s.
 //
-//   npm run build && node --import tsx bench/ls-dead-hosts.mjs [--runs N]
-import { spawn } from 'node:child_process';
+//   npm run build && node --import tsx bench/ls-dead-hosts.mjs [--runs N] [--cli PATH]
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,26 +10,10 @@ import { createMachine } from '../main/core/machines.ts';
 import { progressReporter } from '../main/core/progress.ts';
 import { Store } from '../main/store/store.ts';
 import { refusedAddress, startHangingServer } from '../test/harness/tls-engine.ts';
+import { median, moorCli, runsOption, seconds, timeProcess } from './lib.mjs';
 
-const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 7;
-const repoRoot = path.resolve(import.meta.dirname, '..');
-// MOOR_BIN: a built copy elsewhere (e.g. when another process is rebuilding dist/).
-const moorBin = process.env.MOOR_BIN ?? path.join(repoRoot, 'bin/moor.js');
-
-function run(args, env) {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, args, { env });
-    let stdout = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, ms: performance.now() - started }));
-  });
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const RUNS = runsOption(7);
+const run = (args, env) => timeProcess(process.execPath, args, env);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'moor-bench-ls-'));
 const hanging = [];
@@ -55,13 +38,13 @@ try {
     });
   }
   const env = { PATH: process.env.PATH, HOME: dir, MACHINE_STORAGE_PATH: storePath };
-  await run([moorBin, 'ls'], env); // warm-up
+  await run([moorCli, 'ls'], env); // warm-up
   const lsTimes = [];
   const nodeTimes = [];
   let last;
   for (let i = 0; i < RUNS; i++) {
     nodeTimes.push((await run(['-e', '0'], env)).ms);
-    last = await run([moorBin, 'ls'], env);
+    last = await run([moorCli, 'ls'], env);
     if (last.code !== 0) throw new Error(`moor ls exited ${last.code}`);
     lsTimes.push(last.ms);
   }
@@ -77,11 +60,9 @@ try {
     states.filter((s) => s.endsWith(':Stopped')).length === 15;
   const m = median(lsTimes);
   console.log(`moor ls, 20 machines (5 hanging, 15 refusing), default flags, ${RUNS} runs`);
+  console.log(`  moor ls          median ${seconds(m)}   max ${seconds(Math.max(...lsTimes))}`);
   console.log(
-    `  moor ls          median ${(m / 1000).toFixed(3)} s   max ${(Math.max(...lsTimes) / 1000).toFixed(3)} s`,
-  );
-  console.log(
-    `  node -e 0        median ${(median(nodeTimes) / 1000).toFixed(3)} s   (ratio ${(m / median(nodeTimes)).toFixed(1)}x)`,
+    `  node -e 0        median ${seconds(median(nodeTimes))}   (ratio ${(m / median(nodeTimes)).toFixed(1)}x)`,
   );
   console.log(
     `  rows: ${rows.length}, Timeout: ${timeouts.length} (${timeouts.map((s) => s.split(':')[0]).join(' ')}), states ${okStates ? 'as expected' : 'UNEXPECTED'}`,

@@ -8,22 +8,17 @@
 //  3. SSH round trips of one create, counted on the server: sshd at LogLevel DEBUG1 logs every
 //     channel and exec, sftp-server at -l INFO every file operation.
 //
-//   npm run build && node --import tsx bench/provision.mjs [--runs N]
+//   npm run build && node --import tsx bench/provision.mjs [--runs N] [--cli PATH]
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../test/harness/components.ts';
+import { genericCreateArgs } from '../test/harness/moor-cli.ts';
 import { startTestHost } from '../test/hosts/index.ts';
+import { median, moorCli, runsOption, seconds, timed } from './lib.mjs';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
-const RUNS = Number(arg('--runs', '5'));
-const root = path.resolve(new URL('..', import.meta.url).pathname);
-const CLI = process.env.MOOR_TEST_CLI || path.join(root, 'dist/cli/index.js');
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
+const RUNS = runsOption(5);
+const s = (ms) => seconds(ms, 2);
 
 const work = tempDir('moor-bench-provision');
 const keyPath = path.join(work.dir, 'id_bench');
@@ -41,27 +36,8 @@ function run(cmd, args, options = {}) {
   });
 }
 
-async function timed(fn) {
-  const started = performance.now();
-  await fn();
-  return performance.now() - started;
-}
-
-const moor = (...args) => run(process.execPath, [CLI, ...args], { env });
-const create = (name, address, ...extra) =>
-  moor(
-    'create',
-    '-d',
-    'generic',
-    '--generic-ip-address',
-    address,
-    '--generic-ssh-key',
-    keyPath,
-    '--engine-install-url',
-    'distro',
-    ...extra,
-    name,
-  );
+const moor = (...args) => run(process.execPath, [moorCli, ...args], { env });
+const create = (name, address) => moor(...genericCreateArgs(name, address, keyPath));
 
 /** Make the host's sshd log each channel/exec and sftp-server each file operation. */
 async function verboseSshd(host) {

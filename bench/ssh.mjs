@@ -6,69 +6,24 @@
 // The login user has /bin/sh and no rc files, so the figures are Moor's and sshd's, not a
 // profile's (root's ~/.bashrc on a dev box can add 100 ms to every command).
 //
-//   npm run build && node --import tsx bench/ssh.mjs [--runs N] [--cli dist/cli/index.js]
-import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+//   npm run build && node --import tsx bench/ssh.mjs [--runs N] [--cli PATH]
+import { execFileSync } from 'node:child_process';
 import { systemSshArgs } from '../main/ssh/external.ts';
 import { connect } from '../main/ssh/index.ts';
-import { baseDriverConfig, newHostConfig } from '../main/store/config.ts';
-import { goMarshalIndent } from '../main/store/go-json.ts';
 import { tempDir } from '../test/harness/components.ts';
 import { startSshd } from '../test/harness/sshd.ts';
+import { writeGenericMachine } from '../test/harness/store-fixtures.ts';
+import { moorCli as cli, median, ms, runsOption, timeProcessSync } from './lib.mjs';
 
-const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
+const RUNS = runsOption(15);
 const EXECS = 60;
 const SFTP_BYTES = 16 * 1024 * 1024;
-const root = path.resolve(new URL('..', import.meta.url).pathname);
-const cliArg = process.argv.indexOf('--cli');
-const cli = cliArg > 0 ? path.resolve(process.argv[cliArg + 1]) : path.join(root, 'bin', 'moor.js');
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-};
-const ms = (x) => `${x.toFixed(x < 10 ? 1 : 0)} ms`;
-
-function timeProcess(file, args, env) {
-  const t = process.hrtime.bigint();
-  const r = spawnSync(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const elapsed = Number(process.hrtime.bigint() - t) / 1e6;
-  if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return elapsed;
-}
 
 const sshd = await startSshd({ user: 'moorbench' });
 const store = tempDir('moor-bench-ssh');
 try {
-  const machineDir = path.join(store.dir, 'machines', 'bench');
-  mkdirSync(machineDir, { recursive: true, mode: 0o700 });
-  const keyPath = path.join(machineDir, 'id_ed25519');
-  copyFileSync(sshd.clientKeyPath, keyPath);
-  const host = newHostConfig({
-    name: 'bench',
-    storePath: store.dir,
-    driverName: 'generic',
-    driver: {
-      ...baseDriverConfig('bench', store.dir),
-      IPAddress: sshd.host,
-      SSHUser: sshd.user,
-      SSHPort: sshd.port,
-      SSHKeyPath: keyPath,
-      EnginePort: 2376,
-      SSHKey: sshd.clientKeyPath,
-    },
-  });
-  writeFileSync(path.join(machineDir, 'config.json'), goMarshalIndent(host), { mode: 0o600 });
+  const { target } = writeGenericMachine(store.dir, 'bench', sshd);
   const env = { ...process.env, MACHINE_STORAGE_PATH: store.dir, SSH_AUTH_SOCK: '' };
-  const target = {
-    host: sshd.host,
-    port: sshd.port,
-    user: sshd.user,
-    keyPath,
-    knownHostsPath: path.join(machineDir, 'known_hosts'),
-  };
 
   // Warm up: pins the host key, fills the page cache.
   execFileSync(process.execPath, [cli, 'ssh', 'bench', '--', 'true'], { env });
@@ -78,9 +33,9 @@ try {
   const system = [];
   const native = [];
   for (let i = 0; i < RUNS; i++) {
-    bare.push(timeProcess(sshBin, systemSshArgs(target, ['true']), env));
-    system.push(timeProcess(process.execPath, [cli, 'ssh', 'bench', '--', 'true'], env));
-    native.push(timeProcess(process.execPath, [cli, '--native-ssh', 'ssh', 'bench', '--', 'true'], env));
+    bare.push(timeProcessSync(sshBin, systemSshArgs(target, ['true']), env));
+    system.push(timeProcessSync(process.execPath, [cli, 'ssh', 'bench', '--', 'true'], env));
+    native.push(timeProcessSync(process.execPath, [cli, '--native-ssh', 'ssh', 'bench', '--', 'true'], env));
   }
   console.log(`moor ssh NAME -- true, ${RUNS} runs (median / min):`);
   console.log(`  bare ssh binary (baseline)   ${ms(median(bare))} / ${ms(Math.min(...bare))}`);

@@ -16,6 +16,22 @@ export type { FlagSpec, FlagValue, MachineState, ProgressEvent };
 /** The Docker context name meaning "no machine": the local engine (or DOCKER_HOST). */
 export const DEFAULT_CONTEXT = 'default';
 
+/**
+ * The active Docker host, in two fields because "default" is both the docker CLI's default
+ * context and a valid machine name. `machine`: the machine of this store whose Docker context is
+ * current, or null. `context`: the current Docker context's name: DEFAULT_CONTEXT (the local
+ * engine, or DOCKER_HOST), a machine's context, or one Moor did not make.
+ */
+export interface ActiveHost {
+  machine: string | null;
+  context: string;
+}
+
+/** The default context is current (no machine of ours, nor anyone else's context). */
+export function isDefaultContext(active: ActiveHost): boolean {
+  return active.machine === null && active.context === DEFAULT_CONTEXT;
+}
+
 /** What the app is doing to a machine right now (shown as a spinner, disables conflicting actions). */
 export type MachineBusy =
   | 'creating'
@@ -74,13 +90,18 @@ export type OperationStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface OperationInfo {
   id: string;
-  kind: 'create';
+  kind: 'create' | 'provision' | 'regenerate-certs';
   machine: string;
   driver: string;
   status: OperationStatus;
   /** The request that started it (secrets blanked), so the form can retry. */
   request: CreateRequest;
   error: string;
+  /**
+   * It failed but the machine stays in the store: provisioning a host Moor did not make (generic)
+   * failed after changing it. `provisionMachine` finishes the job (a new create would say "exists").
+   */
+  machineKept: boolean;
   startedAt: number;
   endedAt: number | null;
 }
@@ -131,7 +152,7 @@ export interface TerminalAttachResult {
 /** Everything the renderer needs on start (then kept current by events). */
 export interface AppSnapshot {
   machines: MachineSummary[];
-  active: string;
+  active: ActiveHost;
   operations: OperationInfo[];
   terminals: TerminalInfo[];
   platform: string;
@@ -156,9 +177,15 @@ export interface MoorInvoke {
   restart(args: { name: string }): Promise<void>;
   kill(args: { name: string }): Promise<void>;
   remove(args: { name: string; force?: boolean }): Promise<void>;
-  /** Switch the active Docker context (`default` or a machine name) for every terminal. */
-  setActiveHost(args: { name: string }): Promise<void>;
+  /** Switch the active Docker host for every terminal: a machine's context, or null for `default`. */
+  setActiveHost(args: { name: string | null }): Promise<void>;
   regenerateCerts(args: { name: string }): Promise<{ operationId: string }>;
+  /**
+   * Provisions a stored machine again (`moor provision`): Docker install if missing, certificates,
+   * engine config. Finishes a create that kept its machine (`OperationInfo.machineKept`). Progress
+   * arrives as `createProgress` events; cancel with `cancelCreate`.
+   */
+  provisionMachine(args: { name: string }): Promise<{ operationId: string }>;
   inspect(args: { name: string }): Promise<MachineDetails>;
   terminalOpen(args: { machine: string; rows: number; cols: number }): Promise<TerminalAttachResult>;
   /** Shows an existing session again: returns the replay buffer, then data events resume. */
@@ -181,7 +208,7 @@ export interface MoorEvents {
   /** The machine list changed (a state, URL, version, error, busy flag; added or removed). */
   machineState: { machines: MachineSummary[] };
   createProgress: { operation: OperationInfo; event: ProgressEvent | null };
-  activeChanged: { active: string };
+  activeChanged: { active: ActiveHost };
   terminalData: { id: string; data: string };
   terminalExit: { id: string; exitCode: number };
   terminalsChanged: { terminals: TerminalInfo[] };
@@ -214,6 +241,7 @@ const invokeMethods = [
   'remove',
   'setActiveHost',
   'regenerateCerts',
+  'provisionMachine',
   'inspect',
   'terminalOpen',
   'terminalAttach',

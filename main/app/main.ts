@@ -5,10 +5,11 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, ipcMain, session, shell } from 'electron';
+import { app, BrowserWindow, ipcMain, safeStorage, session, shell } from 'electron';
 import { EVENT_CHANNEL, type MoorEvents } from '../api/contract.js';
 import type { AppServices } from '../services/app-services.js';
 import { createAppServices } from '../services/wiring.js';
+import { defaultStoragePath } from '../store/paths.js';
 import { registerIpc } from './ipc.js';
 import {
   allowPermission,
@@ -16,6 +17,7 @@ import {
   quitWhenAllWindowsClosed,
   trayLikelyVisible,
 } from './policy.js';
+import { SafeStorageSecretStore } from './safe-storage-secrets.js';
 import { AppTray } from './tray.js';
 import type { TrayAction } from './tray-template.js';
 import { createMainWindow } from './window.js';
@@ -113,7 +115,13 @@ async function main(): Promise<void> {
     allowPermission(permission, requestingOrigin),
   );
 
-  services = await createAppServices({ version: app.getVersion() });
+  const storagePath = defaultStoragePath(process.env);
+  services = await createAppServices({
+    version: app.getVersion(),
+    storagePath,
+    // Used for new secrets only where no OS keychain is usable (Windows); see main/secrets.
+    secrets: new SafeStorageSecretStore(safeStorage, storagePath),
+  });
   registerIpc({
     ipcMain,
     services,

@@ -4,10 +4,11 @@
  * (Menu.buildFromTemplate + setContextMenu) on every change: Electron menus cannot be edited in place.
  * This file must not import electron.
  */
-import { DEFAULT_CONTEXT, type MachineSummary } from '../api/contract.js';
+import { type ActiveHost, isDefaultContext, type MachineSummary } from '../api/contract.js';
 
 export type TrayAction =
-  | { kind: 'use'; name: string }
+  /** name null = the default Docker context. */
+  | { kind: 'use'; name: string | null }
   | { kind: 'start' | 'stop' | 'restart' | 'terminal' | 'show'; name: string }
   | { kind: 'create' | 'open' | 'quit' };
 
@@ -43,33 +44,37 @@ export function stateLabel(m: MachineSummary): string {
 
 /**
  * @param machines the host list as shown in the window
- * @param active the active Docker context name (`default` when none of ours)
+ * @param active the active machine (or null) and the current Docker context
  * @param busy true while any operation runs (the header says so)
  */
-export function trayTemplate(machines: readonly MachineSummary[], active: string, busy: boolean): TrayItem[] {
-  // '' = the current Docker context is one Moor did not make.
+export function trayTemplate(
+  machines: readonly MachineSummary[],
+  active: ActiveHost,
+  busy: boolean,
+): TrayItem[] {
+  const onDefault = isDefaultContext(active);
   const activeLabel =
-    active === DEFAULT_CONTEXT ? 'default (local engine)' : active === '' ? 'another Docker context' : active;
+    active.machine ?? (onDefault ? 'default (local engine)' : `another Docker context (${active.context})`);
   const header: TrayItem[] = [
     { label: `Active host: ${activeLabel}${busy ? ' — working…' : ''}`, enabled: false },
     { type: 'separator' },
   ];
 
   // Only running machines can serve Docker; the current one stays listed even if it stopped.
-  const choices = machines.filter((m) => m.state === 'Running' || m.name === active);
+  const choices = machines.filter((m) => m.state === 'Running' || m.name === active.machine);
   const radio: TrayItem[] = [
     { label: 'Active Docker host', enabled: false },
     {
       type: 'radio',
-      label: 'default',
-      checked: active === DEFAULT_CONTEXT,
-      action: { kind: 'use', name: DEFAULT_CONTEXT },
+      label: 'default (local engine)',
+      checked: onDefault,
+      action: { kind: 'use', name: null },
     },
     ...choices.map(
       (m): TrayItem => ({
         type: 'radio',
         label: m.name,
-        checked: m.name === active,
+        checked: m.name === active.machine,
         enabled: m.state === 'Running' && !m.busy,
         action: { kind: 'use', name: m.name },
       }),

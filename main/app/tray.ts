@@ -5,13 +5,13 @@
  */
 import path from 'node:path';
 import { Menu, type MenuItemConstructorOptions, nativeImage, nativeTheme, Tray } from 'electron';
-import type { MachineSummary } from '../api/contract.js';
+import { type ActiveHost, DEFAULT_CONTEXT, type MachineSummary } from '../api/contract.js';
 import { BUSY_FRAME_MS, BUSY_FRAMES, trayIconFile, trayIconVariant } from './policy.js';
 import { type TrayAction, type TrayItem, trayIconState, trayTemplate } from './tray-template.js';
 
 export interface TrayState {
   machines: readonly MachineSummary[];
-  active: string;
+  active: ActiveHost;
   busy: boolean;
 }
 
@@ -30,7 +30,11 @@ export function toElectronTemplate(
 
 export class AppTray {
   private readonly tray: Tray;
-  private state: TrayState = { machines: [], active: 'default', busy: false };
+  private state: TrayState = {
+    machines: [],
+    active: { machine: null, context: DEFAULT_CONTEXT },
+    busy: false,
+  };
   private frame = 0;
   private animation: NodeJS.Timeout | null = null;
   private lastMenuKey = '';
@@ -69,7 +73,7 @@ export class AppTray {
       this.tray.setContextMenu(Menu.buildFromTemplate(toElectronTemplate(items, this.onAction)));
     }
     const iconState = trayIconState(machines, busy);
-    this.tray.setToolTip(`Moor — active host: ${active}`);
+    this.tray.setToolTip(`Moor — active host: ${active.machine ?? active.context}`);
     if (iconState === 'busy') {
       this.animation ??= setInterval(() => {
         this.frame = (this.frame + 1) % BUSY_FRAMES;

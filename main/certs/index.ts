@@ -22,6 +22,7 @@ import type forgeModule from 'node-forge';
 import { errorMessage, MoorError } from '../core/errors.js';
 import type { ProgressReporter } from '../core/progress.js';
 import { writeFileAtomic } from '../store/atomic.js';
+import { withCertsDirLock } from '../store/store.js';
 
 type Forge = typeof forgeModule;
 
@@ -439,20 +440,7 @@ function username(env: NodeJS.ProcessEnv = process.env): string {
   return (process.platform === 'win32' ? env.USERNAME : env.USER) || 'unknown';
 }
 
-/** The default lock: the same lock directory Store.withCertsLock uses, in the given directory. */
+/** The default lock: the same lock Store.withCertsLock takes, in the given directory. */
 function directoryLock(dir: string): CertsLock {
-  return async (fn) => {
-    const { lock } = await import('proper-lockfile');
-    const release = await lock(dir, {
-      realpath: false,
-      stale: 10_000,
-      retries: { retries: 100, minTimeout: 20, maxTimeout: 200 },
-      lockfilePath: path.join(dir, '.certs.lock'),
-    });
-    try {
-      return await fn();
-    } finally {
-      await release();
-    }
-  };
+  return (fn) => withCertsDirLock(dir, fn);
 }

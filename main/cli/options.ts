@@ -24,3 +24,11 @@ export function timeoutOption(): Option {
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/**
+ * commander's usage errors ("error: unknown option '--bogus'") get docker-machine's first line.
+ * Unlike docker-machine (exit 0), they exit 1: a script must not carry on after a typo.
+ */
+export function incorrectUsage(message: string, command: string): string {
+  return `Incorrect Usage.\n${message.replace(/^error: /, '')}See '${command} --help'.\n`;
+}

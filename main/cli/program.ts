@@ -4,6 +4,7 @@ import { errorMessage, MoorError } from '../core/errors.js';
 import { defaultStoragePath } from '../store/paths.js';
 import * as commands from './commands/index.js';
 import { CliContext, parseGoBool } from './context.js';
+import { incorrectUsage } from './options.js';
 
 /** Injected by scripts/build.mjs (the git commit); "dev" when run from sources. */
 declare const __MOOR_BUILD__: string | undefined;
@@ -81,14 +82,6 @@ export function buildProgram(cli: CliContext, program: Command): Command {
       .configureOutput({ outputError: (message, write) => write(incorrectUsage(message, usage)) });
   }
   return program;
-}
-
-/**
- * commander's usage errors ("error: unknown option '--bogus'") get docker-machine's first line.
- * Unlike docker-machine (exit 0), they exit 1: a script must not carry on after a typo.
- */
-function incorrectUsage(message: string, command: string): string {
-  return `Incorrect Usage.\n${message.replace(/^error: /, '')}See '${command} --help'.\n`;
 }
 
 /** Runs the CLI; resolves with the exit code. */

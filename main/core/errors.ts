@@ -37,6 +37,14 @@ export class HostNotRunningError extends MoorError {
   }
 }
 
+/** A create, provision or wait stopped by its AbortSignal (the app's Cancel, Ctrl-C). */
+export class CancelledError extends MoorError {
+  constructor() {
+    super('Cancelled', 130);
+    this.name = 'CancelledError';
+  }
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -2,9 +2,10 @@ import { promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DriverContext } from '../drivers/types.js';
+import type { SecretStore } from '../secrets/types.js';
 import type { Store } from '../store/store.js';
 import { errorMessage } from './errors.js';
-import type { ProgressReporter } from './progress.js';
+import { type ProgressReporter, silentProgress } from './progress.js';
 
 /**
  * A create in progress leaves `.moor-create-in-progress` in its machine directory (the creating
@@ -109,6 +110,8 @@ export function createIsInterrupted(marker: CreateMarker): boolean {
 
 export interface RecoveryOptions {
   env?: NodeJS.ProcessEnv;
+  /** The app's secret store (safeStorage), so the driver can read a token it keeps. */
+  secrets?: SecretStore;
   progress?: ProgressReporter;
   /**
    * Stop waiting after this long (ls must stay fast when the cloud API is down). The cleanup goes
@@ -146,12 +149,12 @@ export async function recoverInterruptedCreate(
       const host = await store.load(name);
       const { loadDriver } = await import('../drivers/registry.js');
       const module = await loadDriver(host.DriverName);
-      const silent = { step() {}, log() {}, warn() {}, done() {}, error() {} } as unknown as ProgressReporter;
       const ctx: DriverContext = {
         storePath: store.root,
         machineDir: dir,
-        progress: options.progress ?? silent,
+        progress: options.progress ?? silentProgress(name),
         env: options.env ?? process.env,
+        secrets: options.secrets,
       };
       await module.open(host.Driver, ctx, host).remove();
     }

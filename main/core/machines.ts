@@ -18,7 +18,7 @@ import {
 } from '../store/config.js';
 import { authPaths } from '../store/paths.js';
 import { type Store, type StoreEntry, validateMachineName } from '../store/store.js';
-import { errorMessage, MoorError, PreCreateError } from './errors.js';
+import { CancelledError, errorMessage, MoorError, PreCreateError } from './errors.js';
 import {
   clearCreateMarker,
   markCreateInProgress,
@@ -32,8 +32,10 @@ import {
   matchesStateFilter,
   naturalCompare,
 } from './machine-filters.js';
-import { type ProgressReporter, progressReporter } from './progress.js';
+import { type ProgressReporter, silentProgress } from './progress.js';
 import type { MachineState } from './state.js';
+
+export { CancelledError } from './errors.js';
 
 /**
  * How long `ls`/`active` wait for one host. docker-machine waited 10 s, so one dead host stalled
@@ -46,11 +48,6 @@ const RECOVERY_TIMEOUT_MS = 10_000;
 
 /** docker-machine's mcnutils.WaitFor: 60 tries, 3 s apart. */
 export const DEFAULT_WAIT = { tries: 60, intervalMs: 3_000 };
-
-/** A reporter that drops everything (for queries that have nothing to report). */
-export function silentProgress(machine: string): ProgressReporter {
-  return progressReporter(machine, () => {});
-}
 
 interface DriverOptions {
   progress?: ProgressReporter;
@@ -113,6 +110,8 @@ export interface ListOptions {
   env?: NodeJS.ProcessEnv;
   /** Told about each interrupted create that was cleaned up (or could not be) before listing. */
   onRecovered?: (result: RecoveryResult) => void;
+  /** The app's secret store (safeStorage), so drivers can read tokens it keeps. */
+  secrets?: SecretStore;
 }
 
 /**
@@ -125,16 +124,15 @@ export async function listMachines(options: ListOptions): Promise<HostListItem[]
   const { store, filters } = options;
   const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const env = options.env ?? process.env;
-  // A create killed mid-way (kill -9) left a record: delete what it made (bounded, ls stays fast).
-  for (const r of await recoverInterruptedCreates(store, { env, timeoutMs: RECOVERY_TIMEOUT_MS })) {
-    options.onRecovered?.(r);
-  }
+  await recoverBeforeListing(options);
   const entries = await store.list();
   const hosts = loadedHosts(entries);
   const swarmMasters = swarmMastersOf(hosts);
   const selected = filters ? hosts.filter((h) => matchesHostFilters(h, filters, swarmMasters)) : hosts;
 
-  const items = await Promise.all(selected.map((host) => queryHost(store, host, timeoutMs, env)));
+  const items = await Promise.all(
+    selected.map((host) => queryHost(store, host, timeoutMs, env, options.secrets)),
+  );
   if (!env.DOCKER_HOST) {
     // No DOCKER_HOST: the machine the Docker context selects (moor use) is the active one.
     const { activeMachineFromContext } = await import('../docker/contexts/resolve.js');
@@ -154,20 +152,27 @@ export async function listMachines(options: ListOptions): Promise<HostListItem[]
 /** Names `ls -q` prints: loaded machines in store (byte) order, filtered; broken ones are left out. */
 export async function listMachineNames(options: ListOptions): Promise<string[]> {
   const { store, filters } = options;
-  const recovered = await recoverInterruptedCreates(store, {
-    env: options.env ?? process.env,
-    timeoutMs: RECOVERY_TIMEOUT_MS,
-  });
-  for (const r of recovered) options.onRecovered?.(r);
-  if (!filters) return (await store.list()).filter((e) => !e.error).map((e) => e.name);
-  if (filters.State.length > 0) {
+  if (filters && filters.State.length > 0) {
+    // Filtering by state needs every host's live state: listMachines (which also recovers) has it.
     const items = await listMachines(options);
     const keep = new Set(items.filter((i) => i.DriverName !== 'not found').map((i) => i.Name));
     return (await store.names()).filter((n) => keep.has(n));
   }
+  await recoverBeforeListing(options);
   const hosts = loadedHosts(await store.list());
+  if (!filters) return hosts.map((h) => h.Name);
   const masters = swarmMastersOf(hosts);
   return hosts.filter((h) => matchesHostFilters(h, filters, masters)).map((h) => h.Name);
+}
+
+/** A create killed mid-way (kill -9) left a record: delete what it made (bounded, ls stays fast). */
+async function recoverBeforeListing(options: ListOptions): Promise<void> {
+  const recovered = await recoverInterruptedCreates(options.store, {
+    env: options.env ?? process.env,
+    timeoutMs: RECOVERY_TIMEOUT_MS,
+    secrets: options.secrets,
+  });
+  for (const r of recovered) options.onRecovered?.(r);
 }
 
 function loadedHosts(entries: StoreEntry[]): HostConfig[] {
@@ -214,6 +219,7 @@ export async function queryHost(
   host: HostConfig,
   timeoutMs: number,
   env: NodeJS.ProcessEnv = process.env,
+  secrets?: SecretStore,
 ): Promise<HostListItem> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -229,7 +235,10 @@ export async function queryHost(
     }, timeoutMs);
   });
   try {
-    return await Promise.race([attemptHostState(store, host, timeoutMs, env, controller.signal), timedOut]);
+    return await Promise.race([
+      attemptHostState(store, host, timeoutMs, env, controller.signal, secrets),
+      timedOut,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -264,6 +273,7 @@ async function attemptHostState(
   timeoutMs: number,
   env: NodeJS.ProcessEnv,
   signal: AbortSignal,
+  secrets?: SecretStore,
 ): Promise<HostListItem> {
   const started = Date.now();
   const item = baseItem(host);
@@ -271,7 +281,7 @@ async function attemptHostState(
   item.DockerVersion = 'Unknown';
   let driver: Driver;
   try {
-    driver = (await driverFor(store, host, { signal, env })).driver;
+    driver = (await driverFor(store, host, { signal, env, secrets })).driver;
   } catch (err) {
     return { ...item, DriverName: 'not-found', State: 'Error', Error: errorMessage(err) };
   }
@@ -295,7 +305,7 @@ async function attemptHostState(
   if (url && !error) {
     try {
       const tls = await readEngineTls(authPaths(host, store.root));
-      item.DockerVersion = `v${await engineVersion(url, tls, timeoutMs)}`;
+      item.DockerVersion = `v${await engineVersion(url, tls, timeoutMs, signal)}`;
       item.State = 'Running';
     } catch (err) {
       item.State = await state();
@@ -336,10 +346,10 @@ export async function findActiveMachine(options: ListOptions): Promise<string> {
   const env = options.env ?? process.env;
   const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const dockerHost = env.DOCKER_HOST ?? '';
+  if (!dockerHost) throw new MoorError('No active host found');
   const hosts = loadedHosts(await options.store.list()).sort((a, b) =>
     naturalCompare(a.Name.toLowerCase(), b.Name.toLowerCase()),
   );
-  if (!dockerHost) throw new MoorError('No active host found');
   const candidates = await Promise.all(
     hosts.map(async (host) => {
       const swarm = host.HostOptions.SwarmOptions;
@@ -448,6 +458,8 @@ export interface ActionOptions {
   progress?: ProgressReporter;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /** The app's secret store (safeStorage), so drivers can read tokens it keeps. */
+  secrets?: SecretStore;
   /** How to wait for the desired state (docker-machine: 60 × 3 s). */
   wait?: { tries: number; intervalMs: number };
 }
@@ -477,36 +489,42 @@ export async function runMachineAction(
     await waitForState(driver, desired, wait, options.signal);
   };
 
-  switch (action) {
-    case 'start':
-      progress.step('start', `Starting "${name}"...`);
-      await forState(() => driver.start(), 'Running');
-      progress.done(`Machine "${name}" was started.`);
-      await waitForDocker(store, host, driver, options.signal);
-      break;
-    case 'stop':
-      progress.step('stop', `Stopping "${name}"...`);
-      await forState(() => driver.stop(), 'Stopped');
-      progress.done(`Machine "${name}" was stopped.`);
-      break;
-    case 'kill':
-      progress.step('kill', `Killing "${name}"...`);
-      await forState(() => driver.kill(), 'Stopped');
-      progress.done(`Machine "${name}" was killed.`);
-      break;
-    case 'restart':
-      progress.step('restart', `Restarting "${name}"...`);
-      if (await inState('Stopped')) {
+  let failure: unknown;
+  try {
+    switch (action) {
+      case 'start':
         progress.step('start', `Starting "${name}"...`);
         await forState(() => driver.start(), 'Running');
         progress.done(`Machine "${name}" was started.`);
-      } else if (await inState('Running')) {
-        await driver.restart();
-        await waitForState(driver, 'Running', wait, options.signal);
-      }
-      await waitForDocker(store, host, driver, options.signal);
-      break;
+        await waitForDocker(store, host, driver, options.signal);
+        break;
+      case 'stop':
+        progress.step('stop', `Stopping "${name}"...`);
+        await forState(() => driver.stop(), 'Stopped');
+        progress.done(`Machine "${name}" was stopped.`);
+        break;
+      case 'kill':
+        progress.step('kill', `Killing "${name}"...`);
+        await forState(() => driver.kill(), 'Stopped');
+        progress.done(`Machine "${name}" was killed.`);
+        break;
+      case 'restart':
+        progress.step('restart', `Restarting "${name}"...`);
+        if (await inState('Stopped')) {
+          progress.step('start', `Starting "${name}"...`);
+          await forState(() => driver.start(), 'Running');
+          progress.done(`Machine "${name}" was started.`);
+        } else if (await inState('Running')) {
+          await driver.restart();
+          await waitForState(driver, 'Running', wait, options.signal);
+        }
+        await waitForDocker(store, host, driver, options.signal);
+        break;
+    }
+  } catch (err) {
+    failure = err;
   }
+  // Saved also when the action failed part-way: a machine that got a new IP keeps it on record.
   if (JSON.stringify(driver.config) !== before) {
     const updated = await store.update(name, (config) => {
       config.Driver = driver.config;
@@ -521,6 +539,7 @@ export async function runMachineAction(
       });
     }
   }
+  if (failure !== undefined) throw failure;
 }
 
 /** Polls the driver until the machine is in `desired` (mcnutils.WaitFor + MachineInState). */
@@ -579,15 +598,24 @@ export interface RemoveResult {
  */
 export async function removeMachine(
   name: string,
-  options: { store: Store; force?: boolean; progress?: ProgressReporter; env?: NodeJS.ProcessEnv },
+  options: {
+    store: Store;
+    force?: boolean;
+    progress?: ProgressReporter;
+    env?: NodeJS.ProcessEnv;
+    secrets?: SecretStore;
+  },
 ): Promise<RemoveResult> {
   const { store } = options;
   const errors: string[] = [];
   // A create that was killed: clean up what it recorded (also when config.json never got written).
-  const recovered = await recoverInterruptedCreate(store, name, {
-    env: options.env,
-    progress: options.progress,
-  });
+  const recovered = (await store.exists(name))
+    ? await recoverInterruptedCreate(store, name, {
+        env: options.env,
+        progress: options.progress,
+        secrets: options.secrets,
+      })
+    : null;
   if (recovered?.cleaned) return { removed: true, errors };
   let remoteOk = true;
   try {
@@ -657,7 +685,7 @@ export function withFlagDefaults(module: DriverModule, values: FlagValues): Flag
  * machine directory, save, create, save, then (for drivers that provision) wait for Running and
  * provision over SSH. Any failure or abort after the directory was claimed removes what was
  * created (driver.remove, then the directory) unless `keepOnFailure`: no half-made machines and
- * no orphaned cloud resources.
+ * no orphaned cloud resources (when driver.remove fails, the directory stays as their record).
  */
 export async function createMachine(request: CreateMachineRequest): Promise<HostConfig> {
   const { store, name, progress, signal } = request;
@@ -829,17 +857,16 @@ async function rollBack(request: CreateMachineRequest, driver: Driver, created: 
     try {
       await driver.remove();
     } catch (err) {
+      // config.json (checkpointed by the driver) is the only record of what still exists: keep it,
+      // with the create marker, so the next `ls` or `moor rm` retries instead of orphaning it.
       progress.warn(`Error removing the resources of "${name}": ${errorMessage(err)}`);
+      progress.warn(
+        `Keeping the machine "${name}" so that they can be removed later: run "moor rm ${name}".`,
+      );
+      return;
     }
   }
   await store.remove(name);
-}
-
-export class CancelledError extends MoorError {
-  constructor() {
-    super('Cancelled', 130);
-    this.name = 'CancelledError';
-  }
 }
 
 function throwIfAborted(signal?: AbortSignal): void {

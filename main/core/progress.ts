@@ -31,3 +31,8 @@ export function progressReporter(machine: string, sink: ProgressSink, started = 
   };
 }
 export type ProgressReporter = ReturnType<typeof progressReporter>;
+
+/** A reporter that drops everything (for work that has nobody to report to). */
+export function silentProgress(machine: string): ProgressReporter {
+  return progressReporter(machine, () => {});
+}

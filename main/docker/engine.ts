@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
+import { isIP } from 'node:net';
 import { errorMessage, MoorError } from '../core/errors.js';
 
 /** The client side of a TLS-secured engine: CA to trust, client cert and key to present. */
@@ -42,13 +43,15 @@ export class EngineUnreachableError extends MoorError {
 
 /**
  * GET on the engine API over mutual TLS. Rejects with EngineUnreachableError (with the socket
- * error code, e.g. ECONNREFUSED or ETIMEDOUT) when it gets no HTTP answer within `timeoutMs`.
+ * error code, e.g. ECONNREFUSED or ETIMEDOUT) when it gets no HTTP answer within `timeoutMs`;
+ * `signal` ends the request (and its socket) early, e.g. when `ls` gave up on the host.
  */
 export function engineGet(
   dockerHost: string,
   apiPath: string,
   tls: EngineTls,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<string> {
   const origin = engineOrigin(dockerHost);
   return new Promise((resolve, reject) => {
@@ -62,9 +65,10 @@ export function engineGet(
         cert: tls.cert,
         key: tls.key,
         // The engine's certificate names its IP/DNS SANs; the CA is the store's own.
-        servername: isIp(origin.hostname) ? undefined : origin.hostname,
+        servername: isIpHost(origin.hostname) ? undefined : origin.hostname,
         agent: false,
         timeout: timeoutMs,
+        signal,
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -90,20 +94,31 @@ export function engineGet(
   });
 }
 
-function isIp(host: string): boolean {
-  return /^[\d.]+$/.test(host) || host.includes(':') || host.startsWith('[');
+/** Whether a host name is an IP literal (TLS sends no SNI for those); URL brackets IPv6 literals. */
+export function isIpHost(host: string): boolean {
+  return isIP(host.replace(/^\[(.*)\]$/, '$1')) !== 0;
 }
 
-export async function pingEngine(dockerHost: string, tls: EngineTls, timeoutMs: number): Promise<void> {
-  await engineGet(dockerHost, '/_ping', tls, timeoutMs);
+export async function pingEngine(
+  dockerHost: string,
+  tls: EngineTls,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  await engineGet(dockerHost, '/_ping', tls, timeoutMs, signal);
 }
 
 /**
  * The engine's version. Unversioned path on purpose: docker-machine asked /v1.15/version, which
  * Engine ≥ 25 rejects ("client version 1.15 is too old"), leaving DOCKER as Unknown.
  */
-export async function engineVersion(dockerHost: string, tls: EngineTls, timeoutMs: number): Promise<string> {
-  const body = await engineGet(dockerHost, '/version', tls, timeoutMs);
+export async function engineVersion(
+  dockerHost: string,
+  tls: EngineTls,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<string> {
+  const body = await engineGet(dockerHost, '/version', tls, timeoutMs, signal);
   const version = (JSON.parse(body) as { Version?: string }).Version;
   if (!version) throw new MoorError('engine /version answered without a Version');
   return version;

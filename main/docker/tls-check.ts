@@ -4,7 +4,7 @@
  * printing anything, so a script's `eval $(moor env x)` fails loudly on a dead or mis-certified host.
  */
 import tls from 'node:tls';
-import type { EngineTls } from './engine.js';
+import { type EngineTls, isIpHost } from './engine.js';
 
 /** docker-machine's dial timeout for this check. */
 export const TLS_CHECK_TIMEOUT_MS = 20_000;
@@ -24,7 +24,7 @@ export function checkEngineTls(
       ca: creds.ca,
       cert: creds.cert,
       key: creds.key,
-      servername: isIp(hostname) ? undefined : hostname,
+      servername: isIpHost(hostname) ? undefined : hostname,
       timeout: timeoutMs,
     });
     const timer = setTimeout(() => {
@@ -82,8 +82,4 @@ function splitHostPort(hostPort: string): { hostname: string; port: number } {
   const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(hostPort);
   const hostname = m?.[1] ?? hostPort;
   return { hostname, port: Number(m?.[2] ?? 2376) };
-}
-
-function isIp(host: string): boolean {
-  return /^[\d.]+$/.test(host) || host.includes(':');
 }

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { errorMessage, MoorError } from '../core/errors.js';
+import { CancelledError, errorMessage, MoorError } from '../core/errors.js';
 import type { ProgressReporter } from '../core/progress.js';
 import type { Driver } from '../drivers/types.js';
 import type { SshSession } from '../ssh/types.js';
@@ -431,7 +431,7 @@ async function checkTls(ctx: ProvisionContext): Promise<void> {
   const deadline = Date.now() + TLS_WAIT_MS;
   let lastError = '';
   while (Date.now() < deadline) {
-    if (signal?.aborted) throw new MoorError('Cancelled', 130);
+    if (signal?.aborted) throw new CancelledError();
     try {
       await pingEngine(url, tls, 5_000);
       progress.done('Docker is up and running!');

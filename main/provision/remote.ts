@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { MoorError } from '../core/errors.js';
 import type { ProgressReporter } from '../core/progress.js';
 import type { SshTarget } from '../drivers/types.js';
@@ -88,10 +89,12 @@ export async function runScript(
 }
 
 function lineSplitter(onLine: (line: string) => void) {
+  // A UTF-8 character may be split across chunks: decode it whole.
+  const decoder = new StringDecoder('utf8');
   let buffered = '';
   return {
     push: (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
+      buffered += decoder.write(chunk);
       let nl = buffered.indexOf('\n');
       while (nl >= 0) {
         onLine(buffered.slice(0, nl).replace(/\r$/, ''));
@@ -100,6 +103,7 @@ function lineSplitter(onLine: (line: string) => void) {
       }
     },
     end: () => {
+      buffered += decoder.end();
       if (buffered) onLine(buffered);
       buffered = '';
     },

@@ -212,12 +212,13 @@ export function configureScript(o: ConfigureOptions): string {
       '[ -f /etc/docker/daemon.json ] && cp -p /etc/docker/daemon.json /etc/docker/daemon.json.moor-backup',
     );
   }
+  // The staged copies (one is the server key) go whatever happens, also when an install fails.
+  lines.push(`trap ${shellQuote(`rm -f ${o.files.map((f) => shellQuote(f.staged)).join(' ')}`)} EXIT`);
   for (const f of o.files) {
     lines.push(
       `install -m ${f.mode} ${shellQuote(f.staged)} ${shellQuote(f.target)} || { echo "@@fail could not install ${f.target}"; exit 4; }`,
     );
   }
-  lines.push(`rm -f ${o.files.map((f) => shellQuote(f.staged)).join(' ')}`);
   if (!o.restart) return `${lines.join('\n')}\n`;
   const units = o.socketActivated ? 'docker.socket docker.service' : 'docker.service';
   lines.push(...firewallLines(o.enginePort));

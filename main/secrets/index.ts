@@ -14,6 +14,19 @@ export interface SecretStoreOptions {
 }
 
 export const KEYCHAIN_SCHEME = 'moor-keychain';
+/** The app's Electron safeStorage (main/app/safe-storage-secrets.ts): only the app can decrypt it. */
+export const SAFE_STORAGE_SCHEME = 'moor-safestorage';
+
+/** A reference only the Moor app can read (its safeStorage), met outside the app (the CLI). */
+export class AppOnlySecretError extends MoorError {
+  constructor(readonly ref: string) {
+    super(
+      `the secret ${ref} is kept by the Moor app's safe storage, which only the app can read: ` +
+        'run the command from the app',
+    );
+    this.name = 'AppOnlySecretError';
+  }
+}
 
 /** MOOR_SECRET_STORE: auto (default), keychain (required), plain (config.json, like docker-machine). */
 export function secretStorePolicy(env: NodeJS.ProcessEnv): SecretStorePolicy {
@@ -59,12 +72,21 @@ export async function planSecret(
 ): Promise<{ ref: string | null; warning: string }> {
   const policy = secretStorePolicy(options.env);
   if (policy === 'plain') return { ref: null, warning: '' };
-  let scheme = options.injected?.scheme;
+  // The shared OS keychain first, so the CLI and the app read the same secret; the app's own
+  // store (safeStorage) only where the CLI has no keychain adapter (Windows, Linux without one).
+  let scheme: string | undefined;
   let reason = '';
-  if (!scheme) {
+  const injected = options.injected;
+  if (injected?.scheme === KEYCHAIN_SCHEME) scheme = injected.scheme;
+  else {
     const keychain = platformKeychain(options.env, options.platform);
     if (keychain.store) scheme = keychain.store.scheme;
-    reason = keychain.reason;
+    else {
+      reason = keychain.reason;
+      const unusable = injected?.unavailableReason?.() ?? null;
+      if (injected && !unusable) scheme = injected.scheme;
+      else if (injected && unusable) reason = `${reason}; ${injected.description}: ${unusable}`;
+    }
   }
   if (!scheme) {
     if (policy === 'keychain') {
@@ -120,11 +142,7 @@ function storeFor(ref: string, options: SecretStoreOptions): { store: SecretStor
       throw new MoorError(`the secret ${ref} is in the OS keychain, which is not reachable: ${reason}`);
     return { store, id: parsed.id };
   }
-  if (parsed.scheme === 'moor-safestorage') {
-    throw new MoorError(
-      `the secret ${ref} is kept by the Moor app (Electron safeStorage); the CLI cannot read it`,
-    );
-  }
+  if (parsed.scheme === SAFE_STORAGE_SCHEME) throw new AppOnlySecretError(ref);
   throw new MoorError(`unknown secret store "${parsed.scheme}" in reference ${ref}`);
 }
 

@@ -22,6 +22,8 @@ export interface SecretStore {
   set(id: string, secret: string, label: string): Promise<void>;
   /** Removes the item; no error when it is already gone. */
   delete(id: string): Promise<void>;
+  /** Why new secrets cannot be kept here (e.g. safeStorage without a key store), or null. */
+  unavailableReason?(): string | null;
 }
 
 /** Environment knob: `auto` (default), `keychain` (fail when there is none), `plain` (docker-machine). */

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  type ActiveHost,
   type AppSnapshot,
   type CreateRequest,
   DEFAULT_CONTEXT,
@@ -65,7 +66,7 @@ const ACTION_BUSY: Record<MachineAction, MachineBusy> = {
 
 export class AppServices implements MoorInvoke {
   private rows: MachineRow[] = [];
-  private activeName = DEFAULT_CONTEXT;
+  private active: ActiveHost = { machine: null, context: DEFAULT_CONTEXT };
   private readonly busy = new Map<string, MachineBusy>();
   private readonly stoppedByUser = new Set<string>();
   private readonly operations = new Map<string, Operation>();
@@ -94,7 +95,7 @@ export class AppServices implements MoorInvoke {
   /** Starts polling and watching the active context. Never changes the active host by itself. */
   async init(): Promise<void> {
     this.unwatchActive = this.options.active.watch((active) => this.setActive(active));
-    this.activeName = await this.options.active.current().catch(() => DEFAULT_CONTEXT);
+    this.active = await this.options.active.current().catch(() => this.active);
     await this.refresh();
   }
 
@@ -109,10 +110,10 @@ export class AppServices implements MoorInvoke {
     await this.polling;
   }
 
-  private setActive(active: string): void {
-    if (active === this.activeName) return;
-    this.activeName = active;
-    this.emit('activeChanged', { active });
+  private setActive(active: ActiveHost): void {
+    if (active.machine === this.active.machine && active.context === this.active.context) return;
+    this.active = { machine: active.machine, context: active.context };
+    this.emit('activeChanged', { active: this.active });
     this.pushMachines();
   }
 
@@ -153,7 +154,7 @@ export class AppServices implements MoorInvoke {
     const byName = new Map(this.rows.map((r) => [r.name, r]));
     // A machine being created shows up before its directory exists.
     for (const op of this.operations.values()) {
-      if (op.info.status === 'running' && !byName.has(op.info.machine)) {
+      if (op.info.kind === 'create' && op.info.status === 'running' && !byName.has(op.info.machine)) {
         byName.set(op.info.machine, {
           name: op.info.machine,
           driver: op.info.driver,
@@ -169,7 +170,7 @@ export class AppServices implements MoorInvoke {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       .map((r) => ({
         ...r,
-        active: r.name === this.activeName,
+        active: r.name === this.active.machine,
         busy: this.busy.get(r.name) ?? null,
         stoppedByUser: this.stoppedByUser.has(r.name),
       }));
@@ -189,8 +190,8 @@ export class AppServices implements MoorInvoke {
     this.pushMachines();
   }
 
-  get activeHost(): string {
-    return this.activeName;
+  get activeHost(): ActiveHost {
+    return this.active;
   }
 
   get isBusy(): boolean {
@@ -202,7 +203,7 @@ export class AppServices implements MoorInvoke {
   async snapshot(): Promise<AppSnapshot> {
     return {
       machines: this.machines(),
-      active: this.activeName,
+      active: this.active,
       operations: [...this.operations.values()].map((o) => o.info),
       terminals: [...this.terminals.values()].map((t) => t.info()),
       platform: process.platform,
@@ -244,12 +245,23 @@ export class AppServices implements MoorInvoke {
       .then(
         () => this.endOperation(op, 'succeeded', ''),
         (err) =>
-          this.endOperation(op, op.controller.signal.aborted ? 'cancelled' : 'failed', errorMessage(err)),
+          this.endOperation(
+            op,
+            op.controller.signal.aborted ? 'cancelled' : 'failed',
+            errorMessage(err),
+            // core/machines.ts MachineKeptError (matched by name: that module loads lazily).
+            (err as Error | undefined)?.name === 'MachineKeptError',
+          ),
       );
     return { operationId: op.info.id };
   }
 
-  private beginOperation(kind: 'create', machine: string, driver: string, request: CreateRequest): Operation {
+  private beginOperation(
+    kind: OperationInfo['kind'],
+    machine: string,
+    driver: string,
+    request: CreateRequest,
+  ): Operation {
     const op: Operation = {
       info: {
         id: randomUUID(),
@@ -259,6 +271,7 @@ export class AppServices implements MoorInvoke {
         status: 'running',
         request,
         error: '',
+        machineKept: false,
         startedAt: Date.now(),
         endedAt: null,
       },
@@ -276,8 +289,13 @@ export class AppServices implements MoorInvoke {
     this.emit('createProgress', { operation: op.info, event });
   }
 
-  private endOperation(op: Operation, status: OperationInfo['status'], error: string): void {
-    op.info = { ...op.info, status, error, endedAt: Date.now() };
+  private endOperation(
+    op: Operation,
+    status: OperationInfo['status'],
+    error: string,
+    machineKept = false,
+  ): void {
+    op.info = { ...op.info, status, error, machineKept, endedAt: Date.now() };
     this.busy.delete(op.info.machine);
     this.emit('createProgress', { operation: op.info, event: null });
     this.pruneOperations();
@@ -340,18 +358,21 @@ export class AppServices implements MoorInvoke {
     }
   }
 
+  /** `name` null = the default context (a machine may itself be named "default"). */
   async setActiveHost({ name }: InvokeArgs<'setActiveHost'>): Promise<void> {
-    if (name !== DEFAULT_CONTEXT && !this.rows.some((r) => r.name === name)) {
+    if (name !== null && !this.rows.some((r) => r.name === name)) {
       throw new MoorError(`Docker machine "${name}" does not exist`);
     }
     await this.options.active.use(name);
-    this.setActive(name);
+    // The backend knows the context's real name (a machine's context may be prefixed).
+    const fallback: ActiveHost = { machine: name, context: name ?? DEFAULT_CONTEXT };
+    this.setActive(await this.options.active.current().catch(() => fallback));
   }
 
   async regenerateCerts({ name }: InvokeArgs<'regenerateCerts'>): Promise<{ operationId: string }> {
     if (this.busy.has(name)) throw new MoorError(`"${name}" is busy (${this.busy.get(name)})`);
     const row = this.rows.find((r) => r.name === name);
-    const op = this.beginOperation('create', name, row?.driver ?? '', {
+    const op = this.beginOperation('regenerate-certs', name, row?.driver ?? '', {
       name,
       driver: row?.driver ?? '',
       flags: {},
@@ -363,6 +384,31 @@ export class AppServices implements MoorInvoke {
         () => this.endOperation(op, 'succeeded', ''),
         (err) =>
           this.endOperation(op, op.controller.signal.aborted ? 'cancelled' : 'failed', errorMessage(err)),
+      );
+    return { operationId: op.info.id };
+  }
+
+  /** `moor provision NAME` from the app: finishes a create that kept its machine, or repairs one. */
+  async provisionMachine({ name }: InvokeArgs<'provisionMachine'>): Promise<{ operationId: string }> {
+    if (this.busy.has(name)) throw new MoorError(`"${name}" is busy (${this.busy.get(name)})`);
+    const row = this.rows.find((r) => r.name === name);
+    if (!row && !(await this.options.store.exists(name))) {
+      throw new MoorError(`Docker machine "${name}" does not exist`);
+    }
+    const driver = row?.driver ?? '';
+    const op = this.beginOperation('provision', name, driver, { name, driver, flags: {} });
+    this.setBusy(name, 'provisioning');
+    void this.options.machines
+      .provision(name, (event) => this.logProgress(op, event), op.controller.signal)
+      .then(
+        () => this.endOperation(op, 'succeeded', ''),
+        (err) =>
+          this.endOperation(
+            op,
+            op.controller.signal.aborted ? 'cancelled' : 'failed',
+            errorMessage(err),
+            true, // provisioning never removes the machine: it stays for another try
+          ),
       );
     return { operationId: op.info.id };
   }

@@ -3,7 +3,7 @@
  * (wiring.ts) binds them to the machine service layer, the SSH layer and the contexts watcher;
  * unit tests pass in-memory ones. No electron here.
  */
-import type { CreateRequest, DriverCatalog, MachineState } from '../api/contract.js';
+import type { ActiveHost, CreateRequest, DriverCatalog, MachineState } from '../api/contract.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { SshTarget } from '../drivers/types.js';
 import type { ShellChannel } from '../ssh/types.js';
@@ -30,15 +30,18 @@ export interface MachineBackend {
   action(action: MachineAction, name: string): Promise<void>;
   remove(name: string, force: boolean): Promise<void>;
   regenerateCerts(name: string, progress: ProgressSink, signal: AbortSignal): Promise<void>;
+  /** Provisions a stored machine again (what `moor provision` does): finishes a kept create. */
+  provision(name: string, progress: ProgressSink, signal: AbortSignal): Promise<void>;
   sshTarget(name: string): Promise<SshTarget | null>;
 }
 
 export interface ActiveHostBackend {
-  /** The active context name (`default` when none). */
-  current(): Promise<string>;
-  use(name: string): Promise<void>;
+  /** The active machine (or null) and the current Docker context's name. */
+  current(): Promise<ActiveHost>;
+  /** Switches to a machine's context, or to the default context for null. */
+  use(name: string | null): Promise<void>;
   /** Calls back when the active context changes, also from the docker CLI; returns the unsubscribe. */
-  watch(listener: (active: string) => void): () => void;
+  watch(listener: (active: ActiveHost) => void): () => void;
 }
 
 export interface OpenShell {

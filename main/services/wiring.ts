@@ -9,6 +9,7 @@ import { MoorError } from '../core/errors.js';
 import { progressReporter } from '../core/progress.js';
 import { DRIVER_NAMES, loadDriver } from '../drivers/registry.js';
 import type { FlagValues } from '../drivers/types.js';
+import type { SecretStore } from '../secrets/types.js';
 import { defaultStoragePath } from '../store/paths.js';
 import { Store } from '../store/store.js';
 import { AppServices } from './app-services.js';
@@ -41,14 +42,24 @@ export interface WiringOptions {
   pollIntervalMs?: number;
   /** Per-host bound of one state poll (a dead host never stalls the list). */
   queryTimeoutMs?: number;
+  /**
+   * The app's own secret store (Electron safeStorage, main/app/safe-storage-secrets.ts): new
+   * secrets go there only where no OS keychain is usable; secrets it keeps are read through it.
+   */
+  secrets?: SecretStore;
 }
 
-export function machineBackend(store: Store, env: NodeJS.ProcessEnv, queryTimeoutMs: number): MachineBackend {
+export function machineBackend(
+  store: Store,
+  env: NodeJS.ProcessEnv,
+  queryTimeoutMs: number,
+  secrets?: SecretStore,
+): MachineBackend {
   const core = () => import('../core/machines.js');
   return {
     async list(): Promise<MachineRow[]> {
       const { listMachines } = await core();
-      const items = await listMachines({ store, timeoutMs: queryTimeoutMs, env });
+      const items = await listMachines({ store, timeoutMs: queryTimeoutMs, env, secrets });
       return items.map((i) => ({
         name: i.Name,
         driver: i.DriverName,
@@ -101,18 +112,19 @@ export function machineBackend(store: Store, env: NodeJS.ProcessEnv, queryTimeou
         progress,
         signal,
         env,
+        secrets,
       });
       progress.done(`Docker is up and running on "${request.name}"`);
     },
 
     async action(action, name): Promise<void> {
       const { runMachineAction } = await core();
-      await runMachineAction(name, action, { store, env });
+      await runMachineAction(name, action, { store, env, secrets });
     },
 
     async remove(name, force): Promise<void> {
       const { removeMachine } = await core();
-      const result = await removeMachine(name, { store, force, env });
+      const result = await removeMachine(name, { store, force, env, secrets });
       // removeMachine also removes the machine's Docker context.
       if (!result.removed) throw new MoorError(result.errors.join('\n') || `Can't remove "${name}"`);
     },
@@ -122,16 +134,33 @@ export function machineBackend(store: Store, env: NodeJS.ProcessEnv, queryTimeou
       const { regenerateCerts } = await import('../provision/index.js');
       const host = await store.load(name);
       const progress = progressReporter(name, sink);
-      const { driver } = await driverFor(store, host, { progress, signal, env });
+      const { driver } = await driverFor(store, host, { progress, signal, env, secrets });
       progress.step('regenerate', 'Regenerating TLS certificates');
       await regenerateCerts({ store, host, driver, progress, signal });
       progress.done(`Certificates of "${name}" regenerated`);
     },
 
+    async provision(name, sink, signal): Promise<void> {
+      const { driverFor } = await core();
+      const { provisionMachine } = await import('../provision/index.js');
+      const host = await store.load(name);
+      const progress = progressReporter(name, sink);
+      const { driver } = await driverFor(store, host, { progress, signal, env, secrets });
+      await provisionMachine({ store, host, driver, progress, signal });
+      // A create that stopped at provisioning never made the machine's Docker context.
+      const { syncMachineContextOrWarn } = await import('../docker/contexts/hooks.js');
+      await syncMachineContextOrWarn(host, store.root, {
+        env,
+        driverUrl: () => driver.url(),
+        warn: progress.warn,
+      });
+      progress.done(`Docker is up and running on "${name}"`);
+    },
+
     async sshTarget(name) {
       const { driverFor } = await core();
       const host = await store.load(name);
-      const { driver } = await driverFor(store, host, { env });
+      const { driver } = await driverFor(store, host, { env, secrets });
       const target = await driver.sshTarget();
       return target ? { ...target, machineName: name } : null;
     },
@@ -173,7 +202,7 @@ export async function createAppServices(options: WiringOptions = {}): Promise<Ap
   const active = await activeBackend(store, env);
   const services = new AppServices({
     store,
-    machines: machineBackend(store, env, options.queryTimeoutMs ?? 3_000),
+    machines: machineBackend(store, env, options.queryTimeoutMs ?? 3_000, options.secrets),
     active,
     openShell: sshShellOpener,
     pollIntervalMs: options.pollIntervalMs,

@@ -146,13 +146,13 @@ function connectOnce(
 
     client.on('ready', () => {
       if (settled) return;
-      const record = presented && pinned.length === 0;
       const done = () => {
+        if (settled) return; // the connection failed while the host key was being recorded
         settled = true;
         options.signal?.removeEventListener('abort', onAbort);
         resolve(new Ssh2Session(client, target, options.maxChannels ?? DEFAULT_MAX_CHANNELS));
       };
-      if (!record || !presented) return done();
+      if (!presented || pinned.length > 0) return done();
       // Trust on first contact: pin the key this host proved it holds.
       addHostKey(target.knownHostsPath, target.host, target.port, presented).then(done, (err) =>
         fail(new MoorError(`ssh: cannot record the host key in ${target.knownHostsPath}: ${err.message}`)),

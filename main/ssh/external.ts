@@ -1,4 +1,25 @@
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
 import type { SshTarget } from '../drivers/types.js';
+
+/** The executable `cmd` on PATH, or null. */
+export function findOnPath(cmd: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    const candidate = path.join(dir, cmd);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  return null;
+}
+
+/** The system `ssh` on PATH, or null (then the built-in client is used, like docker-machine). */
+export function findSystemSsh(env: NodeJS.ProcessEnv = process.env): string | null {
+  return findOnPath('ssh', env);
+}
 
 /**
  * The argv for the system `ssh` (docker-machine's external client, with pinning instead of blind

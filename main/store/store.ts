@@ -16,6 +16,11 @@ export function validateMachineName(name: string): void {
   }
 }
 
+/** Whether `name` is a single path segment (what a machine directory's name must be). */
+function isEntryName(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
+}
+
 /** One row of `list()`: a machine that loaded, or the reason it did not. */
 export type StoreEntry =
   | { name: string; config: HostConfig; error?: undefined }
@@ -42,7 +47,13 @@ export class Store {
     this.machinesDir = path.join(root, 'machines');
   }
 
+  /**
+   * A machine's directory. The name must be one directory entry: `..`, `.` or `a/b` would point
+   * outside machines/ (`rm -f ..` deleted the whole store), so such a name is a machine that does
+   * not exist.
+   */
   machineDir(name: string): string {
+    if (!isEntryName(name)) throw new MachineNotFoundError(name);
     return path.join(this.machinesDir, name);
   }
 
@@ -66,6 +77,7 @@ export class Store {
   }
 
   async exists(name: string): Promise<boolean> {
+    if (!isEntryName(name)) return false;
     return fs.stat(this.machineDir(name)).then(
       (s) => s.isDirectory(),
       () => false,
@@ -153,32 +165,33 @@ export class Store {
   async withMachineLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const dir = this.machineDir(name);
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    const { lock } = await import('proper-lockfile'); // loaded on first write: read-only commands stay fast
-    const release = await lock(path.join(dir, 'config.json'), {
-      ...LOCK_OPTIONS,
-      lockfilePath: path.join(dir, '.config.json.lock'),
-    });
-    try {
-      return await fn();
-    } finally {
-      await release();
-    }
+    return withLockFile(path.join(dir, 'config.json'), path.join(dir, '.config.json.lock'), fn);
   }
 
   /** Runs `fn` holding the store-wide certificate lock (bootstrap of CA/client certs). */
   async withCertsLock<T>(fn: () => Promise<T>): Promise<T> {
     await fs.mkdir(this.certsDir, { recursive: true, mode: 0o700 });
-    const { lock } = await import('proper-lockfile');
-    const release = await lock(this.certsDir, {
-      ...LOCK_OPTIONS,
-      lockfilePath: path.join(this.certsDir, '.certs.lock'),
-    });
-    try {
-      return await fn();
-    } finally {
-      await release();
-    }
+    return withCertsDirLock(this.certsDir, fn);
   }
+}
+
+/**
+ * Runs `fn` holding an inter-process lock (proper-lockfile: a lock directory at `lockfilePath`,
+ * taken over once stale, so a killed holder does not block others for good).
+ */
+async function withLockFile<T>(target: string, lockfilePath: string, fn: () => Promise<T>): Promise<T> {
+  const { lock } = await import('proper-lockfile'); // loaded on first write: read-only commands stay fast
+  const release = await lock(target, { ...LOCK_OPTIONS, lockfilePath });
+  try {
+    return await fn();
+  } finally {
+    await release();
+  }
+}
+
+/** The certificate lock of a certs directory (`.certs.lock` in it): the store's, or a machine's own. */
+export function withCertsDirLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  return withLockFile(dir, path.join(dir, '.certs.lock'), fn);
 }
 
 /** Parses and checks a config.json text, with docker-machine's messages for the common failures. */

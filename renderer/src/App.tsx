@@ -1,5 +1,5 @@
 import { useEffect, useState, useSyncExternalStore } from 'react';
-import { DEFAULT_CONTEXT, type MoorEvents } from '../../main/api/contract.js';
+import { type ActiveHost, isDefaultContext, type MoorEvents } from '../../main/api/contract.js';
 import { Icon } from './components.js';
 import { attempt, clearNotice, useAppState } from './store.js';
 import { getTabs, openTerminal, subscribeTabs, tabsVersion } from './terminals.js';
@@ -19,37 +19,47 @@ export type Navigate = (route: Route) => void;
 function ActiveSwitcher() {
   const machines = useAppState((s) => s.machines);
   const active = useAppState((s) => s.active);
-  const choices = [
-    DEFAULT_CONTEXT,
-    ...machines.filter((m) => m.state === 'Running' || m.name === active).map((m) => m.name),
+  // null = the default context; a machine may itself be named "default".
+  const choices: { name: string | null; testId: string; label: string }[] = [
+    { name: null, testId: 'switch-default-context', label: 'default (local)' },
+    ...machines
+      .filter((m) => m.state === 'Running' || m.name === active.machine)
+      .map((m) => ({ name: m.name, testId: `switch-${m.name}`, label: m.name })),
   ];
   return (
     <div className="switcher" data-testid="active-switcher">
       <div className="switcher-title">Active Docker host</div>
-      {choices.map((name) => {
-        const m = machines.find((x) => x.name === name);
-        const selectable = name === DEFAULT_CONTEXT || (m?.state === 'Running' && !m.busy);
+      {choices.map(({ name, testId, label }) => {
+        const m = name === null ? undefined : machines.find((x) => x.name === name);
+        const selectable = name === null || (m?.state === 'Running' && !m.busy);
+        const checked = name === null ? isDefaultContext(active) : name === active.machine;
         return (
           <label
-            key={name}
-            className={`switch-row${name === active ? ' checked' : ''}${selectable ? '' : ' disabled'}`}
+            key={testId}
+            className={`switch-row${checked ? ' checked' : ''}${selectable ? '' : ' disabled'}`}
           >
             <input
               type="radio"
               name="active-host"
-              checked={name === active}
+              checked={checked}
               disabled={!selectable}
               onChange={() => void attempt(() => window.moor.setActiveHost({ name }))}
-              data-testid={`switch-${name}`}
+              data-testid={testId}
             />
             <span className="radio" />
-            <span className="switch-name">{name === DEFAULT_CONTEXT ? 'default (local)' : name}</span>
+            <span className="switch-name">{label}</span>
           </label>
         );
       })}
       <p className="switcher-note">Switches the Docker context for every terminal.</p>
     </div>
   );
+}
+
+/** What the sidebar says is active: the machine, `default`, or another tool's context. */
+export function activeLabel(active: ActiveHost): string {
+  if (active.machine !== null) return active.machine;
+  return isDefaultContext(active) ? 'default (local)' : `context ${active.context}`;
 }
 
 function Notice() {
@@ -131,7 +141,7 @@ export function App() {
         <div className="sidebar-foot">
           <span className="subtle small">Active:</span>{' '}
           <span className="mono small" data-testid="active-host">
-            {active}
+            {activeLabel(active)}
           </span>
         </div>
       </aside>

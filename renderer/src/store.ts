@@ -3,13 +3,15 @@
  * events (the renderer never polls). Read from React with useSyncExternalStore.
  */
 import { useSyncExternalStore } from 'react';
-import type {
-  AppSnapshot,
-  MachineSummary,
-  MoorEvents,
-  OperationInfo,
-  ProgressEvent,
-  TerminalInfo,
+import {
+  type ActiveHost,
+  type AppSnapshot,
+  DEFAULT_CONTEXT,
+  type MachineSummary,
+  type MoorEvents,
+  type OperationInfo,
+  type ProgressEvent,
+  type TerminalInfo,
 } from '../../main/api/contract.js';
 
 export interface OperationView {
@@ -20,7 +22,7 @@ export interface OperationView {
 export interface AppState {
   ready: boolean;
   machines: MachineSummary[];
-  active: string;
+  active: ActiveHost;
   operations: Record<string, OperationView>;
   terminals: TerminalInfo[];
   platform: string;
@@ -32,7 +34,7 @@ export interface AppState {
 let state: AppState = {
   ready: false,
   machines: [],
-  active: 'default',
+  active: { machine: null, context: DEFAULT_CONTEXT },
   operations: {},
   terminals: [],
   platform: '',

@@ -49,8 +49,10 @@ describe('Moor renderer in Chromium against the real services', () => {
   let page: Page;
   let web: TestHost | undefined;
   let db: TestHost | undefined;
+  let spare: TestHost | undefined;
   let tmp: string;
   let keyPath: string;
+  let publicKey: string;
   let dockerConfig: string;
   const docker = requireCommand('docker', 'docker.io');
 
@@ -68,7 +70,7 @@ describe('Moor renderer in Chromium against the real services', () => {
       '-f',
       keyPath,
     ]);
-    const publicKey = readFileSync(`${keyPath}.pub`, 'utf8');
+    publicKey = readFileSync(`${keyPath}.pub`, 'utf8');
     dockerConfig = path.join(tmp, 'docker-config');
     const dbAddress = await pickFreeAddress(E2E_FIRST, E2E_LAST);
     const webAddress = await pickFreeAddress(nextAddress(dbAddress), E2E_LAST);
@@ -110,7 +112,7 @@ describe('Moor renderer in Chromium against the real services', () => {
 
   afterAll(async () => {
     await app?.close();
-    await Promise.all([web?.remove(), db?.remove()]);
+    await Promise.all([web?.remove(), db?.remove(), spare?.remove()]);
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -195,12 +197,12 @@ describe('Moor renderer in Chromium against the real services', () => {
     await run(docker, ['context', 'use', 'default'], { env });
     await expect
       .poll(() => page.getByTestId('active-host').textContent(), { timeout: 15_000 })
-      .toBe('default');
+      .toBe('default (local)');
     await page.getByTestId('use-db').click();
     await expect.poll(() => page.getByTestId('active-host').textContent()).toBe('db');
     expect((await run(docker, ['context', 'show'], { env })).stdout.trim()).toBe('db');
-    await page.getByTestId('switch-default').click({ force: true });
-    await expect.poll(() => page.getByTestId('active-host').textContent()).toBe('default');
+    await page.getByTestId('switch-default-context').click({ force: true });
+    await expect.poll(() => page.getByTestId('active-host').textContent()).toBe('default (local)');
     expect((await run(docker, ['context', 'show'], { env })).stdout.trim()).toBe('default');
   });
 
@@ -314,5 +316,63 @@ describe('Moor renderer in Chromium against the real services', () => {
     expect(certs).not.toMatch(/missing/);
     expect(await page.getByTestId('details').textContent()).toContain('InstallURL');
     await app.screenshot('details');
+  });
+  it('keeps a machine whose provisioning failed after changing the host; Retry provisions it again', async () => {
+    const spareAddress = await pickFreeAddress(nextAddress(web!.address), '127.0.39.199');
+    spare = await startTestHost({
+      name: `moor-e2e-spare-${process.pid}`,
+      address: spareAddress,
+      image: 'bookworm-docker',
+      authorizedKey: publicKey,
+    });
+    // Something else holds the engine's TLS port: dockerd cannot start once Moor configured it.
+    const blocker = await spare.exec([
+      'systemd-run',
+      '--unit=moor-e2e-port-blocker',
+      'perl',
+      '-MIO::Socket::INET',
+      '-e',
+      'my $s = IO::Socket::INET->new(LocalPort => 2376, Listen => 1, ReuseAddr => 1) or die $!; sleep 3600',
+    ]);
+    expect(blocker.exitCode, blocker.stderr).toBe(0);
+    await expect
+      .poll(async () => (await spare!.exec('ss -Hltn sport = :2376')).stdout, { timeout: 10_000 })
+      .toMatch(/LISTEN/);
+
+    await page.getByTestId('nav-create').click();
+    await page.getByTestId('driver-generic').click();
+    await page.getByTestId('machine-name').fill('kept');
+    await page.getByTestId('flag-generic-ip-address').fill(spare.address);
+    await page.getByTestId('flag-generic-ssh-key').fill(keyPath);
+    await page.getByTestId('toggle-advanced').click();
+    await page.getByTestId('flag-engine-install-url').fill('distro');
+    await page.getByTestId('create-submit').click();
+    await page.getByTestId('create-progress').waitFor();
+    await expect
+      .poll(() => page.getByTestId('create-status').textContent(), { timeout: 180_000, interval: 500 })
+      .not.toBe('in progress');
+    expect(await page.getByTestId('create-status').textContent()).toBe('failed');
+    expect(await page.getByTestId('create-error').textContent()).toMatch(/was kept/);
+    expect(existsSync(path.join(tmp, 'store', 'machines', 'kept', 'config.json'))).toBe(true);
+    expect(await page.getByTestId('retry-create').textContent()).toMatch(/Retry provisioning/);
+
+    // The user fixes the cause; Retry finishes the job (a second create would say "already exists").
+    await spare.exec('systemctl stop moor-e2e-port-blocker');
+    await page.getByTestId('retry-create').click();
+    await expect
+      .poll(() => page.getByTestId('create-progress').locator('h2').textContent(), { timeout: 10_000 })
+      .toMatch(/Provisioning\s*kept/);
+    await expect
+      .poll(() => page.getByTestId('create-status').textContent(), { timeout: 180_000, interval: 500 })
+      .not.toBe('in progress');
+    const log = await page.getByTestId('create-log').textContent();
+    expect(await page.getByTestId('create-status').textContent(), log ?? '').toBe('succeeded');
+    await page.getByTestId('nav-hosts').click();
+    await expect
+      .poll(() => page.getByTestId('state-kept').getAttribute('data-state'), { timeout: 30_000 })
+      .toBe('Running');
+    await expect
+      .poll(() => page.getByTestId('host-kept').locator('td.mono').nth(1).textContent(), { timeout: 30_000 })
+      .toMatch(/^v?\d+\.\d+/);
   });
 });

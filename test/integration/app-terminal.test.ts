@@ -43,6 +43,7 @@ beforeAll(async () => {
     action: async () => {},
     remove: async () => {},
     regenerateCerts: async () => {},
+    provision: async () => {},
     sshTarget: async () => ({
       host: sshd.host,
       port: sshd.port,
@@ -55,7 +56,11 @@ beforeAll(async () => {
   services = new AppServices({
     store: new Store(store.dir),
     machines,
-    active: { current: async () => 'default', use: async () => {}, watch: () => () => {} },
+    active: {
+      current: async () => ({ machine: null, context: 'default' }),
+      use: async () => {},
+      watch: () => () => {},
+    },
     openShell: sshShellOpener,
     pollIntervalMs: 60_000,
   });

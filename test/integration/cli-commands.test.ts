@@ -1,12 +1,12 @@
 // Issue 2, item 7: the docker-machine commands as whole `moor` processes, against engines in known
 // states: a live mutual-TLS engine (certificate from the store's CA), a refused port and a host
 // that accepts TCP and never answers. Output bytes, exit codes and messages are docker-machine's.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrapCertificates } from '../../main/certs/index.js';
 import { tempDir } from '../harness/components.js';
+import { type Run, runMoor, spawnMoor } from '../harness/moor-cli.js';
+import { bootstrapStoreCerts } from '../harness/store-fixtures.js';
 import {
   type HangingServer,
   refusedAddress,
@@ -15,16 +15,7 @@ import {
   type TestEngine,
 } from '../harness/tls-engine.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-// MOOR_TEST_BIN: a built copy elsewhere, for runs while another process rebuilds dist/.
-const moorBin = process.env.MOOR_TEST_BIN ?? path.join(repoRoot, 'bin/moor.js');
 const HOST = '127.0.2.50'; // certs/none tests own 127.0.2.x
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('moor commands', () => {
   const { dir, cleanup } = tempDir('moor-cli');
@@ -34,41 +25,20 @@ describe('moor commands', () => {
   let deadUrl = '';
 
   /** A clean environment: no DOCKER_* or proxy settings of the developer leak in. */
-  const baseEnv = (): NodeJS.ProcessEnv => {
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: dir, SHELL: '/bin/bash' };
-    return env;
-  };
+  const baseEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: dir, SHELL: '/bin/bash' });
   const moor = (args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<Run> =>
-    new Promise((resolve, reject) => {
-      const env: NodeJS.ProcessEnv = { ...baseEnv(), MACHINE_STORAGE_PATH: store, ...options.env };
-      for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-      const child = spawn(process.execPath, [moorBin, ...args], { env });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-      });
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-      child.stdin.end(options.input ?? '');
+    runMoor(args, {
+      env: { ...baseEnv(), MACHINE_STORAGE_PATH: store, ...options.env },
+      input: options.input,
     });
 
   beforeAll(async () => {
-    const certs = path.join(store, 'certs');
-    await bootstrapCertificates({
-      caCert: path.join(certs, 'ca.pem'),
-      caKey: path.join(certs, 'ca-key.pem'),
-      clientCert: path.join(certs, 'cert.pem'),
-      clientKey: path.join(certs, 'key.pem'),
-    });
+    const certs = await bootstrapStoreCerts(store);
     mkdirSync(path.join(dir, 'engine'));
     engine = await startTlsEngine({
       host: HOST,
-      caCert: path.join(certs, 'ca.pem'),
-      caKey: path.join(certs, 'ca-key.pem'),
+      caCert: certs.caCert,
+      caKey: certs.caKey,
       dir: path.join(dir, 'engine'),
       version: '27.5.1',
     });
@@ -293,10 +263,8 @@ describe('moor commands', () => {
   describe('create rollback', () => {
     it('Ctrl-C during create removes what was created and exits 130', async () => {
       const dead = await refusedAddress(HOST);
-      const child = spawn(
-        process.execPath,
+      const child = spawnMoor(
         [
-          moorBin,
           'create',
           '-d',
           'generic',

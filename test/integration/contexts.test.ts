@@ -2,7 +2,6 @@
 // against two real TLS dockerds (engines "alpha" and "beta" on 127.0.3.1 and 127.0.3.2, told
 // apart by a daemon label). `docker` runs with no flags, no DOCKER_HOST/DOCKER_CONTEXT, and its
 // own DOCKER_CONFIG: only the current context decides where it goes.
-import { spawnSync } from 'node:child_process';
 import {
   lstatSync,
   mkdirSync,
@@ -23,9 +22,9 @@ import { type ActiveHostState, ContextWatcher } from '../../main/docker/contexts
 import { Store } from '../../main/store/store.js';
 import { requireCommand, tempDir } from '../harness/components.js';
 import { type Dockerd, startDockerd } from '../harness/dockerd.js';
+import { moorBin, runProcessSync } from '../harness/moor-cli.js';
+import { bootstrapStoreCerts } from '../harness/store-fixtures.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const moorBin = path.join(repoRoot, 'bin/moor.js');
 const ENGINES = [
   { machine: 'alpha', host: '127.0.3.1' }, // contexts tests own 127.0.3.x
   { machine: 'beta', host: '127.0.3.2' },
@@ -56,10 +55,8 @@ describe('Docker contexts with the real docker CLI and two TLS engines', () => {
   let cleanEnv: NodeJS.ProcessEnv;
   const warnings: string[] = [];
 
-  const runIn = (cmd: string, args: string[], extra: NodeJS.ProcessEnv = {}) => {
-    const r = spawnSync(cmd, args, { env: { ...cleanEnv, ...extra }, encoding: 'utf8', timeout: 60_000 });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
+  const runIn = (cmd: string, args: string[], extra: NodeJS.ProcessEnv = {}) =>
+    runProcessSync(cmd, args, { env: { ...cleanEnv, ...extra }, timeoutMs: 60_000 });
   const moor = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
     runIn(process.execPath, [moorBin, ...args], { MACHINE_STORAGE_PATH: storePath, ...extra });
   const dockerCli = (args: string[], extra: NodeJS.ProcessEnv = {}) => runIn(docker, args, extra);
@@ -68,13 +65,13 @@ describe('Docker contexts with the real docker CLI and two TLS engines', () => {
   /** stdout of a moor command that must succeed (its stderr is the failure message). */
   const moorOut = (args: string[], extra: NodeJS.ProcessEnv = {}) => {
     const r = moor(args, extra);
-    expect(r.status, `moor ${args.join(' ')}: ${r.stderr}`).toBe(0);
+    expect(r.code, `moor ${args.join(' ')}: ${r.stderr}`).toBe(0);
     return r.stdout.trim();
   };
   /** Which engine `docker info` (no flags) reaches: its label, or null when it reaches none. */
   const engineReached = (extra: NodeJS.ProcessEnv = {}) => {
     const r = dockerCli(['info', '--format', '{{json .Labels}}'], extra);
-    if (r.status !== 0) return { engine: null, stderr: r.stderr };
+    if (r.code !== 0) return { engine: null, stderr: r.stderr };
     const labels = JSON.parse(r.stdout) as string[];
     const label = labels.find((l) => l.startsWith(`${LABEL}=`));
     return { engine: label ? label.slice(LABEL.length + 1) : 'other', stderr: r.stderr };
@@ -88,15 +85,7 @@ describe('Docker contexts with the real docker CLI and two TLS engines', () => {
 
     // Moor creates the store's CA and client certificate on the first create; the engines need
     // their server certificates before that, so bootstrap the store the same way up front.
-    const { bootstrapCertificates } = await import('../../main/certs/index.js');
-    const certs = path.join(storePath, 'certs');
-    const paths = {
-      caCert: path.join(certs, 'ca.pem'),
-      caKey: path.join(certs, 'ca-key.pem'),
-      clientCert: path.join(certs, 'cert.pem'),
-      clientKey: path.join(certs, 'key.pem'),
-    };
-    await bootstrapCertificates(paths);
+    const paths = await bootstrapStoreCerts(storePath);
     const started = await Promise.allSettled(
       ENGINES.map(async ({ machine, host }) => {
         const tls = path.join(dir, `engine-${machine}`);
@@ -139,7 +128,7 @@ describe('Docker contexts with the real docker CLI and two TLS engines', () => {
         '--docker',
         `host=${host}`,
       ]);
-      expect(r.status, r.stderr).toBe(0);
+      expect(r.code, r.stderr).toBe(0);
     }
     writeFileSync(layout.configFile, USER_CONFIG, { mode: 0o600 });
   });
@@ -177,7 +166,7 @@ describe('Docker contexts with the real docker CLI and two TLS engines', () => {
       'Docker context "alpha" already exists and was not created by Moor: machine "alpha" uses the context "moor-alpha"',
     ]);
     const ls = dockerCli(['context', 'ls', '--format', '{{.Name}} {{.DockerEndpoint}}']);
-    expect(ls.status, ls.stderr).toBe(0);
+    expect(ls.code, ls.stderr).toBe(0);
     expect(ls.stdout.trim().split('\n').sort()).toEqual([
       'alpha tcp://127.0.3.250:2376',
       'beta tcp://127.0.3.2:2376',
@@ -201,12 +190,12 @@ describe('Docker contexts with the real docker CLI and two TLS engines', () => {
     expect(before.engine).toBeNull(); // the default context: no local engine socket here
 
     const useAlpha = moor(['use', 'alpha']);
-    expect(useAlpha.status, useAlpha.stderr).toBe(0);
+    expect(useAlpha.code, useAlpha.stderr).toBe(0);
     expect(useAlpha.stdout).toBe('Active host is now "alpha" (Docker context "moor-alpha")\n');
     expect(engineReached().engine).toBe('alpha');
     expect(dockerContext()).toBe('moor-alpha');
     const version = dockerCli(['version', '--format', '{{.Server.Os}}']);
-    expect(version.status, version.stderr).toBe(0);
+    expect(version.code, version.stderr).toBe(0);
     expect(version.stdout.trim()).toBe('linux');
     expect(moorOut(['active'])).toBe('alpha');
     expect(moorOut(['ls', '--format', '{{.Name}} {{.Active}}'])).toBe('alpha *\nbeta -');
@@ -218,13 +207,13 @@ describe('Docker contexts with the real docker CLI and two TLS engines', () => {
     expect(statSync(layout.configFile).mode & 0o777).toBe(0o600);
 
     const useBeta = moor(['use', 'beta']);
-    expect(useBeta.status, useBeta.stderr).toBe(0);
+    expect(useBeta.code, useBeta.stderr).toBe(0);
     expect(useBeta.stdout).toBe('Active host is now "beta"\n');
     expect(engineReached().engine).toBe('beta');
     expect(moorOut(['active'])).toBe('beta');
 
     const useDefault = moor(['use', '--default']);
-    expect(useDefault.status, useDefault.stderr).toBe(0);
+    expect(useDefault.code, useDefault.stderr).toBe(0);
     expect(engineReached().engine).toBeNull();
     expect(readFileSync(layout.configFile, 'utf8')).toBe(USER_CONFIG);
     expect(foreignMeta()).toEqual(foreignBefore);
@@ -234,7 +223,7 @@ describe('Docker contexts with the real docker CLI and two TLS engines', () => {
     const overridden = moor(['use', 'alpha'], {
       DOCKER_HOST: engines.find((e) => e.host === '127.0.3.2')!.url,
     });
-    expect(overridden.status).toBe(0);
+    expect(overridden.code).toBe(0);
     expect(overridden.stderr).toMatch(
       /^Warning: DOCKER_HOST environment variable overrides the active context\./m,
     );
@@ -257,7 +246,7 @@ describe('Docker contexts with the real docker CLI and two TLS engines', () => {
     symlinkSync(target, path.join(linked, 'config.json'));
     const env = { DOCKER_CONFIG: linked };
     const use = moor(['use', 'beta'], env);
-    expect(use.status, use.stderr).toBe(0);
+    expect(use.code, use.stderr).toBe(0);
     expect(lstatSync(path.join(linked, 'config.json')).isSymbolicLink()).toBe(true);
     expect(readlinkSync(path.join(linked, 'config.json'))).toBe(target);
     expect(readFileSync(target, 'utf8')).toContain('"currentContext": "beta"');
@@ -268,7 +257,7 @@ describe('Docker contexts with the real docker CLI and two TLS engines', () => {
     const corrupt = '{\n  "auths": {\n    "registry.example.com": {\n';
     writeFileSync(path.join(broken, 'config.json'), corrupt, { mode: 0o600 });
     const refused = moor(['use', 'beta'], { DOCKER_CONFIG: broken });
-    expect(refused.status).toBe(1);
+    expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(
       `Docker config file ${path.join(broken, 'config.json')} is not valid JSON`,
     );
@@ -286,7 +275,7 @@ describe('Docker contexts with the real docker CLI and two TLS engines', () => {
       await new Promise((r) => setTimeout(r, 200));
       expect(readFileSync(layout.configFile)).toEqual(before);
 
-      expect(dockerCli(['context', 'use', 'moor-alpha']).status).toBe(0);
+      expect(dockerCli(['context', 'use', 'moor-alpha']).code).toBe(0);
       const deadline = Date.now() + 10_000;
       while (!events.some((e) => e.machine === 'alpha') && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));
@@ -296,7 +285,7 @@ describe('Docker contexts with the real docker CLI and two TLS engines', () => {
         context: 'moor-alpha',
         host: 'tcp://127.0.3.1:2376',
       });
-      expect(dockerCli(['context', 'use', 'unrelated']).status).toBe(0);
+      expect(dockerCli(['context', 'use', 'unrelated']).code).toBe(0);
       while (events.at(-1)?.context !== 'unrelated' && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -309,13 +298,13 @@ describe('Docker contexts with the real docker CLI and two TLS engines', () => {
   it('moor create / moor rm keep the contexts in step', () => {
     const url = engines.find((e) => e.host === '127.0.3.2')!.url;
     const create = moor(['create', '-d', 'none', '--url', url, 'gamma']);
-    expect(create.status, create.stderr).toBe(0);
+    expect(create.code, create.stderr).toBe(0);
     const names = () => dockerCli(['context', 'ls', '--format', '{{.Name}}']).stdout.trim().split('\n');
     expect(names()).toContain('gamma');
     moorOut(['use', 'gamma']);
     expect(engineReached().engine).toBe('beta'); // gamma is another name for beta's engine
     const rm = moor(['rm', '-y', 'gamma']);
-    expect(rm.status, rm.stderr).toBe(0);
+    expect(rm.code, rm.stderr).toBe(0);
     expect(rm.stderr).toContain(
       '"gamma" was the current Docker context: docker now uses the default context',
     );

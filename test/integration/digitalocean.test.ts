@@ -1,4 +1,4 @@
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,21 +6,15 @@ import { CONTAINER_PREFIX } from '../emulators/digitalocean/backends.js';
 import { type DigitalOceanEmulator, startDigitalOceanEmulator } from '../emulators/digitalocean/server.js';
 import { requireCommand, tempDir } from '../harness/components.js';
 import { startTestKeyring, type TestKeyring } from '../harness/keyring.js';
+import { moorCommand, type Run, runMoor, runProcess, spawnMoor } from '../harness/moor-cli.js';
 import { listTestHosts } from '../hosts/index.js';
 
 // `moor create -d digitalocean` end to end: the real CLI against the DigitalOcean emulator, whose
 // droplets are systemd + sshd test hosts on 127.0.20.x; the real docker CLI; a real gnome-keyring.
-const CLI = path.resolve(process.env.MOOR_CLI ?? 'dist/cli/index.js');
 let emulator: DigitalOceanEmulator;
 let keyring: TestKeyring;
 let store: { dir: string; cleanup: () => void };
 let dockerConfig: { dir: string; cleanup: () => void };
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const { DIGITALOCEAN_ACCESS_TOKEN: _unset, ...base } = { ...process.env, ...keyring.env };
@@ -36,11 +30,7 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 function moor(args: string[], extra: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: env(extra), timeout: 240_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  return runMoor(args, { env: env(extra), timeoutMs: 240_000 });
 }
 
 /**
@@ -48,12 +38,8 @@ function moor(args: string[], extra: Record<string, string> = {}): Promise<Run> 
  * Asynchronous: the emulator answers `moor env`'s API calls from this very process.
  */
 function dockerThroughEnv(name: string): Promise<Run> {
-  const script = `set -e; eval "$("${process.execPath}" "${CLI}" env ${name})"; docker version --format '{{.Server.Version}}'`;
-  return new Promise((resolve) => {
-    execFile('bash', ['-c', script], { env: env(), timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  const script = `set -e; eval "$(${moorCommand} env ${name})"; docker version --format '{{.Server.Version}}'`;
+  return runProcess('bash', ['-c', script], { env: env(), timeoutMs: 60_000 });
 }
 
 function configOf(name: string): { Driver: Record<string, unknown> } & Record<string, unknown> {
@@ -191,11 +177,10 @@ describe('digitalocean driver end to end (emulator + test hosts)', () => {
 
   /** Starts `moor create`, SIGKILLs it once `until` holds, and waits for it to be gone. */
   async function killCreateWhen(name: string, until: () => boolean): Promise<void> {
-    const child = spawn(
-      process.execPath,
-      [CLI, 'create', '-d', 'digitalocean', '--engine-install-url', 'distro', name],
-      { env: env({ DIGITALOCEAN_ACCESS_TOKEN: token, MOOR_SECRET_STORE: 'plain' }), stdio: 'ignore' },
-    );
+    const child = spawnMoor(['create', '-d', 'digitalocean', '--engine-install-url', 'distro', name], {
+      env: env({ DIGITALOCEAN_ACCESS_TOKEN: token, MOOR_SECRET_STORE: 'plain' }),
+      stdio: 'ignore',
+    });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     const deadline = Date.now() + 60_000;
     try {

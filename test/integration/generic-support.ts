@@ -2,21 +2,24 @@
  * Shared by the generic-driver integration tests: a temp store, an SSH key, the real `moor` binary
  * and the real `docker` CLI, and a systemd test host that comes back after a reboot.
  */
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import type { HostConfig } from '../../main/store/config.js';
 import { requireCommand, tempDir } from '../harness/components.js';
+import {
+  type GenericCreateOptions,
+  genericCreateArgs,
+  moorCommand,
+  type Run,
+  runMoor,
+  runProcessSync,
+} from '../harness/moor-cli.js';
 import { dockerOk, startTestHost, type TestHost, type TestHostImage } from '../hosts/index.js';
 
-/** The built CLI (test/global-setup.ts builds dist/); MOOR_TEST_CLI points at another build. */
-export const CLI = process.env.MOOR_TEST_CLI || path.resolve(import.meta.dirname, '../../dist/cli/index.js');
-
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+/** The snippet for dockerThroughEnv that proves the docker CLI reaches the machine's engine. */
+export const DOCKER_VERSION = 'docker version --format "{{.Server.Version}}"';
 
 export interface GenericFixture {
   dir: string;
@@ -61,23 +64,11 @@ export function genericFixture(prefix: string): GenericFixture {
     newKey,
     cleanup,
     moor(args, options = {}) {
-      return new Promise((resolve) => {
-        const child = execFile(
-          process.execPath,
-          [CLI, ...args],
-          { env: env(), timeout: options.timeoutMs ?? 280_000, maxBuffer: 64 * 1024 * 1024 },
-          (err, stdout, stderr) => {
-            const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-            resolve({ code, stdout, stderr });
-          },
-        );
-        child.stdin?.end(options.input ?? '');
-      });
+      return runMoor(args, { env: env(), input: options.input, timeoutMs: options.timeoutMs ?? 280_000 });
     },
     dockerThroughEnv(name, snippet) {
-      const script = `set -e; eval "$("${process.execPath}" "${CLI}" env ${name})"; ${snippet}`;
-      const r = spawnSync('bash', ['-c', script], { env: env(), encoding: 'utf8', timeout: 120_000 });
-      return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+      const script = `set -e; eval "$(${moorCommand} env ${name})"; ${snippet}`;
+      return runProcessSync('bash', ['-c', script], { env: env(), timeoutMs: 120_000 });
     },
   };
 }
@@ -103,4 +94,50 @@ export function machineConfig(storePath: string, name: string): HostConfig {
   return JSON.parse(
     readFileSync(path.join(storePath, 'machines', name, 'config.json'), 'utf8'),
   ) as HostConfig;
+}
+
+export interface GenericSuite extends GenericFixture {
+  readonly address: string;
+  /** The test host, started in beforeAll. */
+  readonly host: TestHost;
+  /** `moor create -d generic ... NAME` against the suite's host. */
+  create(name: string, options?: GenericCreateOptions): Promise<Run>;
+}
+
+/**
+ * One test file's fixture and rebootable test host: the host starts in beforeAll, and afterAll
+ * removes it and the temp store.
+ */
+export function genericSuite(o: {
+  prefix: string;
+  hostName: string;
+  address: string;
+  image: TestHostImage;
+  extraPorts?: number[];
+}): GenericSuite {
+  const fx = genericFixture(o.prefix);
+  let host: TestHost | undefined;
+  beforeAll(async () => {
+    host = await startRebootableHost(o.hostName, o.address, o.image, fx.publicKey, o.extraPorts);
+  });
+  afterAll(async () => {
+    await host?.remove();
+    fx.cleanup();
+  });
+  return Object.defineProperties(
+    {
+      ...fx,
+      address: o.address,
+      create: (name: string, options?: GenericCreateOptions) =>
+        fx.moor(genericCreateArgs(name, o.address, fx.keyPath, options)),
+    },
+    {
+      host: {
+        get: () => {
+          if (!host) throw new Error(`test host ${o.hostName} is not running`);
+          return host;
+        },
+      },
+    },
+  ) as GenericSuite;
 }

@@ -1,14 +1,10 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { engineGet, readEngineTls } from '../../main/docker/engine.js';
-import { type TestHost, testImageTar } from '../hosts/index.js';
-import {
-  type GenericFixture,
-  genericFixture,
-  machineConfig,
-  startRebootableHost,
-} from './generic-support.js';
+import { GENERIC_DRIVER_KEYS } from '../harness/docker-machine-shapes.js';
+import { testImageTar } from '../hosts/index.js';
+import { DOCKER_VERSION, genericSuite, machineConfig } from './generic-support.js';
 
 // The generic driver's whole life on a stock Debian 12 host WITHOUT Docker (a systemd + OpenSSH
 // container on its own loopback address): Docker is installed from Debian's own packages during
@@ -18,39 +14,20 @@ import {
 const ADDRESS = '127.0.5.20';
 const NAME = 'gen';
 
-let fx: GenericFixture;
-let host: TestHost;
-
-beforeAll(async () => {
-  fx = genericFixture('moor-generic');
-  host = await startRebootableHost(`prov-generic-${process.pid}`, ADDRESS, 'bookworm', fx.publicKey);
-});
-
-afterAll(async () => {
-  await host?.remove();
-  fx?.cleanup();
+const fx = genericSuite({
+  prefix: 'moor-generic',
+  hostName: `prov-generic-${process.pid}`,
+  address: ADDRESS,
+  image: 'bookworm',
 });
 
 describe('generic driver on Debian 12 without Docker', () => {
   it('create installs Docker from the distribution package and secures it with TLS', async () => {
-    expect((await host.exec('command -v dockerd')).exitCode).not.toBe(0);
-    const run = await fx.moor([
-      '-D',
-      'create',
-      '-d',
-      'generic',
-      '--generic-ip-address',
-      ADDRESS,
-      '--generic-ssh-key',
-      fx.keyPath,
-      '--engine-install-url',
-      'distro',
-      '--engine-label',
-      'spam=eggs',
-      '--engine-env',
-      'TEST=VALUE',
-      NAME,
-    ]);
+    expect((await fx.host.exec('command -v dockerd')).exitCode).not.toBe(0);
+    const run = await fx.create(NAME, {
+      debug: true,
+      extra: ['--engine-label', 'spam=eggs', '--engine-env', 'TEST=VALUE'],
+    });
     expect(run.stderr).not.toMatch(/Error/);
     expect(run.code).toBe(0);
     for (const line of [
@@ -69,19 +46,7 @@ describe('generic driver on Debian 12 without Docker', () => {
     // config.json: docker-machine's generic object, key copied into the machine dir 0600
     const config = machineConfig(fx.storePath, NAME);
     const machineDir = path.join(fx.storePath, 'machines', NAME);
-    expect(Object.keys(config.Driver)).toEqual([
-      'IPAddress',
-      'MachineName',
-      'SSHUser',
-      'SSHPort',
-      'SSHKeyPath',
-      'StorePath',
-      'SwarmMaster',
-      'SwarmHost',
-      'SwarmDiscovery',
-      'EnginePort',
-      'SSHKey',
-    ]);
+    expect(Object.keys(config.Driver)).toEqual(GENERIC_DRIVER_KEYS);
     expect(config.Driver).toMatchObject({
       IPAddress: ADDRESS,
       SSHUser: 'root',
@@ -97,14 +62,14 @@ describe('generic driver on Debian 12 without Docker', () => {
     }
 
     // on the host: Debian's real dockerd path, socket activation kept, hostname set
-    const dropIn = (await host.exec('cat /etc/systemd/system/docker.service.d/10-machine.conf')).stdout;
+    const dropIn = (await fx.host.exec('cat /etc/systemd/system/docker.service.d/10-machine.conf')).stdout;
     expect(dropIn).toContain('ExecStart=/usr/sbin/dockerd -H tcp://0.0.0.0:2376 -H fd:// ');
     expect(dropIn).toContain('--label spam=eggs --label provider=generic');
     expect(dropIn).toContain('Environment="TEST=VALUE"');
-    expect((await host.exec('hostname')).stdout.trim()).toBe(NAME);
-    expect((await host.exec('grep "^127.0.1.1" /etc/hosts')).stdout.trim()).toBe(`127.0.1.1 ${NAME}`);
+    expect((await fx.host.exec('hostname')).stdout.trim()).toBe(NAME);
+    expect((await fx.host.exec('grep "^127.0.1.1" /etc/hosts')).stdout.trim()).toBe(`127.0.1.1 ${NAME}`);
     // nothing staged is left in the login home
-    expect((await host.exec('ls -A /root')).stdout).not.toContain('.moor-stage');
+    expect((await fx.host.exec('ls -A /root')).stdout).not.toContain('.moor-stage');
   });
 
   it('env: the real docker CLI runs a container from a locally imported image', async () => {
@@ -152,17 +117,17 @@ describe('generic driver on Debian 12 without Docker', () => {
       ),
     ).rejects.toThrow();
     // The docker CLI through `moor env` uses the new pair.
-    expect(fx.dockerThroughEnv(NAME, 'docker version --format "{{.Server.Version}}"').code).toBe(0);
+    expect(fx.dockerThroughEnv(NAME, DOCKER_VERSION).code).toBe(0);
   });
 
   it('restart reboots the host over SSH and waits until it and its engine are back', async () => {
-    await host.exec('touch /run/moor-before-reboot'); // /run is a tmpfs: a reboot empties it
+    await fx.host.exec('touch /run/moor-before-reboot'); // /run is a tmpfs: a reboot empties it
     const run = await fx.moor(['restart', NAME]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect((await host.exec('test -e /run/moor-before-reboot')).exitCode).not.toBe(0);
+    expect((await fx.host.exec('test -e /run/moor-before-reboot')).exitCode).not.toBe(0);
     expect((await fx.moor(['status', NAME])).stdout.trim()).toBe('Running');
-    expect(fx.dockerThroughEnv(NAME, 'docker version --format "{{.Server.Version}}"').code).toBe(0);
+    expect(fx.dockerThroughEnv(NAME, DOCKER_VERSION).code).toBe(0);
   });
 
   it("stop, start and kill are refused with docker-machine's messages", async () => {
@@ -189,34 +154,22 @@ describe('generic driver on Debian 12 without Docker', () => {
     expect(run.stdout).toContain(`Successfully removed ${NAME}`);
     expect(() => statSync(path.join(fx.storePath, 'machines', NAME))).toThrow();
     expect(
-      (await host.exec('test -e /etc/systemd/system/docker.service.d/10-machine.conf')).exitCode,
+      (await fx.host.exec('test -e /etc/systemd/system/docker.service.d/10-machine.conf')).exitCode,
     ).not.toBe(0);
     // the distribution's own engine runs again, without the TLS listener
-    expect((await host.exec('systemctl is-active docker.service')).stdout.trim()).toBe('active');
-    expect((await host.exec('ss -Htln "sport = :2376"')).stdout.trim()).toBe('');
+    expect((await fx.host.exec('systemctl is-active docker.service')).stdout.trim()).toBe('active');
+    expect((await fx.host.exec('ss -Htln "sport = :2376"')).stdout.trim()).toBe('');
   });
 
   it('a failing --engine-install-url falls back to the distribution package, and says so', async () => {
     // Docker gone again (containerd stays: only docker.io is reinstalled); a URL on the host's own
     // loopback that refuses at once stands in for an unreachable get.docker.com (never contacted).
-    const purge = await host.exec('DEBIAN_FRONTEND=noninteractive apt-get purge -y -q docker.io', {
+    const purge = await fx.host.exec('DEBIAN_FRONTEND=noninteractive apt-get purge -y -q docker.io', {
       timeoutMs: 300_000,
     });
     expect(purge.exitCode).toBe(0);
-    expect((await host.exec('command -v dockerd')).exitCode).not.toBe(0);
-    const run = await fx.moor([
-      '-D',
-      'create',
-      '-d',
-      'generic',
-      '--generic-ip-address',
-      ADDRESS,
-      '--generic-ssh-key',
-      fx.keyPath,
-      '--engine-install-url',
-      'http://127.0.0.1:9/install.sh',
-      'fallback',
-    ]);
+    expect((await fx.host.exec('command -v dockerd')).exitCode).not.toBe(0);
+    const run = await fx.create('fallback', { debug: true, installUrl: 'http://127.0.0.1:9/install.sh' });
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(
       "Installing Docker (http://127.0.0.1:9/install.sh, else the distribution's packages)...",
@@ -228,6 +181,6 @@ describe('generic driver on Debian 12 without Docker', () => {
       "The install script failed or installed no engine; falling back to the distribution's package",
     );
     expect(run.stderr).toContain("Docker was installed from the distribution's package docker.io");
-    expect(fx.dockerThroughEnv('fallback', 'docker version --format "{{.Server.Version}}"').code).toBe(0);
+    expect(fx.dockerThroughEnv('fallback', DOCKER_VERSION).code).toBe(0);
   });
 });

@@ -1,18 +1,15 @@
 // Issue 2, item 8: a `none` machine pointing at a real TLS dockerd that uses Moor's certificates;
 // `eval "$(moor env NAME)"; docker version` with the real docker CLI gets through, and the same
 // without a valid client certificate is refused by the engine.
-import { execFile, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrapCertificates, generateServerCert, serverCertHosts } from '../../main/certs/index.js';
+import { generateServerCert, serverCertHosts } from '../../main/certs/index.js';
 import { requireCommand, tempDir } from '../harness/components.js';
 import { type Dockerd, startDockerd } from '../harness/dockerd.js';
+import { moorCommand, runMoor, runProcess, runProcessSync } from '../harness/moor-cli.js';
+import { bootstrapStoreCerts } from '../harness/store-fixtures.js';
 
-const run = promisify(execFile);
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const moorBin = path.join(repoRoot, 'bin/moor.js');
 const HOST = '127.0.2.2'; // certs/none tests own 127.0.2.x
 const NAME = 'tlsbox';
 /** The engine refused the client in the TLS handshake (not: unreachable, or no env at all). */
@@ -27,11 +24,9 @@ describe('none driver against a real TLS dockerd', () => {
   let shellEnv: NodeJS.ProcessEnv;
 
   /** Runs a bash script with a clean docker environment; returns status and output. */
-  const bash = (script: string) => {
-    const result = spawnSync('bash', ['-c', script], { env: shellEnv, encoding: 'utf8', timeout: 60_000 });
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-  };
-  const moorEnv = `eval "$(node ${moorBin} -s ${store} env ${NAME})"`;
+  const bash = (script: string) =>
+    runProcessSync('bash', ['-c', script], { env: shellEnv, timeoutMs: 60_000 });
+  const moorEnv = `eval "$(${moorCommand} -s ${store} env ${NAME})"`;
 
   beforeAll(async () => {
     const docker = requireCommand('docker', 'docker.io');
@@ -47,12 +42,7 @@ describe('none driver against a real TLS dockerd', () => {
     });
 
     // The store's CA and client certificate, and the engine's server certificate, all from Moor.
-    await bootstrapCertificates({
-      caCert: path.join(certs, 'ca.pem'),
-      caKey: path.join(certs, 'ca-key.pem'),
-      clientCert: path.join(certs, 'cert.pem'),
-      clientKey: path.join(certs, 'key.pem'),
-    });
+    await bootstrapStoreCerts(store);
     await generateServerCert({
       caCert: path.join(certs, 'ca.pem'),
       caKey: path.join(certs, 'ca-key.pem'),
@@ -80,11 +70,11 @@ describe('none driver against a real TLS dockerd', () => {
   });
 
   it('moor create -d none records the engine and puts the client certificates beside it', async () => {
-    const { stdout } = await run(
-      process.execPath,
-      [moorBin, '-s', store, 'create', '-d', 'none', '--url', `tcp://${HOST}:2376`, NAME],
+    const { code, stdout, stderr } = await runMoor(
+      ['-s', store, 'create', '-d', 'none', '--url', `tcp://${HOST}:2376`, NAME],
       { env: shellEnv },
     );
+    expect(code, stderr).toBe(0);
     expect(stdout).not.toContain('Creating CA'); // the store's certificates already existed
     const machineDir = path.join(store, 'machines', NAME);
     expect(existsSync(path.join(machineDir, 'config.json'))).toBe(true);
@@ -95,18 +85,18 @@ describe('none driver against a real TLS dockerd', () => {
   });
 
   it('eval "$(moor env NAME)"; docker version reaches the engine over TLS', async () => {
-    const env = bash(`node ${moorBin} -s ${store} env ${NAME}`);
+    const env = bash(`${moorCommand} -s ${store} env ${NAME}`);
     expect(env.stderr).toBe('');
     expect(env.stdout).toContain(`export DOCKER_HOST="tcp://${HOST}:2376"`);
     expect(env.stdout).toContain('export DOCKER_TLS_VERIFY="1"');
     expect(env.stdout).toContain(`export DOCKER_CERT_PATH="${path.join(store, 'machines', NAME)}"`);
 
     const expected = (
-      await run('docker', ['version', '--format', '{{.Server.Version}}'], { env: dockerd!.socketEnv })
+      await runProcess('docker', ['version', '--format', '{{.Server.Version}}'], { env: dockerd!.socketEnv })
     ).stdout.trim();
     const result = bash(`${moorEnv}; docker version --format '{{.Server.Version}}'`);
     expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
+    expect(result.code).toBe(0);
     expect(result.stdout.trim()).toBe(expected);
   });
 
@@ -117,7 +107,7 @@ describe('none driver against a real TLS dockerd', () => {
     const result = bash(
       `${moorEnv}; DOCKER_CERT_PATH=${caOnly} docker version --format '{{.Server.Version}}'`,
     );
-    expect(result.status).not.toBe(0);
+    expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(REFUSED_IN_HANDSHAKE);
   });
 
@@ -130,7 +120,7 @@ describe('none driver against a real TLS dockerd', () => {
     const result = bash(
       `${moorEnv}; DOCKER_CERT_PATH=${serverAsClient} docker version --format '{{.Server.Version}}'`,
     );
-    expect(result.status).not.toBe(0);
+    expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(REFUSED_IN_HANDSHAKE);
   });
 });

@@ -1,61 +1,32 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicKeyFingerprint } from '../../main/ssh/index.js';
-import { baseDriverConfig, newHostConfig } from '../../main/store/config.js';
-import { goMarshalIndent } from '../../main/store/go-json.js';
 import { requireCommand, tempDir } from '../harness/components.js';
+import { moorCommand, runMoor, runProcess } from '../harness/moor-cli.js';
 import { type Sshd, startSshd } from '../harness/sshd.js';
+import { writeGenericMachine } from '../harness/store-fixtures.js';
 
-/** The built CLI (test/global-setup.ts builds dist/); MOOR_CLI points elsewhere when needed. */
-const CLI = path.resolve(process.env.MOOR_CLI ?? 'dist/cli/index.js');
 let sshd: Sshd;
 let store: { dir: string; cleanup: () => void };
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function moor(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [CLI, ...args],
-      {
-        env: { ...process.env, MACHINE_STORAGE_PATH: store.dir, SSH_AUTH_SOCK: '', ...options.env },
-        timeout: 30_000,
-      },
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-    );
-    child.stdin?.end(options.input ?? '');
+function moor(args: string[], options: { input?: string; env?: Record<string, string> } = {}) {
+  return runMoor(args, {
+    env: { ...process.env, MACHINE_STORAGE_PATH: store.dir, SSH_AUTH_SOCK: '', ...options.env },
+    input: options.input,
+    timeoutMs: 30_000,
   });
 }
 
-/** A generic-driver machine as docker-machine writes it (docker-machine.md §2.2), on the test sshd. */
+/** A generic-driver machine on the test sshd, logging in as root. */
 function addGenericMachine(name: string, port: number): void {
-  const machineDir = path.join(store.dir, 'machines', name);
-  mkdirSync(machineDir, { recursive: true, mode: 0o700 });
-  const keyPath = path.join(machineDir, 'id_ed25519');
-  copyFileSync(sshd.clientKeyPath, keyPath);
-  const host = newHostConfig({
-    name,
-    storePath: store.dir,
-    driverName: 'generic',
-    driver: {
-      ...baseDriverConfig(name, store.dir),
-      IPAddress: sshd.host,
-      SSHUser: 'root',
-      SSHPort: port,
-      SSHKeyPath: keyPath,
-      EnginePort: 2376,
-      SSHKey: sshd.clientKeyPath,
-    },
+  writeGenericMachine(store.dir, name, {
+    host: sshd.host,
+    port,
+    user: 'root',
+    clientKeyPath: sshd.clientKeyPath,
   });
-  writeFileSync(path.join(machineDir, 'config.json'), goMarshalIndent(host), { mode: 0o600 });
 }
 
 const knownHosts = (name: string) => path.join(store.dir, 'machines', name, 'known_hosts');
@@ -102,23 +73,11 @@ describe('moor ssh', () => {
     const script = requireCommand('script', 'bsdutils');
     for (const flags of [[], ['--native-ssh']]) {
       // `script` gives moor a real terminal of 31x97; the remote pty must match it.
-      const command = `stty rows 31 cols 97; ${process.execPath} ${CLI} ${flags.join(' ')} ssh gen`;
-      const result = await new Promise<Run>((resolve) => {
-        const child = execFile(
-          script,
-          ['-qec', command, '/dev/null'],
-          {
-            env: {
-              ...process.env,
-              MACHINE_STORAGE_PATH: store.dir,
-              SSH_AUTH_SOCK: '',
-              TERM: 'xterm-256color',
-            },
-            timeout: 30_000,
-          },
-          (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-        );
-        child.stdin?.end('stty size; echo "T=$TERM"; exit 3\n');
+      const command = `stty rows 31 cols 97; ${moorCommand} ${flags.join(' ')} ssh gen`;
+      const result = await runProcess(script, ['-qec', command, '/dev/null'], {
+        env: { ...process.env, MACHINE_STORAGE_PATH: store.dir, SSH_AUTH_SOCK: '', TERM: 'xterm-256color' },
+        input: 'stty size; echo "T=$TERM"; exit 3\n',
+        timeoutMs: 30_000,
       });
       expect(result.code).toBe(3);
       expect(result.stdout).toMatch(/\b31 97\r*\n/);

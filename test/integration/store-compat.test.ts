@@ -4,7 +4,7 @@
 // byte for byte, a machine Moor creates has exactly docker-machine's shape, two processes
 // updating one machine lose nothing, a corrupt config.json breaks nothing else, and bad input
 // leaves no machine directory behind.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -13,43 +13,23 @@ import type { HostConfig } from '../../main/store/config.js';
 import { authPaths } from '../../main/store/paths.js';
 import { Store } from '../../main/store/store.js';
 import { tempDir } from '../harness/components.js';
+import { ENGINE_TLS_FLAGS } from '../harness/docker-machine-shapes.js';
+import { type Run, repoRoot, runMoor } from '../harness/moor-cli.js';
 
 const execFileAsync = promisify(execFile);
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-// MOOR_TEST_BIN: a built copy elsewhere, for runs while another process rebuilds dist/.
-const moorBin = process.env.MOOR_TEST_BIN ?? path.join(repoRoot, 'bin/moor.js');
 // A copy of shared/fixtures/docker-machine-0.16.2-store (written by the real docker-machine 0.16.2).
 const FIXTURE = path.join(repoRoot, 'test/fixtures/docker-machine-0.16.2-store');
 const fixture = process.env.MOOR_FIXTURE_STORE ?? FIXTURE;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the real `moor` binary (a whole process) against `store`. */
-async function moor(
+function moor(
   store: string,
   args: string[],
   options: { input?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env, MACHINE_STORAGE_PATH: store, ...options.env };
   delete env.DOCKER_HOST;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [moorBin, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
-  });
+  return runMoor(args, { env, input: options.input });
 }
 
 /** A writable copy of the fixture store (the fixture's files are read-only; modes as documented). */
@@ -199,20 +179,7 @@ describe('docker-machine 0.16.2 store compatibility', () => {
       'none',
       '--url',
       'tcp://127.0.2.40:2376',
-      '--engine-label',
-      'spam=eggs',
-      '--engine-insecure-registry',
-      'registry.myco.com',
-      '--engine-registry-mirror',
-      'https://mirror.example.com',
-      '--engine-env',
-      'TEST=VALUE',
-      '--engine-opt',
-      'log-driver=none',
-      '--tls-san',
-      'foo.bar.tld',
-      '--tls-san',
-      '10.42.42.42',
+      ...ENGINE_TLS_FLAGS,
       'gen',
     ]);
     expect(g.code, g.stderr).toBe(0);

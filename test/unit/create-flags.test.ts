@@ -7,6 +7,7 @@ import {
 } from '../../main/cli/create-command.js';
 import { hostOptionsFromFlags, SHARED_CREATE_FLAGS } from '../../main/core/create-flags.js';
 import type { DriverModule } from '../../main/drivers/types.js';
+import { ENGINE_TLS_FLAGS } from '../harness/docker-machine-shapes.js';
 
 /** A driver with one flag of each type, to exercise the generated options. */
 const fake: DriverModule = {
@@ -83,26 +84,7 @@ describe('create flag parsing', () => {
 
   it('maps the shared engine/swarm/tls flags onto config.json options like docker-machine', async () => {
     const p = await parse(
-      [
-        '--engine-label',
-        'spam=eggs',
-        '--engine-insecure-registry',
-        'registry.myco.com',
-        '--engine-registry-mirror',
-        'https://mirror.example.com',
-        '--engine-env',
-        'TEST=VALUE',
-        '--engine-opt',
-        'log-driver=none',
-        '--tls-san',
-        'foo.bar.tld',
-        '--tls-san',
-        '10.42.42.42',
-        '--swarm-master',
-        '--swarm-discovery',
-        'token://abc',
-        'gen',
-      ],
+      [...ENGINE_TLS_FLAGS, '--swarm-master', '--swarm-discovery', 'token://abc', 'gen'],
       { MACHINE_DOCKER_INSTALL_URL: 'distro' },
     );
     const { engine, swarm, tlsSans } = hostOptionsFromFlags(p.sharedValues);

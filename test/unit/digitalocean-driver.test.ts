@@ -5,9 +5,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { type ProgressEvent, progressReporter } from '../../main/core/progress.js';
 import digitalocean from '../../main/drivers/digitalocean/index.js';
 import type { DriverContext, FlagValues } from '../../main/drivers/types.js';
+import type { SecretStore } from '../../main/secrets/types.js';
 import { baseDriverConfig } from '../../main/store/config.js';
 import { goMarshalIndent } from '../../main/store/go-json.js';
 import { type DigitalOceanEmulator, startDigitalOceanEmulator } from '../emulators/digitalocean/server.js';
+import { BASE_DRIVER_KEYS } from '../harness/docker-machine-shapes.js';
 
 // The driver against the emulator's fake backend (no hosts): pure API behaviour.
 let emulator: DigitalOceanEmulator;
@@ -79,15 +81,7 @@ describe('digitalocean driver (emulator, no hosts)', () => {
   it("writes the Driver object in docker-machine's exact field order", async () => {
     const { config } = await open('order');
     expect(Object.keys(config)).toEqual([
-      'IPAddress',
-      'MachineName',
-      'SSHUser',
-      'SSHPort',
-      'SSHKeyPath',
-      'StorePath',
-      'SwarmMaster',
-      'SwarmHost',
-      'SwarmDiscovery',
+      ...BASE_DRIVER_KEYS,
       'AccessToken',
       'DropletID',
       'DropletName',
@@ -171,6 +165,52 @@ describe('digitalocean driver (emulator, no hosts)', () => {
     expect(emulator.state().droplets).toEqual([]);
     expect(emulator.state().keys).toEqual([]);
     await driver.remove(); // again: everything 404s, which rm tolerates
+  });
+
+  it("keeps the app's token in its safe storage; the CLI says it cannot read it", async () => {
+    const kept = new Map<string, string>();
+    const appStore: SecretStore = {
+      scheme: 'moor-safestorage',
+      description: 'test safe storage',
+      get: async (id) => kept.get(id) ?? null,
+      set: async (id, secret) => void kept.set(id, secret),
+      delete: async (id) => void kept.delete(id),
+    };
+    const env = { MOOR_SECRET_STORE: 'auto', PATH: '/nonexistent' }; // no OS keychain here
+    const ctx = { ...context('app', env), secrets: appStore };
+    await fs.mkdir(ctx.machineDir, { recursive: true });
+    const defaults = Object.fromEntries(digitalocean.flags.map((f) => [f.name, f.default]));
+    const config = await digitalocean.configFromFlags(
+      { ...defaults, 'digitalocean-access-token': emulator.token },
+      baseDriverConfig('app', dir),
+      ctx,
+    );
+    expect(config.AccessToken).toBe('');
+    expect(config.AccessTokenRef).toMatch(/^moor-safestorage:digitalocean-app-/);
+    const appDriver = digitalocean.open(config, ctx);
+    try {
+      await appDriver.create();
+      expect([...kept.values()]).toEqual([emulator.token]);
+
+      // The CLI: no safe storage, no env token. (A ref this process never saw: it caches secrets.)
+      const cliConfig = {
+        ...structuredClone(config),
+        AccessTokenRef: 'moor-safestorage:digitalocean-app-cli',
+      };
+      const cli = digitalocean.open(cliConfig, context('app', env));
+      await expect(cli.state()).rejects.toThrow(
+        `the DigitalOcean access token of machine "app" is kept by the Moor app's safe storage (moor-safestorage:digitalocean-app-cli); run the command from the app or set DIGITALOCEAN_ACCESS_TOKEN`,
+      );
+      const withEnv = digitalocean.open(
+        cliConfig,
+        context('app', { ...env, DIGITALOCEAN_ACCESS_TOKEN: emulator.token }),
+      );
+      expect(await withEnv.state()).toBe('Running');
+    } finally {
+      await appDriver.remove();
+    }
+    expect(kept.size).toBe(0);
+    expect(emulator.state().droplets).toEqual([]);
   });
 
   it('maps new → Starting while the droplet boots', async () => {

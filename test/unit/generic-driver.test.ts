@@ -7,6 +7,7 @@ import generic, { type GenericConfig } from '../../main/drivers/generic/index.js
 import type { DriverContext } from '../../main/drivers/types.js';
 import { baseDriverConfig, newHostConfig } from '../../main/store/config.js';
 import { tempDir } from '../harness/components.js';
+import { GENERIC_DRIVER_KEYS } from '../harness/docker-machine-shapes.js';
 
 const tmp = tempDir('moor-generic-unit');
 const storePath = path.join(tmp.dir, 'store');
@@ -67,19 +68,7 @@ describe('generic flags (docker-machine generic.go)', () => {
       'generic-engine-port': 12376,
       'generic-ssh-key': 'keys/id',
     });
-    expect(Object.keys(c)).toEqual([
-      'IPAddress',
-      'MachineName',
-      'SSHUser',
-      'SSHPort',
-      'SSHKeyPath',
-      'StorePath',
-      'SwarmMaster',
-      'SwarmHost',
-      'SwarmDiscovery',
-      'EnginePort',
-      'SSHKey',
-    ]);
+    expect(Object.keys(c)).toEqual(GENERIC_DRIVER_KEYS);
     expect(c).toMatchObject({
       IPAddress: '10.0.0.5',
       SSHUser: 'ubuntu',

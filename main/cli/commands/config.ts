@@ -21,7 +21,7 @@ export function register(program: Command, cli: CliContext): void {
       } catch (err) {
         throw new MoorError(`Error running connection boilerplate: ${(err as Error).message}`);
       }
-      const dir = `${cli.store.machinesDir}/${host.Name}`;
+      const dir = cli.store.machineDir(host.Name);
       // Go's %q quoting of the paths.
       cli.out(
         `--tlsverify\n--tlscacert=${JSON.stringify(`${dir}/ca.pem`)}\n--tlscert=${JSON.stringify(`${dir}/cert.pem`)}\n` +

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { MoorError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 import { buildCreateCommand, findDriverFlag } from '../create-command.js';
+import { incorrectUsage } from '../options.js';
 
 /**
  * `create` parses twice, like docker-machine: this outer command takes the raw arguments, finds
@@ -78,10 +79,7 @@ export function register(program: Command, cli: CliContext): void {
         );
       });
       const usage = `${cli.programName} create`;
-      inner.configureOutput({
-        outputError: (message, write) =>
-          write(`Incorrect Usage.\n${message.replace(/^error: /, '')}See '${usage} --help'.\n`),
-      });
+      inner.configureOutput({ outputError: (message, write) => write(incorrectUsage(message, usage)) });
       await inner.parseAsync(raw, { from: 'user' });
     });
   // `moor help create` shows the shared flags (a driver's are listed with `create -d NAME --help`).

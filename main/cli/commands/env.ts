@@ -73,7 +73,7 @@ export function register(program: Command, cli: CliContext): void {
           shell: userShell,
           values: {
             dockerHost,
-            certPath: `${cli.store.machinesDir}/${host.Name}`,
+            certPath: cli.store.machineDir(host.Name),
             machineName: host.Name,
           },
           noProxy,

@@ -6,13 +6,13 @@ const ACTIONS: { name: MachineAction; summary: string; after?: string }[] = [
   {
     name: 'start',
     summary: 'Start a machine',
-    after: 'Started machines may have new IP addresses. You may need to re-run the `moor env` command.',
+    after: 'Started machines may have new IP addresses. You may need to re-run the `PROGRAM env` command.',
   },
   { name: 'stop', summary: 'Stop a machine' },
   {
     name: 'restart',
     summary: 'Restart a machine',
-    after: 'Restarted machines may have new IP addresses. You may need to re-run the `moor env` command.',
+    after: 'Restarted machines may have new IP addresses. You may need to re-run the `PROGRAM env` command.',
   },
   { name: 'kill', summary: 'Kill a machine' },
 ];
@@ -35,7 +35,7 @@ export function register(program: Command, cli: CliContext): void {
             env: cli.env,
           }),
         );
-        if (after) cli.println(after);
+        if (after) cli.println(after.replace('PROGRAM', cli.programName));
       });
   }
 }

@@ -39,7 +39,7 @@ export function register(program: Command, cli: CliContext): void {
         return { ...target, machineName: target.machineName ?? machine };
       };
       if (options.delta) {
-        const { runRsync } = await import('../../ssh/rsync.js');
+        const { runRsync } = await import('../rsync.js');
         process.exitCode = await runRsync(src, dst, targetOf, {
           recursive: Boolean(options.recursive),
           quiet: Boolean(options.quiet),

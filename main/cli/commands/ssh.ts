@@ -35,7 +35,7 @@ export function register(program: Command, cli: CliContext): void {
           `Error: Cannot run SSH command: machine "${host.Name}" (driver ${host.DriverName}) has no SSH access`,
         );
       }
-      const { runSsh } = await import('../../ssh/run.js');
+      const { runSsh } = await import('../ssh-run.js');
       const native = Boolean(options.nativeSsh) || cli.globals.nativeSsh;
       process.exitCode = await runSsh(target, command, { machine: host.Name, native, env: cli.env });
     });

@@ -1,15 +1,15 @@
+import type { ActiveHost } from '../../api/contract.js';
 import type { Store } from '../../store/store.js';
 import { switchActiveHost } from './index.js';
-import { DEFAULT_CONTEXT_NAME } from './layout.js';
 import { type ActiveHostState, ContextWatcher, type ContextWatcherOptions } from './watcher.js';
 
 /**
- * The app's view of the active host as one string: a machine name of this store, `default`, or
- * '' when the current context is one Moor did not make (no machine is active, nor `default`).
+ * The app's view of the active host (main/api/contract.ts ActiveHost): the machine of this store
+ * whose context is current, or null, and the current context's name. Two fields, because
+ * "default" names both the docker CLI's default context and, possibly, a machine.
  */
-export function activeName(state: ActiveHostState): string {
-  if (state.machine) return state.machine;
-  return state.context === DEFAULT_CONTEXT_NAME ? DEFAULT_CONTEXT_NAME : '';
+export function activeHost(state: ActiveHostState): ActiveHost {
+  return { machine: state.machine, context: state.context };
 }
 
 /**
@@ -20,35 +20,37 @@ export function activeName(state: ActiveHostState): string {
 export function activeHostService(store: Store, options: Omit<ContextWatcherOptions, 'storePath'> = {}) {
   let watcher: ContextWatcher | null = null;
   let started: Promise<ActiveHostState> | null = null;
-  const listeners = new Set<(active: string) => void>();
+  const listeners = new Set<(active: ActiveHost) => void>();
   let last: string | null = null;
-  // The watcher also reports context list changes; listeners hear only when the name changes.
+  // The watcher also reports context list changes; listeners hear only when the host changes.
   const publish = (state: ActiveHostState) => {
-    const name = activeName(state);
-    if (name === last) return;
-    last = name;
-    for (const listener of [...listeners]) listener(name);
+    const active = activeHost(state);
+    const key = JSON.stringify(active);
+    if (key === last) return;
+    last = key;
+    for (const listener of [...listeners]) listener(active);
   };
   const ensureWatcher = () => {
     if (!watcher) {
       watcher = new ContextWatcher({ ...options, storePath: store.root });
       watcher.onChange(publish);
       started = watcher.start().then((state) => {
-        last ??= activeName(state);
+        last ??= JSON.stringify(activeHost(state));
         return state;
       });
     }
     return started!;
   };
   return {
-    async current(): Promise<string> {
-      return activeName(await (watcher ? watcher.refresh() : ensureWatcher()));
+    async current(): Promise<ActiveHost> {
+      return activeHost(await (watcher ? watcher.refresh() : ensureWatcher()));
     },
-    async use(name: string): Promise<void> {
-      await switchActiveHost(store, name === DEFAULT_CONTEXT_NAME ? null : name, options);
+    /** null = the default context; a string is always a machine name (even "default"). */
+    async use(name: string | null): Promise<void> {
+      await switchActiveHost(store, name, options);
       await watcher?.refresh();
     },
-    watch(listener: (active: string) => void): () => void {
+    watch(listener: (active: ActiveHost) => void): () => void {
       listeners.add(listener);
       void ensureWatcher();
       return () => listeners.delete(listener);

@@ -208,6 +208,8 @@ export class ContextWatcher {
       }
     }
     for (const [dir, ino] of targets) {
+      // close() may have run during the awaits above: a watch made now would never be closed.
+      if (this.closed) return false;
       if (this.watches.has(dir)) continue;
       try {
         const watcher = watch(dir, { persistent: false }, () => this.schedule());

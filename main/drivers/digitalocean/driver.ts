@@ -2,7 +2,13 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { errorMessage, HostNotRunningError, MoorError } from '../../core/errors.js';
 import type { MachineState } from '../../core/state.js';
-import { commitSecret, deleteSecret, plainTextWarning, readSecret } from '../../secrets/index.js';
+import {
+  AppOnlySecretError,
+  commitSecret,
+  deleteSecret,
+  plainTextWarning,
+  readSecret,
+} from '../../secrets/index.js';
 import { DEFAULT_ENGINE_PORT } from '../../store/config.js';
 import type { Driver, DriverContext, SshTarget } from '../types.js';
 import {
@@ -68,6 +74,12 @@ export class DigitalOceanDriver implements Driver {
         return { token, source: `the keychain item ${c.AccessTokenRef}` };
       } catch (err) {
         if (envToken) return { token: envToken, source: '$DIGITALOCEAN_ACCESS_TOKEN' };
+        if (err instanceof AppOnlySecretError) {
+          throw new MoorError(
+            `the DigitalOcean access token of machine "${this.name}" is kept by the Moor app's safe storage ` +
+              `(${c.AccessTokenRef}); run the command from the app or set DIGITALOCEAN_ACCESS_TOKEN`,
+          );
+        }
         throw new MoorError(
           `no DigitalOcean access token for machine "${this.name}": ${errorMessage(err)}. Set DIGITALOCEAN_ACCESS_TOKEN.`,
         );

@@ -159,22 +159,27 @@ export class GenericDriver implements Driver {
     const target = await this.sshTarget();
     const { progress, signal } = this.ctx;
     const session = await connect(target, { retryForMs: 0, signal });
-    progress.log(`Rebooting ${target.host}...`);
-    // Detached, so the exec's own exit status arrives before the connection drops.
-    await session
-      .exec(
+    let wentDown: boolean;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      progress.log(`Rebooting ${target.host}...`);
+      // Detached, so the exec's own exit status arrives before the connection drops.
+      const r = await session.exec(
         'cmd="shutdown -r now"; [ "$(id -u)" = 0 ] || cmd="sudo -n $cmd"; nohup sh -c "sleep 1; $cmd" >/dev/null 2>&1 &',
         { signal },
-      )
-      .then((r) => {
-        if (r.code !== 0)
-          throw new MoorError(`reboot of ${target.host} failed: ${(r.stderr || r.stdout).trim()}`);
-      });
-    const wentDown = await Promise.race([
-      session.closed.then(() => true),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), REBOOT_DOWN_MS).unref()),
-    ]);
-    session.close();
+      );
+      if (r.code !== 0)
+        throw new MoorError(`reboot of ${target.host} failed: ${(r.stderr || r.stdout).trim()}`);
+      wentDown = await Promise.race([
+        session.closed.then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), REBOOT_DOWN_MS);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      session.close(); // also when the reboot command failed: no connection left open
+    }
     if (!wentDown)
       throw new MoorError(`${target.host} did not go down within ${REBOOT_DOWN_MS / 1000} s of the reboot`);
     progress.log(`Waiting for ${target.host} to come back...`);

@@ -62,7 +62,7 @@ const none: DriverModule = {
         if (!host) return 'Running';
         const tls = await readEngineTls(authPaths(host, ctx.storePath));
         try {
-          await pingEngine(cfg.URL, tls, PING_TIMEOUT_MS);
+          await pingEngine(cfg.URL, tls, PING_TIMEOUT_MS, ctx.signal);
           return 'Running';
         } catch (err) {
           if (err instanceof EngineUnreachableError && err.code === 'ECONNREFUSED') return 'Stopped';

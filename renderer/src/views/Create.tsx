@@ -141,7 +141,9 @@ function Progress({
     <section className="card progress" data-testid="create-progress" data-status={status}>
       <div className="card-title">
         <h2>
-          {status === 'running' ? <Spinner /> : null} Creating <span className="mono">{op.info.machine}</span>
+          {status === 'running' ? <Spinner /> : null}{' '}
+          {op.info.kind === 'create' ? 'Creating' : 'Provisioning'}{' '}
+          <span className="mono">{op.info.machine}</span>
         </h2>
         <span className={`status status-${status}`} data-testid="create-status">
           {status === 'running' ? 'in progress' : status}
@@ -185,7 +187,7 @@ function Progress({
         ) : null}
         {status === 'failed' || status === 'cancelled' ? (
           <Button kind="primary" icon="restart" onClick={onRetry} testId="retry-create">
-            Retry
+            {op.info.machineKept ? 'Retry provisioning' : 'Retry'}
           </Button>
         ) : null}
         {status === 'succeeded' ? (
@@ -259,8 +261,19 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
     }
   };
 
-  // The form still holds what was submitted: retry submits it again as a new operation.
-  const retry = () => {
+  // The form still holds what was submitted: retry submits it again as a new operation. A create
+  // that kept its machine (provisioning failed after the host was changed) is finished instead.
+  const retry = async () => {
+    if (op?.info.machineKept) {
+      setSubmitError('');
+      try {
+        const { operationId: id } = await window.moor.provisionMachine({ name: op.info.machine });
+        setOperationId(id);
+      } catch (err) {
+        setSubmitError(err instanceof Error ? err.message : String(err));
+      }
+      return;
+    }
     setOperationId(null);
     void submit();
   };
@@ -394,7 +407,7 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
             op={op}
             navigate={navigate}
             onCancel={() => void window.moor.cancelCreate({ operationId: op.info.id })}
-            onRetry={retry}
+            onRetry={() => void retry()}
           />
         ) : null}
       </div>

@@ -105,6 +105,18 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
               ? lastOp.info.error
               : (lastOp.log.filter((e) => e.level === 'step').at(-1)?.message ?? 'Working…')}
           </span>
+          {lastOp.info.status === 'failed' && lastOp.info.machineKept && machine.canSsh ? (
+            <Button
+              small
+              kind="primary"
+              icon="restart"
+              disabled={machine.busy !== null}
+              onClick={() => void attempt(() => window.moor.provisionMachine({ name }))}
+              testId="provision-again-banner"
+            >
+              Provision again
+            </Button>
+          ) : null}
         </div>
       ) : null}
 
@@ -146,14 +158,27 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
       <section className="card">
         <div className="card-title">
           <h2>Certificates</h2>
-          <Button
-            small
-            icon="key"
-            disabled={machine.busy !== null || machine.state !== 'Running'}
-            onClick={() => void attempt(() => window.moor.regenerateCerts({ name }))}
-          >
-            Regenerate
-          </Button>
+          <div className="actions">
+            <Button
+              small
+              icon="key"
+              disabled={machine.busy !== null || machine.state !== 'Running'}
+              onClick={() => void attempt(() => window.moor.regenerateCerts({ name }))}
+            >
+              Regenerate
+            </Button>
+            {machine.canSsh ? (
+              <Button
+                small
+                icon="restart"
+                disabled={machine.busy !== null || machine.state !== 'Running'}
+                onClick={() => void attempt(() => window.moor.provisionMachine({ name }))}
+                testId="provision-again"
+              >
+                Provision again
+              </Button>
+            ) : null}
+          </div>
         </div>
         <table className="certs">
           <thead>

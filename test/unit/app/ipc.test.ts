@@ -85,6 +85,28 @@ describe('registerIpc', () => {
     expect(s.calls).toEqual([['start', { name: 'alpha' }]]);
   });
 
+  it('validates provisionMachine like the others, and setActiveHost with null for the default context', async () => {
+    const ipc = new FakeIpcMain();
+    const win = new FakeWebContents();
+    const s = fakeServices();
+    registerIpc({ ipcMain: ipc, services: s.impl, windows: () => [win] });
+    await expect(ipc.invoke(win, 'moor:provisionMachine', { name: 'web' })).resolves.toEqual({
+      ok: 'provisionMachine',
+    });
+    await expect(ipc.invoke(win, 'moor:provisionMachine', { name: '' })).rejects.toThrow(
+      /Invalid arguments for provisionMachine: name/,
+    );
+    await expect(ipc.invoke(win, 'moor:provisionMachine', 'web')).rejects.toThrow(/Invalid arguments/);
+    await expect(ipc.invoke(win, 'moor:setActiveHost', { name: null })).resolves.toBeDefined();
+    await expect(ipc.invoke(win, 'moor:setActiveHost', { name: 'default' })).resolves.toBeDefined();
+    await expect(ipc.invoke(win, 'moor:setActiveHost', {})).rejects.toThrow(/setActiveHost: name/);
+    expect(s.calls).toEqual([
+      ['provisionMachine', { name: 'web' }],
+      ['setActiveHost', { name: null }],
+      ['setActiveHost', { name: 'default' }],
+    ]);
+  });
+
   it('answers only the app windows', async () => {
     const ipc = new FakeIpcMain();
     const win = new FakeWebContents();
@@ -101,8 +123,9 @@ describe('registerIpc', () => {
     b.destroyed = true;
     const s = fakeServices();
     registerIpc({ ipcMain: ipc, services: s.impl, windows: () => [a, b] });
-    s.emit('activeChanged', { active: 'alpha' });
-    expect(a.sent).toEqual([[EVENT_CHANNEL, 'activeChanged', { active: 'alpha' }]]);
+    const alpha = { machine: 'alpha', context: 'alpha' };
+    s.emit('activeChanged', { active: alpha });
+    expect(a.sent).toEqual([[EVENT_CHANNEL, 'activeChanged', { active: alpha }]]);
     expect(b.sent).toEqual([]);
   });
 
@@ -126,12 +149,12 @@ describe('registerIpc', () => {
     });
     await expect(api.stop({ name: 'beta' })).resolves.toEqual({ ok: 'stop' });
     await expect(api.stop({ name: '' })).rejects.toThrow(/^Invalid arguments for stop/);
-    const seen: string[] = [];
-    const off = api.on('activeChanged', ({ active }) => seen.push(active));
-    onEvent('activeChanged', { active: 'x' });
+    const seen: (string | null)[] = [];
+    const off = api.on('activeChanged', ({ active }) => seen.push(active.machine));
+    onEvent('activeChanged', { active: { machine: 'x', context: 'x' } });
     onEvent('notAnEvent', {});
     off();
-    onEvent('activeChanged', { active: 'y' });
+    onEvent('activeChanged', { active: { machine: null, context: 'default' } });
     expect(seen).toEqual(['x']);
   });
 });

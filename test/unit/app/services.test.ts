@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
+  type ActiveHost,
   type MoorEvents,
   TERMINAL_HIGH_WATERMARK,
   TERMINAL_LOW_WATERMARK,
@@ -34,12 +35,14 @@ function setup() {
   let rows = [row('alpha'), row('beta', { state: 'Stopped', url: '', dockerVersion: '' })];
   const calls: string[] = [];
   let listCalls = 0;
-  let createRun: {
+  type Run = {
     sink: ProgressSink;
     signal: AbortSignal;
     resolve: () => void;
     reject: (e: Error) => void;
-  } | null = null;
+  };
+  let createRun: Run | null = null;
+  let provisionRun: Run | null = null;
   const machines: MachineBackend = {
     list: async () => {
       listCalls++;
@@ -77,6 +80,12 @@ function setup() {
       rows = rows.filter((r) => r.name !== name);
     },
     regenerateCerts: async () => {},
+    provision: (name, sink, signal) =>
+      new Promise<void>((resolve, reject) => {
+        calls.push(`provision ${name}`);
+        provisionRun = { sink, signal, resolve, reject };
+        signal.addEventListener('abort', () => reject(new Error('Cancelled')));
+      }),
     sshTarget: async (name) => ({
       host: '127.0.0.1',
       port: 22,
@@ -85,12 +94,14 @@ function setup() {
       knownHostsPath: `/x/${name}/known_hosts`,
     }),
   };
-  let activeListener: ((a: string) => void) | null = null;
-  let current = 'default';
+  let activeListener: ((a: ActiveHost) => void) | null = null;
+  let current: ActiveHost = { machine: null, context: 'default' };
   const active: ActiveHostBackend = {
     current: async () => current,
     use: async (name) => {
-      current = name;
+      // As the contexts layer does: machine "default" gets a prefixed context name.
+      current =
+        name === null ? { machine: null, context: 'default' } : { machine: name, context: `moor-${name}` };
       calls.push(`use ${name}`);
     },
     watch: (l) => {
@@ -125,11 +136,12 @@ function setup() {
       rows = r;
     },
     listCalls: () => listCalls,
-    externalSwitch: (name: string) => {
-      current = name;
-      activeListener?.(name);
+    externalSwitch: (next: ActiveHost) => {
+      current = next;
+      activeListener?.(next);
     },
     createRun: () => createRun!,
+    provisionRun: () => provisionRun!,
   };
 }
 
@@ -162,8 +174,11 @@ describe('machine list', () => {
   it('follows active host switches made elsewhere (docker CLI) and never switches by itself', async () => {
     await t.services.init();
     expect(t.calls.filter((c) => c.startsWith('use'))).toEqual([]);
-    t.externalSwitch('alpha');
-    expect(t.events.at(-2)).toEqual({ event: 'activeChanged', payload: { active: 'alpha' } });
+    t.externalSwitch({ machine: 'alpha', context: 'alpha' });
+    expect(t.events.at(-2)).toEqual({
+      event: 'activeChanged',
+      payload: { active: { machine: 'alpha', context: 'alpha' } },
+    });
     expect((await t.services.listMachines()).find((m) => m.active)?.name).toBe('alpha');
   });
 
@@ -171,10 +186,29 @@ describe('machine list', () => {
     await t.services.init();
     await t.services.setActiveHost({ name: 'alpha' });
     expect(t.calls).toContain('use alpha');
-    expect((await t.services.snapshot()).active).toBe('alpha');
+    expect((await t.services.snapshot()).active).toEqual({ machine: 'alpha', context: 'moor-alpha' });
     await expect(t.services.setActiveHost({ name: 'nope' })).rejects.toThrow(/does not exist/);
+    await t.services.setActiveHost({ name: null });
+    expect(t.calls).toContain('use null');
+    expect((await t.services.snapshot()).active).toEqual({ machine: null, context: 'default' });
+  });
+
+  it('tells a machine named "default" from the default context', async () => {
+    t.setRows([row('default'), row('alpha')]);
+    await t.services.init();
     await t.services.setActiveHost({ name: 'default' });
-    expect(t.calls).toContain('use default');
+    expect(t.calls.at(-1)).toBe('use default');
+    expect((await t.services.listMachines()).find((m) => m.active)?.name).toBe('default');
+    expect(t.events.filter((e) => e.event === 'activeChanged').at(-1)?.payload).toEqual({
+      active: { machine: 'default', context: 'moor-default' },
+    });
+    await t.services.setActiveHost({ name: null });
+    expect(t.calls.at(-1)).toBe('use null');
+    expect((await t.services.listMachines()).some((m) => m.active)).toBe(false);
+    // Without a machine named "default", the string "default" is not the default context.
+    t.setRows([row('alpha')]);
+    await t.services.refresh();
+    await expect(t.services.setActiveHost({ name: 'default' })).rejects.toThrow(/does not exist/);
   });
 
   it('marks a user stop, clears it on a user start, and never starts a machine by itself', async () => {
@@ -254,6 +288,75 @@ describe('create operations', () => {
       /already exists/,
     );
     expect(t.calls.filter((c) => c.startsWith('create'))).toEqual([]);
+  });
+});
+
+describe('provisioning a kept machine', () => {
+  it('a create that kept its machine says so; Retry provisions it instead of creating again', async () => {
+    await t.services.init();
+    const { operationId } = await t.services.createMachine({
+      name: 'kept',
+      driver: 'generic',
+      flags: { 'generic-ip-address': '127.0.30.9' },
+    });
+    const kept = new Error('Error creating machine: boom\nThe machine "kept" was kept');
+    kept.name = 'MachineKeptError';
+    t.setRows([row('alpha'), row('kept', { state: 'Running' })]);
+    t.createRun().reject(kept);
+    await vi.waitFor(async () => {
+      const op = (await t.services.snapshot()).operations.find((o) => o.id === operationId)!;
+      expect(op).toMatchObject({ status: 'failed', machineKept: true, kind: 'create' });
+    });
+    await expect(t.services.createMachine({ name: 'kept', driver: 'generic', flags: {} })).rejects.toThrow(
+      /already exists/,
+    );
+
+    const again = await t.services.provisionMachine({ name: 'kept' });
+    expect(t.calls).toContain('provision kept');
+    expect((await t.services.listMachines()).find((m) => m.name === 'kept')?.busy).toBe('provisioning');
+    await expect(t.services.provisionMachine({ name: 'kept' })).rejects.toThrow(/busy/);
+    t.provisionRun().sink({
+      machine: 'kept',
+      step: 'install',
+      level: 'step',
+      message: 'Installing Docker...',
+      elapsedMs: 3,
+    });
+    const progress = t.events.filter((e) => e.event === 'createProgress').at(-1)!;
+    expect(progress.payload).toMatchObject({
+      operation: { id: again.operationId, kind: 'provision', machine: 'kept', status: 'running' },
+      event: { message: 'Installing Docker...' },
+    });
+    t.provisionRun().resolve();
+    await vi.waitFor(async () => {
+      const op = (await t.services.snapshot()).operations.find((o) => o.id === again.operationId)!;
+      expect(op).toMatchObject({ status: 'succeeded', machineKept: false });
+    });
+    expect(await t.services.readLogs({ operationId: again.operationId })).toHaveLength(1);
+    expect((await t.services.listMachines()).find((m) => m.name === 'kept')?.busy).toBeNull();
+  });
+
+  it('a failed create that rolled back is not marked kept', async () => {
+    await t.services.init();
+    const { operationId } = await t.services.createMachine({ name: 'gone', driver: 'generic', flags: {} });
+    t.createRun().reject(new Error('Error creating machine: ssh refused'));
+    await vi.waitFor(async () => {
+      const op = (await t.services.snapshot()).operations.find((o) => o.id === operationId)!;
+      expect(op).toMatchObject({ status: 'failed', machineKept: false });
+    });
+  });
+
+  it('provisioning can be cancelled, keeps the machine, and refuses unknown machines', async () => {
+    await t.services.init();
+    await expect(t.services.provisionMachine({ name: 'nope' })).rejects.toThrow(/does not exist/);
+    const { operationId } = await t.services.provisionMachine({ name: 'alpha' });
+    await t.services.cancelCreate({ operationId });
+    expect(t.provisionRun().signal.aborted).toBe(true);
+    await vi.waitFor(async () => {
+      const op = (await t.services.snapshot()).operations.find((o) => o.id === operationId)!;
+      expect(op).toMatchObject({ status: 'cancelled', machineKept: true });
+    });
+    expect((await t.services.listMachines()).some((m) => m.name === 'alpha')).toBe(true);
   });
 });
 

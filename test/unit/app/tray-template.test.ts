@@ -7,6 +7,9 @@ import {
 } from '../../../main/app/tray-template.js';
 import { machine } from './fixtures.js';
 
+const onMachine = (name: string) => ({ machine: name, context: name });
+const onDefault = { machine: null, context: 'default' };
+
 const labels = (items: TrayItem[]) => items.map((i) => i.label ?? `--${i.type}`);
 
 describe('trayTemplate', () => {
@@ -15,23 +18,25 @@ describe('trayTemplate', () => {
     machine('beta', { state: 'Stopped', url: '', dockerVersion: '' }),
     machine('gamma', { busy: 'starting', state: 'Stopped' }),
   ];
-  const menu = trayTemplate(machines, 'alpha', false);
+  const menu = trayTemplate(machines, onMachine('alpha'), false);
 
   it('starts with a header naming the active host', () => {
     expect(menu[0]).toMatchObject({ label: 'Active host: alpha', enabled: false });
-    expect(trayTemplate([], 'default', true)[0]!.label).toBe(
+    expect(trayTemplate([], onDefault, true)[0]!.label).toBe(
       'Active host: default (local engine) — working…',
     );
-    expect(trayTemplate([], '', false)[0]!.label).toBe('Active host: another Docker context');
+    expect(trayTemplate([], { machine: null, context: 'colima' }, false)[0]!.label).toBe(
+      'Active host: another Docker context (colima)',
+    );
   });
 
   it('has a radio group of default plus every running machine, the active one checked', () => {
     const radios = menu.filter((i) => i.type === 'radio');
     expect(radios.map((r) => [r.label, r.checked])).toEqual([
-      ['default', false],
+      ['default (local engine)', false],
       ['alpha', true],
     ]);
-    expect(radios[0]!.action).toEqual({ kind: 'use', name: 'default' });
+    expect(radios[0]!.action).toEqual({ kind: 'use', name: null });
     expect(radios[1]!.action).toEqual({ kind: 'use', name: 'alpha' });
     const idx = menu.findIndex((i) => i.label === 'Active Docker host');
     expect(idx).toBeGreaterThan(0);
@@ -39,16 +44,36 @@ describe('trayTemplate', () => {
   });
 
   it('checks default when no machine is active', () => {
-    const radios = trayTemplate(machines, 'default', false).filter((i) => i.type === 'radio');
-    expect(radios.find((r) => r.checked)?.label).toBe('default');
+    const radios = trayTemplate(machines, onDefault, false).filter((i) => i.type === 'radio');
+    expect(radios.find((r) => r.checked)?.label).toBe('default (local engine)');
+  });
+
+  it("checks nothing when another tool's context is current", () => {
+    const radios = trayTemplate(machines, { machine: null, context: 'colima' }, false).filter(
+      (i) => i.type === 'radio',
+    );
+    expect(radios.some((r) => r.checked)).toBe(false);
+  });
+
+  it('tells a machine named "default" from the default context', () => {
+    const named = [machine('default')];
+    const onNamed = trayTemplate(named, { machine: 'default', context: 'moor-default' }, false);
+    expect(onNamed[0]!.label).toBe('Active host: default');
+    const radios = onNamed.filter((i) => i.type === 'radio');
+    expect(radios.map((r) => [r.label, r.checked, r.action])).toEqual([
+      ['default (local engine)', false, { kind: 'use', name: null }],
+      ['default', true, { kind: 'use', name: 'default' }],
+    ]);
+    const back = trayTemplate(named, onDefault, false).filter((i) => i.type === 'radio');
+    expect(back.map((r) => r.checked)).toEqual([true, false]);
   });
 
   it('keeps a stopped active machine listed (checked, disabled) so the state is visible', () => {
-    const radios = trayTemplate([machine('old', { state: 'Stopped' })], 'old', false).filter(
+    const radios = trayTemplate([machine('old', { state: 'Stopped' })], onMachine('old'), false).filter(
       (i) => i.type === 'radio',
     );
     expect(radios.map((r) => [r.label, r.checked, r.enabled])).toEqual([
-      ['default', false, undefined],
+      ['default (local engine)', false, undefined],
       ['old', true, false],
     ]);
   });
@@ -101,15 +126,15 @@ describe('trayTemplate', () => {
   });
 
   it('is a plain function of its inputs (same input, same template)', () => {
-    expect(JSON.stringify(trayTemplate(machines, 'alpha', false))).toBe(JSON.stringify(menu));
+    expect(JSON.stringify(trayTemplate(machines, onMachine('alpha'), false))).toBe(JSON.stringify(menu));
   });
 
   it('has no machine section without machines', () => {
-    expect(labels(trayTemplate([], 'default', false))).toEqual([
+    expect(labels(trayTemplate([], onDefault, false))).toEqual([
       'Active host: default (local engine)',
       '--separator',
       'Active Docker host',
-      'default',
+      'default (local engine)',
       '--separator',
       'Create host…',
       'Open Moor',

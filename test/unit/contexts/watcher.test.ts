@@ -190,10 +190,10 @@ describe('ContextWatcher (real files, fs.watch only: polling off)', () => {
     const service = activeHostService(store, { layout, pollMs: 0, debounceMs: 30 });
     try {
       const seenNames: string[] = [];
-      service.watch((name) => seenNames.push(name));
-      expect(await service.current()).toBe('default');
+      service.watch((active) => seenNames.push(active.machine ?? active.context));
+      expect(await service.current()).toEqual({ machine: null, context: 'default' });
       await service.use('alpha');
-      expect(await service.current()).toBe('alpha');
+      expect(await service.current()).toEqual({ machine: 'alpha', context: 'alpha' });
       writeLikeDockerCli(layout.configFile, '{}'); // `docker context use default` elsewhere
       await until('default', () => (seenNames.at(-1) === 'default' ? true : undefined));
       expect(seenNames).toEqual(['alpha', 'default']);

@@ -1,25 +1,10 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import path from 'node:path';
 import { MoorError } from '../core/errors.js';
 import type { SshTarget } from '../drivers/types.js';
-import { systemSshArgs } from './external.js';
-import { ensureHostKeyPinned } from './host-keys.js';
-import { findSystemSsh } from './run.js';
+import { findOnPath, findSystemSsh, systemSshArgs } from '../ssh/external.js';
+import { ensureHostKeyPinned } from '../ssh/host-keys.js';
 
 type Side = { machine: string | null; path: string };
-
-function findOnPath(cmd: string, env: NodeJS.ProcessEnv): string | null {
-  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    try {
-      accessSync(path.join(dir, cmd), constants.X_OK);
-      return path.join(dir, cmd);
-    } catch {
-      // keep looking
-    }
-  }
-  return null;
-}
 
 /** rsync splits -e on spaces but honours quotes. */
 function quote(arg: string): string {

@@ -1,25 +1,10 @@
+/** `moor ssh`: the terminal glue (stdio, raw mode, SIGINT) around the SSH layer, so it lives in the CLI. */
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import path from 'node:path';
 import { MoorError } from '../core/errors.js';
 import type { SshTarget } from '../drivers/types.js';
-import { systemSshArgs } from './external.js';
-import { checkHostKey, ensureHostKeyPinned } from './host-keys.js';
-import type { SshSession } from './types.js';
-
-/** The system `ssh` on PATH, or null (then the built-in client is used, like docker-machine). */
-export function findSystemSsh(env: NodeJS.ProcessEnv = process.env): string | null {
-  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, 'ssh');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // keep looking
-    }
-  }
-  return null;
-}
+import { findSystemSsh, systemSshArgs } from '../ssh/external.js';
+import { checkHostKey, ensureHostKeyPinned } from '../ssh/host-keys.js';
+import type { SshSession } from '../ssh/types.js';
 
 export interface RunSshOptions {
   machine: string;
@@ -66,7 +51,7 @@ async function runNativeSsh(target: SshTarget, args: readonly string[]): Promise
       `Error: ssh options such as "${command[0]}" need the system ssh client; the built-in client (--native-ssh) only runs commands`,
     );
   }
-  const { connect } = await import('./connect.js'); // ssh2 is loaded only for the built-in client
+  const { connect } = await import('../ssh/connect.js'); // ssh2 is loaded only for the built-in client
   const session = await connect(target);
   try {
     if (command.length > 0) {
