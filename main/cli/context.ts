@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { MoorError } from '../core/errors.js';
 import { type ProgressEvent, type ProgressReporter, progressReporter } from '../core/progress.js';
+import type { Driver, DriverModule } from '../drivers/types.js';
 import type { HostConfig } from '../store/config.js';
 import { defaultStoragePath } from '../store/paths.js';
 import { Store } from '../store/store.js';
@@ -76,6 +77,15 @@ export class CliContext {
   get store(): Store {
     this.storeInstance ??= new Store(this.globals.storagePath);
     return this.storeInstance;
+  }
+
+  /** Opens a stored machine's driver with this CLI's environment (tokens and MACHINE_* variables). */
+  async driverFor(
+    host: HostConfig,
+    progress?: ProgressReporter,
+  ): Promise<{ module: DriverModule; driver: Driver }> {
+    const { driverFor } = await import('../core/driver-context.js');
+    return driverFor(this.store, host, { progress, env: this.env });
   }
 
   /** Writes text to stdout as-is. */

@@ -1,11 +1,10 @@
 import { promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { DriverContext } from '../drivers/types.js';
 import type { SecretStore } from '../secrets/types.js';
 import type { Store } from '../store/store.js';
 import { errorMessage } from './errors.js';
-import { type ProgressReporter, silentProgress } from './progress.js';
+import type { ProgressReporter } from './progress.js';
 
 /**
  * A create in progress leaves `.moor-create-in-progress` in its machine directory (the creating
@@ -147,16 +146,13 @@ export async function recoverInterruptedCreate(
   try {
     if (hasConfig) {
       const host = await store.load(name);
-      const { loadDriver } = await import('../drivers/registry.js');
-      const module = await loadDriver(host.DriverName);
-      const ctx: DriverContext = {
-        storePath: store.root,
-        machineDir: dir,
-        progress: options.progress ?? silentProgress(name),
-        env: options.env ?? process.env,
+      const { driverFor } = await import('./driver-context.js');
+      const { driver } = await driverFor(store, host, {
+        progress: options.progress,
+        env: options.env,
         secrets: options.secrets,
-      };
-      await module.open(host.Driver, ctx, host).remove();
+      });
+      await driver.remove();
     }
     await store.remove(name);
     return { name, cleaned: true };

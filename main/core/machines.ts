@@ -4,9 +4,9 @@
  * are returned as data, user-facing failures are MoorErrors worded like docker-machine's.
  */
 import { bootstrapCertificates, copyClientCertsToMachine } from '../certs/index.js';
-import { EngineUnreachableError, engineVersion, pingEngine, readEngineTls } from '../docker/engine.js';
-import { DRIVER_NAMES, driverNotFoundMessage, loadDriver } from '../drivers/registry.js';
-import type { Driver, DriverContext, DriverModule, FlagValues } from '../drivers/types.js';
+import { engineVersion, readEngineTls, waitForEngine } from '../docker/engine.js';
+import { loadDriver } from '../drivers/registry.js';
+import type { Driver, DriverModule, FlagValues } from '../drivers/types.js';
 import type { SecretStore } from '../secrets/types.js';
 import {
   type AuthOptions,
@@ -18,6 +18,7 @@ import {
 } from '../store/config.js';
 import { authPaths } from '../store/paths.js';
 import { type Store, type StoreEntry, validateMachineName } from '../store/store.js';
+import { type DriverOptions, driverContext, driverFor } from './driver-context.js';
 import { CancelledError, errorMessage, MoorError, PreCreateError } from './errors.js';
 import {
   clearCreateMarker,
@@ -33,6 +34,7 @@ import {
   naturalCompare,
 } from './machine-filters.js';
 import { type ProgressReporter, silentProgress } from './progress.js';
+import { sleep as abortableSleep } from './sleep.js';
 import type { MachineState } from './state.js';
 
 export { CancelledError } from './errors.js';
@@ -49,35 +51,7 @@ const RECOVERY_TIMEOUT_MS = 10_000;
 /** docker-machine's mcnutils.WaitFor: 60 tries, 3 s apart. */
 export const DEFAULT_WAIT = { tries: 60, intervalMs: 3_000 };
 
-interface DriverOptions {
-  progress?: ProgressReporter;
-  signal?: AbortSignal;
-  env?: NodeJS.ProcessEnv;
-  /** The app's secret store (Electron safeStorage); unset in the CLI (OS keychain). */
-  secrets?: SecretStore;
-}
-
-export function driverContext(store: Store, name: string, options: DriverOptions = {}): DriverContext {
-  return {
-    storePath: store.root,
-    machineDir: store.machineDir(name),
-    progress: options.progress ?? silentProgress(name),
-    signal: options.signal,
-    env: options.env ?? process.env,
-    secrets: options.secrets,
-  };
-}
-
-/** The driver of a stored machine (loaded lazily: only the drivers in use are imported). */
-export async function driverFor(
-  store: Store,
-  host: HostConfig,
-  options: DriverOptions = {},
-): Promise<{ module: DriverModule; driver: Driver }> {
-  if (!DRIVER_NAMES.includes(host.DriverName)) throw new MoorError(driverNotFoundMessage(host.DriverName));
-  const module = await loadDriver(host.DriverName);
-  return { module, driver: module.open(host.Driver, driverContext(store, host.Name, options), host) };
-}
+export { type DriverOptions, driverContext, driverFor } from './driver-context.js';
 
 // ---------------------------------------------------------------------------------------------
 // Listing
@@ -479,6 +453,7 @@ export async function runMachineAction(
   const wait = options.wait ?? DEFAULT_WAIT;
   const host = await store.load(name);
   const before = JSON.stringify(host.Driver);
+  const ipBefore = host.Driver.IPAddress ?? '';
   const { driver } = await driverFor(store, host, { ...options, progress });
   const inState = async (desired: MachineState) => (await driver.state().catch(() => 'Error')) === desired;
   const forState = async (verb: () => Promise<void>, desired: MachineState) => {
@@ -496,7 +471,7 @@ export async function runMachineAction(
         progress.step('start', `Starting "${name}"...`);
         await forState(() => driver.start(), 'Running');
         progress.done(`Machine "${name}" was started.`);
-        await waitForDocker(store, host, driver, options.signal);
+        await waitForDocker(store, host, driver, ipBefore, options.signal);
         break;
       case 'stop':
         progress.step('stop', `Stopping "${name}"...`);
@@ -518,7 +493,7 @@ export async function runMachineAction(
           await driver.restart();
           await waitForState(driver, 'Running', wait, options.signal);
         }
-        await waitForDocker(store, host, driver, options.signal);
+        await waitForDocker(store, host, driver, ipBefore, options.signal);
         break;
     }
   } catch (err) {
@@ -565,24 +540,34 @@ async function waitForDocker(
   store: Store,
   host: HostConfig,
   driver: Driver,
+  ipBefore: string,
   signal?: AbortSignal,
 ): Promise<void> {
+  const ipNow = driver.config.IPAddress ?? '';
+  const ipChanged = ipBefore !== '' && ipNow !== '' && ipNow !== ipBefore;
   const tries = 10;
   const url = await driver.url();
   const tls = await readEngineTls(authPaths(host, store.root));
-  for (let i = 0; i < tries; i++) {
-    throwIfAborted(signal);
-    try {
-      await pingEngine(url, tls, 3_000);
-      return;
-    } catch (err) {
-      if (!(err instanceof EngineUnreachableError) && !(err instanceof MoorError)) throw err;
-    }
-    if (i < tries - 1) await sleep(3_000, signal);
+  const result = await waitForEngine(url, tls, {
+    tries,
+    intervalMs: 3_000,
+    pingTimeoutMs: 3_000,
+    signal,
+    retryOn: (err) => err instanceof MoorError,
+  });
+  if (!result.up && ipChanged) {
+    // The server certificate names the old IP, so TLS to the new one fails (docker-machine too).
+    throw new MoorError(
+      `Unable to verify the Docker daemon is listening: "${host.Name}" came back with a new IP address ` +
+        `(${ipBefore}, now ${ipNow}) and its server certificate names the old one: ` +
+        `run "moor regenerate-certs ${host.Name}" to issue one for the new address`,
+    );
   }
-  throw new MoorError(
-    `Unable to verify the Docker daemon is listening: Maximum number of retries (${tries}) exceeded`,
-  );
+  if (!result.up) {
+    throw new MoorError(
+      `Unable to verify the Docker daemon is listening: Maximum number of retries (${tries}) exceeded`,
+    );
+  }
 }
 
 export interface RemoveResult {
@@ -873,17 +858,7 @@ function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new CancelledError();
 }
 
+/** Waits between tries; an abort rejects with CancelledError (what the CLI and the app expect). */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function onAbort() {
-      clearTimeout(timer);
-      reject(new CancelledError());
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return abortableSleep(ms, signal, () => new CancelledError());
 }

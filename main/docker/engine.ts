@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { errorMessage, MoorError } from '../core/errors.js';
+import { CancelledError, errorMessage, MoorError } from '../core/errors.js';
+import { sleep } from '../core/sleep.js';
 
 /** The client side of a TLS-secured engine: CA to trust, client cert and key to present. */
 export interface EngineTls {
@@ -122,4 +123,52 @@ export async function engineVersion(
   const version = (JSON.parse(body) as { Version?: string }).Version;
   if (!version) throw new MoorError('engine /version answered without a Version');
   return version;
+}
+
+export interface EngineWaitOptions {
+  /** Give up after this many pings... */
+  tries?: number;
+  /** ...or once this much time has passed (whichever is set; at least one ping either way). */
+  deadlineMs?: number;
+  /** Pause between pings. */
+  intervalMs: number;
+  /** How long one ping may take. */
+  pingTimeoutMs: number;
+  /** Ends the wait with CancelledError. */
+  signal?: AbortSignal;
+  /** Which ping errors mean "not yet" (default: all); others are thrown at once. */
+  retryOn?: (err: unknown) => boolean;
+}
+
+export type EngineWaitResult = { up: true } | { up: false; attempts: number; lastError: unknown };
+
+/**
+ * Pings the engine over TLS until it answers, the tries or the deadline run out, or `signal`
+ * aborts. Callers word their own failure from the result (attempts made, last ping error).
+ */
+export async function waitForEngine(
+  dockerHost: string,
+  tls: EngineTls,
+  options: EngineWaitOptions,
+): Promise<EngineWaitResult> {
+  const { signal, retryOn = () => true } = options;
+  const deadline =
+    options.deadlineMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.deadlineMs;
+  const maxTries = options.tries ?? Number.POSITIVE_INFINITY;
+  let attempts = 0;
+  let lastError: unknown;
+  for (;;) {
+    if (signal?.aborted) throw new CancelledError();
+    attempts++;
+    try {
+      await pingEngine(dockerHost, tls, options.pingTimeoutMs);
+      return { up: true };
+    } catch (err) {
+      if (!retryOn(err)) throw err;
+      lastError = err;
+    }
+    if (attempts >= maxTries || Date.now() + options.intervalMs >= deadline) break;
+    await sleep(options.intervalMs, signal, () => new CancelledError());
+  }
+  return { up: false, attempts, lastError };
 }

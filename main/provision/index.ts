@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { CancelledError, errorMessage, MoorError } from '../core/errors.js';
+import { errorMessage, MoorError } from '../core/errors.js';
 import type { ProgressReporter } from '../core/progress.js';
 import type { Driver } from '../drivers/types.js';
 import type { SshSession } from '../ssh/types.js';
@@ -43,6 +43,7 @@ import {
   probeScript,
   removeEngineConfigScript,
   type StagedFile,
+  shellQuote,
   upgradeScript,
   usesDistroPackage,
 } from './scripts.js';
@@ -381,7 +382,16 @@ async function configureEngine(
       data: Promise.resolve(daemonJson.content),
     });
   }
-  await Promise.all(files.map(async (f) => session.writeFile(f.staged, await f.data, 0o600)));
+  const uploads = await Promise.allSettled(
+    files.map(async (f) => session.writeFile(f.staged, await f.data, 0o600)),
+  );
+  const failed = uploads.find((u) => u.status === 'rejected');
+  if (failed) {
+    // Best effort: leave no key material staged in the home directory (the session may be gone).
+    const staged = files.map((f) => shellQuote(f.staged)).join(' ');
+    await session.exec(`rm -f ${staged}`, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+    throw failed.reason;
+  }
 
   const script = configureScript({
     hostname: host.Name,
@@ -426,21 +436,19 @@ async function checkTls(ctx: ProvisionContext): Promise<void> {
   const { progress, host, store, signal } = request;
   progress.step('tls', 'Checking connection to Docker...');
   const { url, port } = await enginePortOf(request.driver);
-  const { pingEngine, readEngineTls } = await import('../docker/engine.js');
+  const { readEngineTls, waitForEngine } = await import('../docker/engine.js');
   const tls = await readEngineTls(authPaths(host, store.root));
-  const deadline = Date.now() + TLS_WAIT_MS;
-  let lastError = '';
-  while (Date.now() < deadline) {
-    if (signal?.aborted) throw new CancelledError();
-    try {
-      await pingEngine(url, tls, 5_000);
-      progress.done('Docker is up and running!');
-      return;
-    } catch (err) {
-      lastError = errorMessage(err);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 300));
+  const result = await waitForEngine(url, tls, {
+    deadlineMs: TLS_WAIT_MS,
+    intervalMs: 300,
+    pingTimeoutMs: 5_000,
+    signal,
+  });
+  if (result.up) {
+    progress.done('Docker is up and running!');
+    return;
   }
+  const lastError = errorMessage(result.lastError);
   // The engine listens on the host (the configure script checked) but not from here: show why.
   const diag = await runScript(ctx.session, diagnoseScript(port), {
     asRoot: true,

@@ -83,7 +83,20 @@ function keyLine(host: string, port: number, blob: Buffer): string {
 
 /** Pins a key on first contact (appended: concurrent writers never lose each other's lines). */
 export async function addHostKey(file: string, host: string, port: number, blob: Buffer): Promise<void> {
-  await fs.appendFile(file, keyLine(host, port, blob), { mode: 0o600 });
+  const handle = await fs.open(file, 'a+', 0o600);
+  try {
+    // A hand-edited file may lack its final newline: appending straight away would merge two lines.
+    const { size } = await handle.stat();
+    let prefix = '';
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      await handle.read(last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) prefix = '\n';
+    }
+    await handle.appendFile(`${prefix}${keyLine(host, port, blob)}`);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Re-trust: drops every key pinned for host:port and pins `blob` instead (atomic rewrite). */

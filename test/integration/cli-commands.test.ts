@@ -1,7 +1,7 @@
 // Issue 2, item 7: the docker-machine commands as whole `moor` processes, against engines in known
 // states: a live mutual-TLS engine (certificate from the store's CA), a refused port and a host
 // that accepts TCP and never answers. Output bytes, exit codes and messages are docker-machine's.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../harness/components.js';
@@ -246,6 +246,21 @@ describe('moor commands', () => {
         code: 1,
         stderr: 'Error: Expected to get one or more machine names as arguments\n',
       });
+    });
+
+    it('rm of "." and ".." removes nothing outside a machine folder', async () => {
+      const listing = () => readdirSync(store, { recursive: true }).map(String).sort();
+      const before = listing();
+      for (const name of ['..', '.']) {
+        const forced = await moor(['rm', '-f', '-y', name]);
+        expect(forced.code, forced.stderr).toBe(0);
+        expect(forced.stderr).toContain(`Can't remove "${name}"`);
+      }
+      const plain = await moor(['rm', '-y', '..']);
+      expect(plain.code).toBe(1);
+      expect(plain.stderr).toContain('Error removing host ".."');
+      expect(listing()).toEqual(before);
+      expect(existsSync(path.join(store, 'machines/live/config.json'))).toBe(true);
     });
 
     it('uses the "default" machine when no name is given', async () => {

@@ -152,6 +152,44 @@ describe('create rollback (emulator, no hosts)', () => {
   });
 });
 
+/** The pid of a process that has exited (what a killed or finished `moor create` leaves behind). */
+function deadPid(): Promise<number> {
+  return new Promise<number>((resolve) => {
+    import('node:child_process').then(({ spawn }) => {
+      const child = spawn(process.execPath, ['-e', '0']);
+      child.on('exit', () => resolve(child.pid!));
+    });
+  });
+}
+
+describe('rollback that cannot delete the droplet', () => {
+  it('keeps the folder and marker with a warning; a later recovery removes both', async () => {
+    emulator.injectDropletFault('never-ip');
+    emulator.injectFault({ method: 'DELETE', path: '/v2/droplets/', status: 500, times: 50 });
+    await expect(create('stuck')).rejects.toThrow(/did not become active/);
+    // The droplet still exists, and so does the record of it: no orphan without a record.
+    expect(emulator.state().droplets).toHaveLength(1);
+    expect(await store.exists('stuck')).toBe(true);
+    expect((await store.load('stuck')).Driver.DropletID).toBe(emulator.state().droplets[0]!.id);
+    const marker = await readCreateMarker(store.machineDir('stuck'));
+    expect(marker).not.toBeNull();
+    const warnings = events.filter((e) => e.level === 'warn').map((e) => e.message);
+    expect(warnings.join('\n')).toMatch(/Error removing the resources of "stuck"/);
+    expect(warnings.join('\n')).toMatch(/Keeping the machine "stuck"/);
+
+    // The create's process has exited; the API works again: the next ls/rm recovery cleans up.
+    emulator.clearFaults();
+    await fs.writeFile(
+      path.join(store.machineDir('stuck'), '.moor-create-in-progress'),
+      JSON.stringify({ ...marker, pid: await deadPid() }),
+    );
+    expect(await recoverInterruptedCreates(store, { env: env() })).toEqual([
+      { name: 'stuck', cleaned: true },
+    ]);
+    await expectNoLeaks('stuck');
+  });
+});
+
 describe('interrupted create (marker with a dead pid)', () => {
   it('the next ls cleans up the droplet and key it recorded, and its directory', async () => {
     // What a kill -9 mid-create leaves: config.json with the IDs, and the marker of a dead process.
@@ -167,14 +205,8 @@ describe('interrupted create (marker with a dead pid)', () => {
         keepOnFailure: true,
       }),
     ).rejects.toThrow();
-    const deadPid = await new Promise<number>((resolve) => {
-      import('node:child_process').then(({ spawn }) => {
-        const child = spawn(process.execPath, ['-e', '0']);
-        child.on('exit', () => resolve(child.pid!));
-      });
-    });
     const marker = {
-      pid: deadPid,
+      pid: await deadPid(),
       hostname: os.hostname(),
       bootId: '',
       startTime: '',

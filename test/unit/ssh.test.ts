@@ -55,6 +55,21 @@ describe('known_hosts', () => {
     expect(text).not.toContain(a.toString('base64'));
   });
 
+  it('starts a new line when a hand-edited file lacks its final newline', async () => {
+    const file = tmpFile('known_hosts');
+    const existing = 'other.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeFakeFake';
+    writeFileSync(file, existing);
+    const a = blob('ssh-ed25519');
+    await addHostKey(file, '127.0.0.1', 2222, a);
+    expect(readFileSync(file, 'utf8')).toBe(
+      `${existing}\n[127.0.0.1]:2222 ssh-ed25519 ${a.toString('base64')}\n`,
+    );
+    expect((await pinnedHostKeys(file, '127.0.0.1', 2222)).map((k) => k.blob)).toEqual([a]);
+    const fresh = tmpFile('new_known_hosts');
+    await addHostKey(fresh, '127.0.0.1', 22, a);
+    expect(readFileSync(fresh, 'utf8')).toBe(`127.0.0.1 ssh-ed25519 ${a.toString('base64')}\n`);
+  });
+
   it('understands hashed entries, patterns and negations written by OpenSSH', async () => {
     const file = tmpFile('known_hosts');
     const salt = randomBytes(20);

@@ -17,6 +17,7 @@ export function register(program: Command, cli: CliContext): void {
         dockerHost = await checkedDockerHost(cli.store, host, {
           swarm: options.swarm,
           programName: cli.programName,
+          env: cli.env,
         });
       } catch (err) {
         throw new MoorError(`Error running connection boilerplate: ${(err as Error).message}`);

@@ -46,12 +46,13 @@ export function register(program: Command, cli: CliContext): void {
       }
       if (names.length > 1) throw new MoorError('Error: Expected one machine name as an argument');
       const host = await cli.loadHost(names);
-      const { checkedDockerHost, driverFor } = await import('../../core/machines.js');
+      const { checkedDockerHost } = await import('../../core/machines.js');
       let dockerHost: string;
       try {
         dockerHost = await checkedDockerHost(cli.store, host, {
           swarm: options.swarm,
           programName: cli.programName,
+          env: cli.env,
         });
       } catch (err) {
         throw new MoorError(`Error checking TLS connection: ${(err as Error).message}`);
@@ -59,7 +60,7 @@ export function register(program: Command, cli: CliContext): void {
       const userShell = shell();
       let noProxy: { name: string; value: string } | undefined;
       if (options.proxy === false) {
-        const { driver } = await driverFor(cli.store, host);
+        const { driver } = await cli.driverFor(host);
         let ip: string;
         try {
           ip = await driver.ip();

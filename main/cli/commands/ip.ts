@@ -9,14 +9,13 @@ export function register(program: Command, cli: CliContext): void {
     .argument('[names...]')
     .action(async (names: string[]) => {
       const { forEachMachine } = await import('../machine-runner.js');
-      const { driverFor } = await import('../../core/machines.js');
       // Looked up in parallel, printed in argument order (docker-machine printed in completion order).
       const ips: string[] = [];
       await forEachMachine(
         cli,
         names,
         async (host, index) => {
-          const { driver } = await driverFor(cli.store, host);
+          const { driver } = await cli.driverFor(host);
           try {
             ips[index] = await driver.ip();
           } catch (err) {

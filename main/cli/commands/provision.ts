@@ -13,11 +13,10 @@ export function register(program: Command, cli: CliContext): void {
     .argument('[names...]')
     .action(async (names: string[]) => {
       const { forEachMachine } = await import('../machine-runner.js');
-      const { driverFor } = await import('../../core/machines.js');
       const { provisionMachine } = await import('../../provision/index.js');
       await forEachMachine(cli, names, async (host) => {
         const progress = cli.progress(host.Name);
-        const { driver } = await driverFor(cli.store, host, { progress, env: cli.env });
+        const { driver } = await cli.driverFor(host, progress);
         await provisionMachine({ store: cli.store, host, driver, progress });
       });
     });

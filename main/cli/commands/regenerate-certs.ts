@@ -26,12 +26,11 @@ export function register(program: Command, cli: CliContext): void {
         return;
       }
       const { forEachMachine } = await import('../machine-runner.js');
-      const { driverFor } = await import('../../core/machines.js');
       const { regenerateCerts } = await import('../../provision/index.js');
       await forEachMachine(cli, names, async (host) => {
         const progress = cli.progress(host.Name);
         progress.step('regenerate', 'Regenerating TLS certificates');
-        const { driver } = await driverFor(cli.store, host, { progress, env: cli.env });
+        const { driver } = await cli.driverFor(host, progress);
         await regenerateCerts({ store: cli.store, host, driver, progress, clientCerts: options.clientCerts });
       });
     });

@@ -60,9 +60,8 @@ async function removeEngineConfigOf(cli: CliContext, name: string): Promise<stri
   const { errorMessage } = await import('../../core/errors.js');
   try {
     const host = await cli.store.load(name);
-    const { driverFor } = await import('../../core/machines.js');
     const progress = cli.progress(name);
-    const { driver } = await driverFor(cli.store, host, { progress, env: cli.env });
+    const { driver } = await cli.driverFor(host, progress);
     const { removeEngineConfig } = await import('../../provision/index.js');
     await removeEngineConfig({ store: cli.store, host, driver, progress });
     return '';

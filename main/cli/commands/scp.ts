@@ -29,10 +29,9 @@ export function register(program: Command, cli: CliContext): void {
       const { parseScpArg } = await import('../../ssh/external.js');
       const src = parseScpArg(source);
       const dst = parseScpArg(destination);
-      const { driverFor } = await import('../../core/machines.js');
       const targetOf = async (machine: string) => {
         const host = await cli.store.load(machine);
-        const { driver } = await driverFor(cli.store, host);
+        const { driver } = await cli.driverFor(host);
         const target = await driver.sshTarget();
         if (!target)
           throw new MoorError(`Error: machine "${machine}" (driver ${host.DriverName}) has no SSH access`);
@@ -59,7 +58,11 @@ export function register(program: Command, cli: CliContext): void {
         };
       };
       try {
-        const [from, to] = await Promise.all([endpoint(src), endpoint(dst)]);
+        // allSettled: when one side fails first, wait for the other so its session is closed too.
+        const [fromResult, toResult] = await Promise.allSettled([endpoint(src), endpoint(dst)]);
+        if (fromResult.status === 'rejected') throw fromResult.reason;
+        if (toResult.status === 'rejected') throw toResult.reason;
+        const [from, to] = [fromResult.value, toResult.value];
         const progress = !options.quiet && process.stdout.isTTY;
         await scp.copy(from.ep, from.path, to.ep, to.path, {
           recursive: Boolean(options.recursive),

@@ -19,8 +19,7 @@ export function register(program: Command, cli: CliContext): void {
     .option('-y, --yes', 'trust the key the host presents now without asking')
     .action(async (name: string | undefined, options: { fingerprint?: string; yes?: boolean }) => {
       const host = await cli.loadHost(name);
-      const { driverFor } = await import('../../core/machines.js');
-      const { driver } = await driverFor(cli.store, host);
+      const { driver } = await cli.driverFor(host);
       const target = await driver.sshTarget();
       if (!target)
         throw new MoorError(`Error: machine "${host.Name}" (driver ${host.DriverName}) has no SSH access`);

@@ -23,8 +23,7 @@ export function register(program: Command, cli: CliContext): void {
     .allowUnknownOption()
     .action(async (name: string | undefined, command: string[], options: { nativeSsh?: boolean }) => {
       const host = await cli.loadHost(name === '--' ? undefined : name);
-      const { driverFor } = await import('../../core/machines.js');
-      const { driver } = await driverFor(cli.store, host);
+      const { driver } = await cli.driverFor(host);
       const state = await driver.state();
       if (state !== 'Running') {
         throw new MoorError(`Error: Cannot run SSH command: Host "${host.Name}" is not running`);

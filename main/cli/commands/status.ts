@@ -10,6 +10,6 @@ export function register(program: Command, cli: CliContext): void {
     .action(async (names: string[]) => {
       const host = await cli.loadHost(names);
       const { hostState } = await import('../../core/machines.js');
-      cli.println(await hostState(cli.store, host));
+      cli.println(await hostState(cli.store, host, { env: cli.env }));
     });
 }

@@ -9,8 +9,7 @@ export function register(program: Command, cli: CliContext): void {
     .argument('[name...]')
     .action(async (names: string[]) => {
       const host = await cli.loadHost(names);
-      const { driverFor } = await import('../../core/machines.js');
-      const { driver } = await driverFor(cli.store, host);
+      const { driver } = await cli.driverFor(host);
       cli.println(await driver.url());
     });
 }

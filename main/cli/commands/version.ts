@@ -15,10 +15,9 @@ export function register(program: Command, cli: CliContext): void {
       }
       if (names.length > 1) throw new MoorError('Error: Expected one machine name as an argument');
       const host = await cli.store.load(names[0]!);
-      const { driverFor } = await import('../../core/machines.js');
       const { engineVersion, readEngineTls } = await import('../../docker/engine.js');
       const { authPaths } = await import('../../store/paths.js');
-      const { driver } = await driverFor(cli.store, host);
+      const { driver } = await cli.driverFor(host);
       try {
         const url = await driver.url();
         cli.println(await engineVersion(url, await readEngineTls(authPaths(host, cli.store.root)), 30_000));

@@ -1,4 +1,5 @@
 import { MoorError } from '../../core/errors.js';
+import { sleep } from '../../core/sleep.js';
 
 /**
  * A small client for the parts of DigitalOcean's API v2 the driver uses, on plain fetch.
@@ -319,22 +320,4 @@ export function rateLimitDelay(headers: Headers, baseMs: number, attempt: number
 
 function formatSeconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { errorMessage, HostNotRunningError, MoorError } from '../../core/errors.js';
+import { sleep } from '../../core/sleep.js';
 import type { MachineState } from '../../core/state.js';
 import {
   AppOnlySecretError,
@@ -19,7 +20,6 @@ import {
   type DoRegion,
   type DropletCreateRequest,
   isNotFound,
-  sleep,
 } from './api.js';
 import { type DigitalOceanConfig, imageParam, splitTags } from './config.js';
 import { generateRsaKeyPair } from './keys.js';
