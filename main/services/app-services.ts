@@ -240,19 +240,12 @@ export class AppServices implements MoorInvoke {
     };
     const op = this.beginOperation('create', request.name, request.driver, shown);
     this.setBusy(request.name, 'creating');
-    void this.options.machines
-      .create(request, (event) => this.logProgress(op, event), op.controller.signal)
-      .then(
-        () => this.endOperation(op, 'succeeded', ''),
-        (err) =>
-          this.endOperation(
-            op,
-            op.controller.signal.aborted ? 'cancelled' : 'failed',
-            errorMessage(err),
-            // core/machines.ts MachineKeptError (matched by name: that module loads lazily).
-            (err as Error | undefined)?.name === 'MachineKeptError',
-          ),
-      );
+    this.settle(
+      op,
+      this.options.machines.create(request, (event) => this.logProgress(op, event), op.controller.signal),
+      // core/machines.ts MachineKeptError (matched by name: that module loads lazily).
+      (err) => (err as Error | undefined)?.name === 'MachineKeptError',
+    );
     return { operationId: op.info.id };
   }
 
@@ -287,6 +280,20 @@ export class AppServices implements MoorInvoke {
     if (op.log.length >= MAX_LOG_EVENTS) op.log.splice(0, op.log.length - MAX_LOG_EVENTS + 1);
     op.log.push(event);
     this.emit('createProgress', { operation: op.info, event });
+  }
+
+  /** Ends `op` when `work` settles: succeeded, cancelled (aborted) or failed with its error. */
+  private settle(op: Operation, work: Promise<void>, machineKept: (err: unknown) => boolean): void {
+    void work.then(
+      () => this.endOperation(op, 'succeeded', ''),
+      (err: unknown) =>
+        this.endOperation(
+          op,
+          op.controller.signal.aborted ? 'cancelled' : 'failed',
+          errorMessage(err),
+          machineKept(err),
+        ),
+    );
   }
 
   private endOperation(
@@ -378,13 +385,15 @@ export class AppServices implements MoorInvoke {
       flags: {},
     });
     this.setBusy(name, 'provisioning');
-    void this.options.machines
-      .regenerateCerts(name, (event) => this.logProgress(op, event), op.controller.signal)
-      .then(
-        () => this.endOperation(op, 'succeeded', ''),
-        (err) =>
-          this.endOperation(op, op.controller.signal.aborted ? 'cancelled' : 'failed', errorMessage(err)),
-      );
+    this.settle(
+      op,
+      this.options.machines.regenerateCerts(
+        name,
+        (event) => this.logProgress(op, event),
+        op.controller.signal,
+      ),
+      () => false,
+    );
     return { operationId: op.info.id };
   }
 
@@ -398,18 +407,11 @@ export class AppServices implements MoorInvoke {
     const driver = row?.driver ?? '';
     const op = this.beginOperation('provision', name, driver, { name, driver, flags: {} });
     this.setBusy(name, 'provisioning');
-    void this.options.machines
-      .provision(name, (event) => this.logProgress(op, event), op.controller.signal)
-      .then(
-        () => this.endOperation(op, 'succeeded', ''),
-        (err) =>
-          this.endOperation(
-            op,
-            op.controller.signal.aborted ? 'cancelled' : 'failed',
-            errorMessage(err),
-            true, // provisioning never removes the machine: it stays for another try
-          ),
-      );
+    this.settle(
+      op,
+      this.options.machines.provision(name, (event) => this.logProgress(op, event), op.controller.signal),
+      () => true, // provisioning never removes the machine: it stays for another try
+    );
     return { operationId: op.info.id };
   }
 
