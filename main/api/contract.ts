@@ -3,8 +3,9 @@
  * `MoorApi` object as `window.moor`; main implements `MoorInvoke` (main/services) and pushes
  * `MoorEvents`. The e2e bridge carries the same contract over a WebSocket.
  *
- * Type-only except for the method/event name lists the preload needs at runtime: this file imports
- * nothing with side effects so the renderer and the sandboxed preload can import it freely.
+ * Types, plus the few constants and pure helpers both sides need at runtime (method/event names,
+ * channel names, flow-control numbers): this file imports nothing with side effects so the renderer
+ * and the sandboxed preload can import it freely.
  * Argument validation (zod) lives in main/api/validate.ts, checked against these types.
  */
 import type { ProgressEvent } from '../core/progress.js';
@@ -276,3 +277,6 @@ export const TERMINAL_HIGH_WATERMARK = 100_000;
 export const TERMINAL_LOW_WATERMARK = 10_000;
 /** The renderer acks after writing this many characters (and when its write queue drains). */
 export const TERMINAL_ACK_EVERY = 8_000;
+
+/** Progress events kept per operation (main's log, and the renderer's copy of it). */
+export const OPERATION_LOG_LIMIT = 5_000;

@@ -8,6 +8,11 @@ import type { InvokeArgs, InvokeMethod, MoorInvoke } from './contract.js';
 
 const name = z.string().min(1).max(200);
 const id = z.string().min(1).max(100);
+/** Flag names as drivers declare them ("generic-ip-address"), without the leading `--`. */
+const flagName = z
+  .string()
+  .max(200)
+  .regex(/^[a-z0-9][a-z0-9-]*$/);
 const size = z.number().int().min(1).max(2000);
 const flagValue = z.union([
   z.string().max(100_000),
@@ -29,7 +34,7 @@ export const invokeSchemas = {
   createMachine: z.strictObject({
     name,
     driver: z.string().min(1).max(100),
-    flags: z.record(z.string().min(1).max(200), flagValue),
+    flags: z.record(flagName, flagValue),
   }),
   cancelCreate: z.strictObject({ operationId: id }),
   start: byName,

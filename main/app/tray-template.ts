@@ -24,15 +24,20 @@ export interface TrayItem {
 
 const TRANSITIONAL = new Set(['Starting', 'Stopping']);
 
-/** What a machine's Start/Stop/Restart items allow, from its state and any running operation. */
-export function machineActions(m: MachineSummary): { start: boolean; stop: boolean; restart: boolean } {
+/** What a machine's actions allow (tray and window alike), from its state and any running operation. */
+export function machineActions(m: MachineSummary): {
+  start: boolean;
+  stop: boolean;
+  restart: boolean;
+  terminal: boolean;
+} {
   if (m.busy || TRANSITIONAL.has(m.state) || m.driver === 'none') {
-    return { start: false, stop: false, restart: false };
+    return { start: false, stop: false, restart: false, terminal: false };
   }
   const running = m.state === 'Running';
   const startable =
     m.state === 'Stopped' || m.state === 'Saved' || m.state === 'Paused' || m.state === 'Error';
-  return { start: startable, stop: running, restart: running };
+  return { start: startable, stop: running, restart: running, terminal: running && m.canSsh };
 }
 
 /** "Running", "Stopped", "Starting…" (busy wins), "Unknown" before the first poll. */
@@ -40,6 +45,31 @@ export function stateLabel(m: MachineSummary): string {
   if (m.busy) return `${m.busy[0]!.toUpperCase()}${m.busy.slice(1)}…`;
   if (m.error && !m.state) return 'Error';
   return m.state || 'Unknown';
+}
+
+/** One choice of the active-host switcher (tray radio group and the window's sidebar alike). */
+export interface ActiveHostChoice {
+  /** null = the default context (a machine may itself be named "default"). */
+  name: string | null;
+  checked: boolean;
+  enabled: boolean;
+}
+
+/** `default`, then every running machine; the current one stays listed even if it stopped. */
+export function activeHostChoices(
+  machines: readonly MachineSummary[],
+  active: ActiveHost,
+): ActiveHostChoice[] {
+  return [
+    { name: null, checked: isDefaultContext(active), enabled: true },
+    ...machines
+      .filter((m) => m.state === 'Running' || m.name === active.machine)
+      .map((m) => ({
+        name: m.name,
+        checked: m.name === active.machine,
+        enabled: m.state === 'Running' && !m.busy,
+      })),
+  ];
 }
 
 /**
@@ -60,23 +90,15 @@ export function trayTemplate(
     { type: 'separator' },
   ];
 
-  // Only running machines can serve Docker; the current one stays listed even if it stopped.
-  const choices = machines.filter((m) => m.state === 'Running' || m.name === active.machine);
   const radio: TrayItem[] = [
     { label: 'Active Docker host', enabled: false },
-    {
-      type: 'radio',
-      label: 'default (local engine)',
-      checked: onDefault,
-      action: { kind: 'use', name: null },
-    },
-    ...choices.map(
-      (m): TrayItem => ({
+    ...activeHostChoices(machines, active).map(
+      (c): TrayItem => ({
         type: 'radio',
-        label: m.name,
-        checked: m.name === active.machine,
-        enabled: m.state === 'Running' && !m.busy,
-        action: { kind: 'use', name: m.name },
+        label: c.name ?? 'default (local engine)',
+        checked: c.checked,
+        enabled: c.enabled,
+        action: { kind: 'use', name: c.name },
       }),
     ),
     { type: 'separator' },
@@ -92,11 +114,7 @@ export function trayTemplate(
         { label: 'Stop', enabled: can.stop, action: { kind: 'stop', name: m.name } },
         { label: 'Restart', enabled: can.restart, action: { kind: 'restart', name: m.name } },
         { type: 'separator' },
-        {
-          label: 'Open terminal',
-          enabled: m.canSsh && m.state === 'Running' && !m.busy,
-          action: { kind: 'terminal', name: m.name },
-        },
+        { label: 'Open terminal', enabled: can.terminal, action: { kind: 'terminal', name: m.name } },
         { label: 'Show in window', action: { kind: 'show', name: m.name } },
       ],
     };

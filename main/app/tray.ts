@@ -38,6 +38,8 @@ export class AppTray {
   private frame = 0;
   private animation: NodeJS.Timeout | null = null;
   private lastMenuKey = '';
+  /** Icons follow the panel's light/dark theme; removed again in destroy(). */
+  private readonly onThemeUpdated = () => this.render(true);
 
   constructor(
     private readonly iconsDir: string,
@@ -45,7 +47,7 @@ export class AppTray {
   ) {
     this.tray = new Tray(this.icon('idle'));
     this.tray.setToolTip('Moor');
-    nativeTheme.on('updated', () => this.render(true));
+    nativeTheme.on('updated', this.onThemeUpdated);
     this.render(true);
   }
 
@@ -88,6 +90,8 @@ export class AppTray {
 
   destroy(): void {
     if (this.animation) clearInterval(this.animation);
+    this.animation = null;
+    nativeTheme.off('updated', this.onThemeUpdated);
     this.tray.destroy();
   }
 }

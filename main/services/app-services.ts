@@ -17,6 +17,7 @@ import {
   type MachineSummary,
   type MoorEvents,
   type MoorInvoke,
+  OPERATION_LOG_LIMIT,
   type OperationInfo,
   type ProgressEvent,
   type TerminalAttachResult,
@@ -48,7 +49,6 @@ export interface AppServicesOptions {
   onDispose?: () => void;
 }
 
-const MAX_LOG_EVENTS = 5_000;
 const MAX_FINISHED_OPERATIONS = 20;
 
 interface Operation {
@@ -277,7 +277,7 @@ export class AppServices implements MoorInvoke {
   }
 
   private logProgress(op: Operation, event: ProgressEvent): void {
-    if (op.log.length >= MAX_LOG_EVENTS) op.log.splice(0, op.log.length - MAX_LOG_EVENTS + 1);
+    if (op.log.length >= OPERATION_LOG_LIMIT) op.log.splice(0, op.log.length - OPERATION_LOG_LIMIT + 1);
     op.log.push(event);
     this.emit('createProgress', { operation: op.info, event });
   }
@@ -433,12 +433,20 @@ export class AppServices implements MoorInvoke {
     this.emit('terminalsChanged', { terminals: [...this.terminals.values()].map((t) => t.info()) });
   }
 
+  /** "name", then "name #2", ...: the lowest number no open session of the machine uses. */
+  private terminalTitle(machine: string): string {
+    const taken = new Set([...this.terminals.values()].map((t) => t.title));
+    const title = (n: number) => (n > 1 ? `${machine} #${n}` : machine);
+    let n = 1;
+    while (taken.has(title(n))) n++;
+    return title(n);
+  }
+
   async terminalOpen({ machine, rows, cols }: InvokeArgs<'terminalOpen'>): Promise<TerminalAttachResult> {
     const target = await this.options.machines.sshTarget(machine);
     if (!target) throw new MoorError(`"${machine}" has no SSH access (driver without SSH)`);
     const open = await this.options.openShell(target, { rows, cols, term: 'xterm-256color' });
-    const n = [...this.terminals.values()].filter((t) => t.machine === machine).length + 1;
-    const session = new TerminalSession(machine, n > 1 ? `${machine} #${n}` : machine, open, this.emit, () =>
+    const session = new TerminalSession(machine, this.terminalTitle(machine), open, this.emit, () =>
       this.pushTerminals(),
     );
     this.terminals.set(session.id, session);

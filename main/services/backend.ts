@@ -3,21 +3,13 @@
  * (wiring.ts) binds them to the machine service layer, the SSH layer and the contexts watcher;
  * unit tests pass in-memory ones. No electron here.
  */
-import type { ActiveHost, CreateRequest, DriverCatalog, MachineState } from '../api/contract.js';
+import type { ActiveHost, CreateRequest, DriverCatalog, MachineSummary } from '../api/contract.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { SshTarget } from '../drivers/types.js';
 import type { ShellChannel } from '../ssh/types.js';
 
 /** One machine as the core reports it (the services add active/busy/stoppedByUser). */
-export interface MachineRow {
-  name: string;
-  driver: string;
-  state: MachineState;
-  url: string;
-  dockerVersion: string;
-  error: string;
-  canSsh: boolean;
-}
+export type MachineRow = Omit<MachineSummary, 'active' | 'busy' | 'stoppedByUser'>;
 
 export type MachineAction = 'start' | 'stop' | 'restart' | 'kill';
 

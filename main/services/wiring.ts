@@ -6,7 +6,7 @@
 import type { CreateRequest, DriverCatalog, FlagSpec, FlagValue } from '../api/contract.js';
 import { FORM_CREATE_FLAGS, flagValueFromEnv, hostOptionsFromFlags } from '../core/create-flags.js';
 import { MoorError } from '../core/errors.js';
-import { progressReporter } from '../core/progress.js';
+import { type ProgressSink, progressReporter } from '../core/progress.js';
 import { DRIVER_NAMES, loadDriver } from '../drivers/registry.js';
 import type { FlagValues } from '../drivers/types.js';
 import type { SecretStore } from '../secrets/types.js';
@@ -56,6 +56,14 @@ export function machineBackend(
   secrets?: SecretStore,
 ): MachineBackend {
   const core = () => import('../core/machines.js');
+  /** A stored machine with its driver, progress reported under its name (provision, regenerate). */
+  const storedMachine = async (name: string, sink: ProgressSink, signal: AbortSignal) => {
+    const { driverFor } = await core();
+    const host = await store.load(name);
+    const progress = progressReporter(name, sink);
+    const { driver } = await driverFor(store, host, { progress, signal, env, secrets });
+    return { host, driver, progress };
+  };
   return {
     async list(): Promise<MachineRow[]> {
       const { listMachines } = await core();
@@ -130,22 +138,16 @@ export function machineBackend(
     },
 
     async regenerateCerts(name, sink, signal): Promise<void> {
-      const { driverFor } = await core();
       const { regenerateCerts } = await import('../provision/index.js');
-      const host = await store.load(name);
-      const progress = progressReporter(name, sink);
-      const { driver } = await driverFor(store, host, { progress, signal, env, secrets });
+      const { host, driver, progress } = await storedMachine(name, sink, signal);
       progress.step('regenerate', 'Regenerating TLS certificates');
       await regenerateCerts({ store, host, driver, progress, signal });
       progress.done(`Certificates of "${name}" regenerated`);
     },
 
     async provision(name, sink, signal): Promise<void> {
-      const { driverFor } = await core();
       const { provisionMachine } = await import('../provision/index.js');
-      const host = await store.load(name);
-      const progress = progressReporter(name, sink);
-      const { driver } = await driverFor(store, host, { progress, signal, env, secrets });
+      const { host, driver, progress } = await storedMachine(name, sink, signal);
       await provisionMachine({ store, host, driver, progress, signal });
       // A create that stopped at provisioning never made the machine's Docker context.
       const { syncMachineContextOrWarn } = await import('../docker/contexts/hooks.js');

@@ -1,7 +1,8 @@
 import { useEffect, useState, useSyncExternalStore } from 'react';
-import { type ActiveHost, isDefaultContext, type MoorEvents } from '../../main/api/contract.js';
+import { type ActiveHost, isDefaultContext } from '../../main/api/contract.js';
+import { activeHostChoices } from '../../main/app/tray-template.js';
 import { Icon } from './components.js';
-import { attempt, clearNotice, useAppState } from './store.js';
+import { attempt, clearNotice, onNavigate, useAppState } from './store.js';
 import { getTabs, openTerminal, subscribeTabs, tabsVersion } from './terminals.js';
 import { CreateView } from './views/Create.js';
 import { DetailsView } from './views/Details.js';
@@ -19,35 +20,27 @@ export type Navigate = (route: Route) => void;
 function ActiveSwitcher() {
   const machines = useAppState((s) => s.machines);
   const active = useAppState((s) => s.active);
-  // null = the default context; a machine may itself be named "default".
-  const choices: { name: string | null; testId: string; label: string }[] = [
-    { name: null, testId: 'switch-default-context', label: 'default (local)' },
-    ...machines
-      .filter((m) => m.state === 'Running' || m.name === active.machine)
-      .map((m) => ({ name: m.name, testId: `switch-${m.name}`, label: m.name })),
-  ];
+  const choices = activeHostChoices(machines, active);
   return (
     <div className="switcher" data-testid="active-switcher">
       <div className="switcher-title">Active Docker host</div>
-      {choices.map(({ name, testId, label }) => {
-        const m = name === null ? undefined : machines.find((x) => x.name === name);
-        const selectable = name === null || (m?.state === 'Running' && !m.busy);
-        const checked = name === null ? isDefaultContext(active) : name === active.machine;
+      {choices.map(({ name, checked, enabled }) => {
+        const testId = name === null ? 'switch-default-context' : `switch-${name}`;
         return (
           <label
             key={testId}
-            className={`switch-row${checked ? ' checked' : ''}${selectable ? '' : ' disabled'}`}
+            className={`switch-row${checked ? ' checked' : ''}${enabled ? '' : ' disabled'}`}
           >
             <input
               type="radio"
               name="active-host"
               checked={checked}
-              disabled={!selectable}
+              disabled={!enabled}
               onChange={() => void attempt(() => window.moor.setActiveHost({ name }))}
               data-testid={testId}
             />
             <span className="radio" />
-            <span className="switch-name">{label}</span>
+            <span className="switch-name">{name ?? 'default (local)'}</span>
           </label>
         );
       })}
@@ -89,7 +82,7 @@ export function App() {
 
   useEffect(
     () =>
-      window.moor.on('navigate', (n: MoorEvents['navigate']) => {
+      onNavigate((n) => {
         if (n.view === 'terminal' && n.machine) {
           openTerminal(n.machine);
           setRoute({ view: 'terminals' });

@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
 import type { MachineSummary } from '../../main/api/contract.js';
+import { stateLabel } from '../../main/app/tray-template.js';
 
 const PATHS: Record<string, string> = {
   play: 'M7 5.5v13l11-6.5z',
@@ -89,13 +90,10 @@ export function stateClass(m: MachineSummary): string {
 
 export function StatePill({ machine }: { machine: MachineSummary }) {
   const cls = stateClass(machine);
-  const label = machine.busy
-    ? `${machine.busy.charAt(0).toUpperCase()}${machine.busy.slice(1)}…`
-    : machine.state || (machine.error ? 'Error' : 'Checking…');
   return (
     <span className={`pill pill-${cls}`} data-testid={`state-${machine.name}`} data-state={machine.state}>
       <span className="dot" />
-      {label}
+      {stateLabel(machine)}
     </span>
   );
 }

@@ -9,6 +9,7 @@ import {
   DEFAULT_CONTEXT,
   type MachineSummary,
   type MoorEvents,
+  OPERATION_LOG_LIMIT,
   type OperationInfo,
   type ProgressEvent,
   type TerminalInfo,
@@ -85,14 +86,33 @@ function onProgress({ operation, event }: MoorEvents['createProgress']): void {
   set({
     operations: {
       ...state.operations,
-      [operation.id]: { info: operation, log: event ? [...log, event] : log },
+      // Bounded like main's copy: a chatty provisioning log must not grow the page without end.
+      [operation.id]: { info: operation, log: event ? [...log, event].slice(-OPERATION_LOG_LIMIT) : log },
     },
   });
+}
+
+type NavigateRequest = MoorEvents['navigate'];
+const navigateListeners = new Set<(request: NavigateRequest) => void>();
+/** A tray request that arrived before the app subscribed (main sends it once the page loaded). */
+let pendingNavigate: NavigateRequest | null = null;
+
+/** Calls `listener` for each navigate request of main, first any that arrived before; returns the unsubscribe. */
+export function onNavigate(listener: (request: NavigateRequest) => void): () => void {
+  navigateListeners.add(listener);
+  const pending = pendingNavigate;
+  pendingNavigate = null;
+  if (pending) listener(pending);
+  return () => navigateListeners.delete(listener);
 }
 
 /** Connects the store to window.moor; call once before rendering. */
 export async function connect(): Promise<void> {
   const moor = window.moor;
+  moor.on('navigate', (request) => {
+    if (navigateListeners.size) for (const l of navigateListeners) l(request);
+    else pendingNavigate = request;
+  });
   moor.on('machineState', ({ machines }) => set({ machines }));
   moor.on('activeChanged', ({ active }) => set({ active }));
   moor.on('createProgress', onProgress);

@@ -246,14 +246,35 @@ export function fitTab(tab: TerminalTab): void {
   }
 }
 
-function bind(tab: TerminalTab, info: TerminalInfo, replay: string): void {
+function bind(tab: TerminalTab, info: TerminalInfo, replay: string): boolean {
+  if (!tabs.includes(tab)) {
+    // The tab was closed while its session opened: treat it like any closed tab (detached).
+    early.delete(info.id);
+    void window.moor.terminalDetach({ id: info.id }).catch(() => {});
+    return false;
+  }
   tab.id = info.id;
   tab.title = info.title;
   tab.status = info.exitCode === null ? 'open' : 'exited';
+  // A reattach's replay already holds whatever arrived before it; a new session has no replay.
   if (replay) tab.term.write(replay);
-  for (const chunk of early.get(info.id) ?? []) write(tab, chunk);
+  else for (const chunk of early.get(info.id) ?? []) write(tab, chunk);
   early.delete(info.id);
   changed();
+  return true;
+}
+
+/**
+ * Runs `start` with the tab's fitted size once the view has mounted its element (two frames), so
+ * the remote pty gets the real size of the visible terminal.
+ */
+function whenMounted(tab: TerminalTab, start: (rows: number, cols: number) => void): void {
+  requestAnimationFrame(() =>
+    requestAnimationFrame(() => {
+      fitTab(tab);
+      start(Math.max(tab.term.rows, 2), Math.max(tab.term.cols, 10));
+    }),
+  );
 }
 
 /**
@@ -265,25 +286,19 @@ export function openTerminal(machine: string): TerminalTab {
   tabs = [...tabs, tab];
   activeKey = tab.key;
   changed();
-  // The view mounts the element on the next frame; then fit and open with that size.
-  requestAnimationFrame(() =>
-    requestAnimationFrame(() => {
-      fitTab(tab);
-      const rows = Math.max(tab.term.rows, 2);
-      const cols = Math.max(tab.term.cols, 10);
-      window.moor.terminalOpen({ machine, rows, cols }).then(
-        (result) => {
-          bind(tab, result.info, result.replay);
-          tab.term.focus();
-        },
-        (err: unknown) => {
-          tab.status = 'failed';
-          tab.message = err instanceof Error ? err.message : String(err);
-          tab.term.write(`\r\n\x1b[31m${tab.message}\x1b[0m\r\n`);
-          changed();
-        },
-      );
-    }),
+  whenMounted(tab, (rows, cols) =>
+    window.moor.terminalOpen({ machine, rows, cols }).then(
+      (result) => {
+        if (bind(tab, result.info, result.replay)) tab.term.focus();
+      },
+      (err: unknown) => {
+        if (!tabs.includes(tab)) return; // closed meanwhile
+        tab.status = 'failed';
+        tab.message = err instanceof Error ? err.message : String(err);
+        tab.term.write(`\r\n\x1b[31m${tab.message}\x1b[0m\r\n`);
+        changed();
+      },
+    ),
   );
   return tab;
 }
@@ -300,16 +315,11 @@ export function reattach(info: TerminalInfo): TerminalTab {
   tabs = [...tabs, tab];
   activeKey = tab.key;
   changed();
-  requestAnimationFrame(() =>
-    requestAnimationFrame(() => {
-      fitTab(tab);
-      window.moor
-        .terminalAttach({ id: info.id, rows: Math.max(tab.term.rows, 2), cols: Math.max(tab.term.cols, 10) })
-        .then(
-          (r) => bind(tab, r.info, r.replay),
-          (err: unknown) => notify('error', err instanceof Error ? err.message : String(err)),
-        );
-    }),
+  whenMounted(tab, (rows, cols) =>
+    window.moor.terminalAttach({ id: info.id, rows, cols }).then(
+      (r) => bind(tab, r.info, r.replay),
+      (err: unknown) => notify('error', err instanceof Error ? err.message : String(err)),
+    ),
   );
   return tab;
 }
@@ -336,7 +346,8 @@ export function connectTerminals(): void {
   window.moor.on('terminalData', ({ id, data }) => {
     const tab = tabs.find((t) => t.id === id);
     if (tab) write(tab, data);
-    else {
+    else if (tabs.some((t) => t.id === null)) {
+      // Only while a tab waits for its new session's id; other data is for no tab of this page.
       const queue = early.get(id) ?? [];
       queue.push(data);
       early.set(id, queue);

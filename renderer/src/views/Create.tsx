@@ -70,7 +70,7 @@ function Field({
       ) : (
         <input
           id={id}
-          type={field.input === 'password' ? 'password' : field.input === 'number' ? 'text' : 'text'}
+          type={field.input === 'password' ? 'password' : 'text'}
           inputMode={field.input === 'number' ? 'numeric' : undefined}
           value={String(value)}
           placeholder={
@@ -90,6 +90,41 @@ function Field({
       {error ? <div className="field-error">{error}</div> : hint}
     </div>
   );
+}
+
+function FieldList({
+  fields,
+  values,
+  errors,
+  disabled,
+  onChange,
+}: {
+  fields: readonly FieldModel[];
+  values: FormValues;
+  errors: Record<string, string>;
+  disabled: boolean;
+  onChange: (flag: string, value: string | boolean) => void;
+}) {
+  return (
+    <div className="fields">
+      {fields.map((f) => (
+        <Field
+          key={f.flag.name}
+          field={f}
+          value={values[f.flag.name] ?? ''}
+          error={errors[f.flag.name]}
+          disabled={disabled}
+          onChange={(v) => onChange(f.flag.name, v)}
+        />
+      ))}
+    </div>
+  );
+}
+
+/** The form's starting values for one driver: its flags and the common ones, at their defaults. */
+function driverDefaults(catalog: DriverCatalog, driver: string): FormValues {
+  const d = catalog.drivers.find((x) => x.name === driver);
+  return initialValues([...(d?.flags ?? []), ...catalog.commonFlags]);
 }
 
 /** Steps of an operation: each 'step' event opens one; the last one is live until the end. */
@@ -218,17 +253,24 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
   const op = useAppState((s) => (operationId ? s.operations[operationId] : undefined));
 
   useEffect(() => {
+    let live = true;
     window.moor.listDrivers().then(
       (c) => {
+        if (!live) return;
         setCatalog(c);
         const first = c.drivers.find((d) => d.name === 'generic') ?? c.drivers[0];
         if (first) {
           setDriver(first.name);
-          setValues(initialValues([...first.flags, ...c.commonFlags]));
+          setValues(driverDefaults(c, first.name));
         }
       },
-      (err: unknown) => setLoadError(err instanceof Error ? err.message : String(err)),
+      (err: unknown) => {
+        if (live) setLoadError(err instanceof Error ? err.message : String(err));
+      },
     );
+    return () => {
+      live = false;
+    };
   }, []);
 
   const fields = useMemo(
@@ -242,11 +284,12 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
 
   const chooseDriver = (next: string) => {
     if (!catalog) return;
-    const d = catalog.drivers.find((x) => x.name === next);
     setDriver(next);
-    setValues(initialValues([...(d?.flags ?? []), ...catalog.commonFlags]));
+    setValues(driverDefaults(catalog, next));
     setSubmitted(false);
   };
+  const setValue = (flag: string, value: string | boolean) =>
+    setValues((prev) => ({ ...prev, [flag]: value }));
 
   const submit = async () => {
     const found = validate(name, all, values);
@@ -342,18 +385,13 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
           </div>
 
           {fields.driverFields.length ? <h2>{driverInfo?.name} options</h2> : null}
-          <div className="fields">
-            {fields.driverFields.map((f) => (
-              <Field
-                key={f.flag.name}
-                field={f}
-                value={values[f.flag.name] ?? ''}
-                error={errors[f.flag.name]}
-                disabled={running}
-                onChange={(v) => setValues({ ...values, [f.flag.name]: v })}
-              />
-            ))}
-          </div>
+          <FieldList
+            fields={fields.driverFields}
+            values={values}
+            errors={errors}
+            disabled={running}
+            onChange={setValue}
+          />
 
           {fields.commonFields.length ? (
             <>
@@ -366,18 +404,13 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
                 {showAdvanced ? '▾' : '▸'} Engine and TLS options ({fields.commonFields.length})
               </button>
               {showAdvanced ? (
-                <div className="fields">
-                  {fields.commonFields.map((f) => (
-                    <Field
-                      key={f.flag.name}
-                      field={f}
-                      value={values[f.flag.name] ?? ''}
-                      error={errors[f.flag.name]}
-                      disabled={running}
-                      onChange={(v) => setValues({ ...values, [f.flag.name]: v })}
-                    />
-                  ))}
-                </div>
+                <FieldList
+                  fields={fields.commonFields}
+                  values={values}
+                  errors={errors}
+                  disabled={running}
+                  onChange={setValue}
+                />
               ) : null}
             </>
           ) : null}

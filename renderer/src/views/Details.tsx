@@ -240,7 +240,11 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
                   kind="danger"
                   icon="trash"
                   onClick={() =>
-                    void attempt(() => window.moor.remove({ name })).then(() => navigate({ view: 'hosts' }))
+                    // Leave the view only once the host is gone; a failure shows and keeps it.
+                    void attempt(async () => {
+                      await window.moor.remove({ name });
+                      navigate({ view: 'hosts' });
+                    })
                   }
                   testId="confirm-remove"
                 >

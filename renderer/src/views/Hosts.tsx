@@ -6,15 +6,7 @@ import { Button, Empty, Icon, StatePill } from '../components.js';
 import { attempt, useAppState } from '../store.js';
 import { openTerminal } from '../terminals.js';
 
-export function MachineActions({
-  machine,
-  navigate,
-  compact,
-}: {
-  machine: MachineSummary;
-  navigate: Navigate;
-  compact?: boolean;
-}) {
+export function MachineActions({ machine, navigate }: { machine: MachineSummary; navigate: Navigate }) {
   const can = machineActions(machine);
   const moor = window.moor;
   const name = machine.name;
@@ -29,7 +21,7 @@ export function MachineActions({
           onClick={() => void attempt(() => moor.start({ name }))}
           testId={`start-${name}`}
         >
-          {compact ? undefined : 'Start'}
+          Start
         </Button>
       ) : (
         <Button
@@ -40,7 +32,7 @@ export function MachineActions({
           onClick={() => void attempt(() => moor.stop({ name }))}
           testId={`stop-${name}`}
         >
-          {compact ? undefined : 'Stop'}
+          Stop
         </Button>
       )}
       <Button
@@ -50,20 +42,20 @@ export function MachineActions({
         title="Restart"
         onClick={() => void attempt(() => moor.restart({ name }))}
       >
-        {compact ? undefined : 'Restart'}
+        Restart
       </Button>
       <Button
         small
         icon="terminal"
         title="Open an SSH terminal"
-        disabled={!machine.canSsh || machine.state !== 'Running' || machine.busy !== null}
+        disabled={!can.terminal}
         onClick={() => {
           openTerminal(name);
           navigate({ view: 'terminals' });
         }}
         testId={`terminal-${name}`}
       >
-        {compact ? undefined : 'Terminal'}
+        Terminal
       </Button>
       <Button
         small
@@ -74,7 +66,7 @@ export function MachineActions({
         onClick={() => void attempt(() => moor.setActiveHost({ name }))}
         testId={`use-${name}`}
       >
-        {compact ? undefined : machine.active ? 'Active' : 'Use'}
+        {machine.active ? 'Active' : 'Use'}
       </Button>
     </div>
   );

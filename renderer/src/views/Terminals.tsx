@@ -74,7 +74,9 @@ export function TerminalsView({ visible }: { visible: boolean }) {
   }, [menu]);
 
   useEffect(() => {
-    if (visible && active) requestAnimationFrame(() => fitTab(active));
+    if (!visible || !active) return;
+    const frame = requestAnimationFrame(() => fitTab(active));
+    return () => cancelAnimationFrame(frame);
   }, [visible, active]);
 
   return (

@@ -62,14 +62,15 @@ export async function startBridge(services: AppServices): Promise<Bridge> {
   let origin = '';
 
   const server = http.createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', origin);
-    const rel = path.normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, '');
-    const file = path.join(rendererDir, rel === '/' ? 'index.html' : rel);
-    if (!file.startsWith(rendererDir)) {
-      res.writeHead(403).end();
-      return;
-    }
     try {
+      // decodeURIComponent throws on a bad escape: inside the try, that is a 404, not a crash.
+      const rel = decodeURIComponent(new URL(req.url ?? '/', origin).pathname);
+      const file = path.join(rendererDir, rel === '/' ? 'index.html' : rel);
+      const inside = path.relative(rendererDir, file);
+      if (inside.startsWith('..') || path.isAbsolute(inside)) {
+        res.writeHead(403).end();
+        return;
+      }
       let body: Buffer | string = await readFile(file);
       if (file.endsWith('index.html')) {
         // The shipped CSP forbids all connections; the test page may reach the bridge only.

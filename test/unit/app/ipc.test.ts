@@ -82,6 +82,9 @@ describe('registerIpc', () => {
       /rows/,
     );
     await expect(ipc.invoke(win, 'moor:listMachines', { sneaky: true })).rejects.toThrow(/Invalid arguments/);
+    await expect(
+      ipc.invoke(win, 'moor:createMachine', { name: 'w', driver: 'generic', flags: { '--Bad Flag': 'x' } }),
+    ).rejects.toThrow(/Invalid arguments for createMachine: flags\.--Bad Flag/);
     expect(s.calls).toEqual([['start', { name: 'alpha' }]]);
   });
 

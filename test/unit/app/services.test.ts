@@ -453,10 +453,13 @@ describe('terminal sessions', () => {
     expect(last.event === 'terminalData' && last.payload.data).toBe('bye\r\n');
   });
 
-  it('numbers several sessions on one machine', async () => {
-    await open();
+  it('numbers several sessions on one machine, reusing the lowest free number', async () => {
+    const first = await open();
     const b = await t.services.terminalOpen({ machine: 'alpha', rows: 24, cols: 80 });
     expect(b.info.title).toBe('alpha #2');
+    await t.services.terminalClose({ id: first.id });
+    const c = await t.services.terminalOpen({ machine: 'alpha', rows: 24, cols: 80 });
+    expect(c.info.title).toBe('alpha'); // not a second "alpha #2"
   });
 
   it('removing a machine ends its sessions', async () => {

@@ -73,7 +73,7 @@ describe('trayTemplate', () => {
       (i) => i.type === 'radio',
     );
     expect(radios.map((r) => [r.label, r.checked, r.enabled])).toEqual([
-      ['default (local engine)', false, undefined],
+      ['default (local engine)', false, true],
       ['old', true, false],
     ]);
   });
@@ -146,10 +146,15 @@ describe('trayTemplate', () => {
 
 describe('machineActions', () => {
   it('offers nothing for driver none, busy or transitional machines', () => {
-    const none = { start: false, stop: false, restart: false };
+    const none = { start: false, stop: false, restart: false, terminal: false };
     expect(machineActions(machine('n', { driver: 'none' }))).toEqual(none);
     expect(machineActions(machine('b', { busy: 'stopping' }))).toEqual(none);
     expect(machineActions(machine('s', { state: 'Stopping' }))).toEqual(none);
+  });
+  it('offers a terminal only on a running machine with SSH', () => {
+    expect(machineActions(machine('r', { state: 'Running' })).terminal).toBe(true);
+    expect(machineActions(machine('r', { state: 'Running', canSsh: false })).terminal).toBe(false);
+    expect(machineActions(machine('s', { state: 'Stopped' })).terminal).toBe(false);
   });
   it('lets an errored machine be started', () => {
     expect(machineActions(machine('e', { state: 'Error' })).start).toBe(true);
