@@ -26,6 +26,8 @@ type Emit = <E extends keyof MoorEvents>(event: E, payload: MoorEvents[E]) => vo
 export class RingBuffer {
   private chunks: string[] = [];
   private size = 0;
+  /** Set once output was dropped from the front: the first line may start mid escape sequence. */
+  private trimmed = false;
 
   constructor(private readonly limit: number) {}
 
@@ -34,11 +36,13 @@ export class RingBuffer {
     if (text.length >= this.limit) {
       this.chunks = [text.slice(text.length - this.limit)];
       this.size = this.limit;
+      this.trimmed = true;
       return;
     }
     this.chunks.push(text);
     this.size += text.length;
     while (this.size > this.limit) {
+      this.trimmed = true;
       const first = this.chunks[0]!;
       const excess = this.size - this.limit;
       if (first.length <= excess) {
@@ -51,9 +55,16 @@ export class RingBuffer {
     }
   }
 
+  /**
+   * The kept output. Once the front was dropped, replay starts after the first line break, so a
+   * terminal never begins in the middle of an escape sequence or a surrogate pair.
+   */
   text(): string {
     if (this.chunks.length > 1) this.chunks = [this.chunks.join('')];
-    return this.chunks[0] ?? '';
+    const all = this.chunks[0] ?? '';
+    if (!this.trimmed) return all;
+    const newline = all.indexOf('\n');
+    return newline >= 0 && newline < 4096 ? all.slice(newline + 1) : all;
   }
 
   get length(): number {

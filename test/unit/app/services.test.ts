@@ -485,4 +485,12 @@ describe('RingBuffer', () => {
     for (let i = 0; i < 100; i++) ring.push('y'.repeat(10_000));
     expect(ring.length).toBe(REPLAY_LIMIT);
   });
+  it('replays from the first whole line once the front was dropped', () => {
+    const ring = new RingBuffer(20);
+    ring.push('one\n');
+    expect(ring.text()).toBe('one\n'); // nothing dropped: replay all of it
+    ring.push('\u001b[31mred\u001b[0m\nline two\n');
+    // The cut fell inside the colour escape; replay starts at "line two".
+    expect(ring.text()).toBe('line two\n');
+  });
 });
