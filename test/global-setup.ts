@@ -25,6 +25,14 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   // of crashed runs), never the hosts of another test run on the same machine.
   process.env.MOOR_TESTHOSTS_OWNER_PID = String(process.pid);
   await hosts.ensureTestDocker();
+  // Hosts left by a run that was killed (its owner PID is gone) would still hold their loopback
+  // addresses (they restart with the test dockerd): clear them before this run starts its own.
+  // Once per run: the setup of the next project must not touch hosts this run already started.
+  if (process.env.MOOR_TESTHOSTS_STALE_CLEARED !== '1') {
+    process.env.MOOR_TESTHOSTS_STALE_CLEARED = '1';
+    const stale = await hosts.removeLeftovers();
+    if (stale.length > 0) console.log(`[test hosts] removed hosts of a dead test run: ${stale.join(', ')}`);
+  }
   await hosts.ensureImages({ log: (line) => console.log(`[test hosts] ${line}`) });
   await hosts.testImageTar();
   return async () => {

@@ -310,6 +310,9 @@ export async function ensureTestDocker(): Promise<TestDocker> {
       };
     }
     if (alive(again)) await killAndWait(again);
+    // A dockerd killed outright (kill -9, the end of a session) leaves its pid file behind, and a
+    // new dockerd refuses to start while it exists ("pid file found"), even for a dead pid.
+    rmSync(DOCKERD_PIDFILE, { force: true });
     const cPid = await startContainerd();
     const dPid = await startDockerd();
     return {
