@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { MoorError } from '../core/errors.js';
+import { errorMessage, MoorError } from '../core/errors.js';
 import { type ProgressEvent, type ProgressReporter, progressReporter } from '../core/progress.js';
 import type { Driver, DriverModule } from '../drivers/types.js';
 import type { HostConfig } from '../store/config.js';
@@ -86,6 +86,27 @@ export class CliContext {
   ): Promise<{ module: DriverModule; driver: Driver }> {
     const { driverFor } = await import('../core/driver-context.js');
     return driverFor(this.store, host, { progress, env: this.env });
+  }
+
+  /**
+   * The machine's DOCKER_HOST after docker-machine's TLS check (env and config dial the engine
+   * before printing anything); a failure is prefixed like docker-machine's message for the command.
+   */
+  async checkedDockerHost(
+    host: HostConfig,
+    swarm: boolean | undefined,
+    errorPrefix: string,
+  ): Promise<string> {
+    const { checkedDockerHost } = await import('../core/machines.js');
+    try {
+      return await checkedDockerHost(this.store, host, {
+        swarm,
+        programName: this.programName,
+        env: this.env,
+      });
+    } catch (err) {
+      throw new MoorError(`${errorPrefix}${errorMessage(err)}`);
+    }
   }
 
   /** Writes text to stdout as-is. */

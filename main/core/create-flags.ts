@@ -4,6 +4,7 @@
  * mapping of their values onto config.json's EngineOptions/SwarmOptions.
  */
 
+import { flagBool, flagList, flagString } from '../drivers/flag-values.js';
 import type { FlagSpec, FlagValue, FlagValues } from '../drivers/types.js';
 import { DEFAULT_ENGINE_INSTALL_URL, type EngineOptions, type SwarmOptions } from '../store/config.js';
 import { MoorError } from './errors.js';
@@ -74,10 +75,6 @@ export const SHARED_CREATE_FLAGS: FlagSpec[] = [
   { name: 'tls-san', type: 'string[]', help: 'Support extra SANs for TLS certs' },
 ];
 
-const str = (v: FlagValues[string], fallback = '') => (typeof v === 'string' ? v : fallback);
-const list = (v: FlagValues[string]) => (Array.isArray(v) ? [...v] : []);
-const bool = (v: FlagValues[string]) => v === true;
-
 /** The config.json options docker-machine's cmdCreateInner builds from the shared flags. */
 export function hostOptionsFromFlags(values: FlagValues): {
   engine: Partial<EngineOptions>;
@@ -86,29 +83,29 @@ export function hostOptionsFromFlags(values: FlagValues): {
 } {
   return {
     engine: {
-      ArbitraryFlags: list(values['engine-opt']),
-      Env: list(values['engine-env']),
-      InsecureRegistry: list(values['engine-insecure-registry']),
-      Labels: list(values['engine-label']),
-      RegistryMirror: list(values['engine-registry-mirror']),
-      StorageDriver: str(values['engine-storage-driver']),
+      ArbitraryFlags: flagList(values['engine-opt']),
+      Env: flagList(values['engine-env']),
+      InsecureRegistry: flagList(values['engine-insecure-registry']),
+      Labels: flagList(values['engine-label']),
+      RegistryMirror: flagList(values['engine-registry-mirror']),
+      StorageDriver: flagString(values['engine-storage-driver']),
       TlsVerify: true,
-      InstallURL: str(values['engine-install-url'], DEFAULT_ENGINE_INSTALL_URL),
+      InstallURL: flagString(values['engine-install-url'], DEFAULT_ENGINE_INSTALL_URL),
     },
     swarm: {
-      IsSwarm: bool(values.swarm) || bool(values['swarm-master']),
-      Image: str(values['swarm-image'], 'swarm:latest'),
-      Agent: bool(values.swarm),
-      Master: bool(values['swarm-master']),
-      Discovery: str(values['swarm-discovery']),
-      Address: str(values['swarm-addr']),
-      Host: str(values['swarm-host'], 'tcp://0.0.0.0:3376'),
-      Strategy: str(values['swarm-strategy'], 'spread'),
-      ArbitraryFlags: list(values['swarm-opt']),
-      ArbitraryJoinFlags: list(values['swarm-join-opt']),
-      IsExperimental: bool(values['swarm-experimental']),
+      IsSwarm: flagBool(values.swarm) || flagBool(values['swarm-master']),
+      Image: flagString(values['swarm-image'], 'swarm:latest'),
+      Agent: flagBool(values.swarm),
+      Master: flagBool(values['swarm-master']),
+      Discovery: flagString(values['swarm-discovery']),
+      Address: flagString(values['swarm-addr']),
+      Host: flagString(values['swarm-host'], 'tcp://0.0.0.0:3376'),
+      Strategy: flagString(values['swarm-strategy'], 'spread'),
+      ArbitraryFlags: flagList(values['swarm-opt']),
+      ArbitraryJoinFlags: flagList(values['swarm-join-opt']),
+      IsExperimental: flagBool(values['swarm-experimental']),
     },
-    tlsSans: list(values['tls-san']),
+    tlsSans: flagList(values['tls-san']),
   };
 }
 

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { MoorError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 
 export function register(program: Command, cli: CliContext): void {
@@ -11,17 +10,11 @@ export function register(program: Command, cli: CliContext): void {
     .option('--swarm', 'Display the Swarm config instead of the Docker daemon')
     .action(async (names: string[], options: { swarm?: boolean }) => {
       const host = await cli.loadHost(names.slice(0, 1));
-      const { checkedDockerHost } = await import('../../core/machines.js');
-      let dockerHost: string;
-      try {
-        dockerHost = await checkedDockerHost(cli.store, host, {
-          swarm: options.swarm,
-          programName: cli.programName,
-          env: cli.env,
-        });
-      } catch (err) {
-        throw new MoorError(`Error running connection boilerplate: ${(err as Error).message}`);
-      }
+      const dockerHost = await cli.checkedDockerHost(
+        host,
+        options.swarm,
+        'Error running connection boilerplate: ',
+      );
       const dir = cli.store.machineDir(host.Name);
       // Go's %q quoting of the paths.
       cli.out(

@@ -46,17 +46,7 @@ export function register(program: Command, cli: CliContext): void {
       }
       if (names.length > 1) throw new MoorError('Error: Expected one machine name as an argument');
       const host = await cli.loadHost(names);
-      const { checkedDockerHost } = await import('../../core/machines.js');
-      let dockerHost: string;
-      try {
-        dockerHost = await checkedDockerHost(cli.store, host, {
-          swarm: options.swarm,
-          programName: cli.programName,
-          env: cli.env,
-        });
-      } catch (err) {
-        throw new MoorError(`Error checking TLS connection: ${(err as Error).message}`);
-      }
+      const dockerHost = await cli.checkedDockerHost(host, options.swarm, 'Error checking TLS connection: ');
       const userShell = shell();
       let noProxy: { name: string; value: string } | undefined;
       if (options.proxy === false) {

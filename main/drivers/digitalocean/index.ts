@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { MoorError } from '../../core/errors.js';
 import { plainTextWarning, planSecret } from '../../secrets/index.js';
+import { flagBool, flagString } from '../flag-values.js';
 import type { DriverModule, FlagSpec } from '../types.js';
 import {
   DEFAULT_IMAGE,
@@ -116,10 +117,6 @@ export const flags: FlagSpec[] = [
   },
 ];
 
-const str = (v: unknown, fallback = ''): string =>
-  v === undefined || v === null ? fallback : Array.isArray(v) ? v.join(',') : String(v);
-const bool = (v: unknown): boolean => v === true || v === 'true' || v === '1';
-
 const digitalocean: DriverModule = {
   name: 'digitalocean',
   description: 'A DigitalOcean droplet (API v2; token from --digitalocean-access-token)',
@@ -127,7 +124,7 @@ const digitalocean: DriverModule = {
   flags,
 
   async configFromFlags(values, base, ctx) {
-    const token = str(values['digitalocean-access-token']).trim();
+    const token = flagString(values['digitalocean-access-token']).trim();
     if (!token) throw new MoorError('digitalocean driver requires the --digitalocean-access-token option');
     const port = Number(values['digitalocean-ssh-port'] ?? 22);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
@@ -137,23 +134,23 @@ const digitalocean: DriverModule = {
     }
     const config: DigitalOceanConfig = {
       ...base,
-      SSHUser: str(values['digitalocean-ssh-user'], 'root') || 'root',
+      SSHUser: flagString(values['digitalocean-ssh-user'], 'root') || 'root',
       SSHPort: port,
       AccessToken: token,
       DropletID: 0,
       DropletName: '',
-      Image: str(values['digitalocean-image'], DEFAULT_IMAGE) || DEFAULT_IMAGE,
-      Region: str(values['digitalocean-region'], DEFAULT_REGION) || DEFAULT_REGION,
+      Image: flagString(values['digitalocean-image'], DEFAULT_IMAGE) || DEFAULT_IMAGE,
+      Region: flagString(values['digitalocean-region'], DEFAULT_REGION) || DEFAULT_REGION,
       SSHKeyID: 0,
-      SSHKeyFingerprint: str(values['digitalocean-ssh-key-fingerprint']),
-      SSHKey: str(values['digitalocean-ssh-key-path']),
-      Size: str(values['digitalocean-size'], DEFAULT_SIZE) || DEFAULT_SIZE,
-      IPv6: bool(values['digitalocean-ipv6']),
-      Backups: bool(values['digitalocean-backups']),
-      PrivateNetworking: bool(values['digitalocean-private-networking']),
-      UserDataFile: str(values['digitalocean-userdata']),
-      Monitoring: bool(values['digitalocean-monitoring']),
-      Tags: str(values['digitalocean-tags']),
+      SSHKeyFingerprint: flagString(values['digitalocean-ssh-key-fingerprint']),
+      SSHKey: flagString(values['digitalocean-ssh-key-path']),
+      Size: flagString(values['digitalocean-size'], DEFAULT_SIZE) || DEFAULT_SIZE,
+      IPv6: flagBool(values['digitalocean-ipv6']),
+      Backups: flagBool(values['digitalocean-backups']),
+      PrivateNetworking: flagBool(values['digitalocean-private-networking']),
+      UserDataFile: flagString(values['digitalocean-userdata']),
+      Monitoring: flagBool(values['digitalocean-monitoring']),
+      Tags: flagString(values['digitalocean-tags']),
     };
 
     if (isFlatcarImage(config.Image) && config.SSHUser === 'root') {
