@@ -2,8 +2,6 @@
  * The text `env` prints, as a pure function: byte-compatible with docker-machine 0.16.2
  * (commands/env.go + libmachine/shell) except that the usage hint names this program.
  */
-import { MoorError } from '../core/errors.js';
-
 interface ShellForm {
   prefix: string;
   delimiter: string;
@@ -115,21 +113,19 @@ export function noProxyFor(env: NodeJS.ProcessEnv, ip: string | null): { name: s
   return { name, value };
 }
 
-/** Shown on stdout (as docker-machine does) before failing when $SHELL is empty. */
-export const UNKNOWN_SHELL_PREFACE =
-  "The default lines below are for a sh/bash shell, you can specify the shell you're using, with the --shell flag.\n\n";
+/**
+ * Printed to stderr when $SHELL is unset. docker-machine printed this preface on stdout and then
+ * failed with "Error: Unknown shell", which broke `eval $(docker-machine env NAME)` wherever
+ * $SHELL is not set (containers, CI runners, systemd units); Moor prints the sh/bash lines the
+ * preface promises instead.
+ */
+export const NO_SHELL_NOTE =
+  "$SHELL is not set: the lines below are for a sh/bash shell, you can specify the shell you're using, with the --shell flag.";
 
-/** The shell from --shell or the basename of $SHELL (unix rule). */
-export function detectShell(requested: string | undefined, env: NodeJS.ProcessEnv): string {
+/** The shell from --shell or the basename of $SHELL (unix rule); null when neither says. */
+export function detectShell(requested: string | undefined, env: NodeJS.ProcessEnv): string | null {
   if (requested) return requested;
   const shell = env.SHELL ?? '';
-  if (!shell) throw new UnknownShellError();
+  if (!shell) return null;
   return shell.slice(shell.lastIndexOf('/') + 1);
-}
-
-export class UnknownShellError extends MoorError {
-  constructor() {
-    super('Error: Unknown shell');
-    this.name = 'UnknownShellError';
-  }
 }

@@ -39,7 +39,7 @@ function moor(args: string[], extra: Record<string, string> = {}): Promise<Run> 
  */
 function dockerThroughEnv(name: string): Promise<Run> {
   const script = `set -e; eval "$(${moorCommand} env ${name})"; docker version --format '{{.Server.Version}}'`;
-  return runProcess('bash', ['-c', script], { env: env(), timeoutMs: 60_000 });
+  return runProcess('bash', ['-c', script], { env: env({ SHELL: '/bin/bash' }), timeoutMs: 60_000 });
 }
 
 function configOf(name: string): { Driver: Record<string, unknown> } & Record<string, unknown> {

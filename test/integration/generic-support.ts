@@ -68,7 +68,11 @@ export function genericFixture(prefix: string): GenericFixture {
     },
     dockerThroughEnv(name, snippet) {
       const script = `set -e; eval "$(${moorCommand} env ${name})"; ${snippet}`;
-      return runProcessSync('bash', ['-c', script], { env: env(), timeoutMs: 120_000 });
+      // $SHELL names the shell that evals the lines, as a login shell would set it.
+      return runProcessSync('bash', ['-c', script], {
+        env: { ...env(), SHELL: '/bin/bash' },
+        timeoutMs: 120_000,
+      });
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { MoorError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
-import { detectShell, envText, noProxyFor, UNKNOWN_SHELL_PREFACE, UnknownShellError } from '../env-text.js';
+import { detectShell, envText, NO_SHELL_NOTE, noProxyFor } from '../env-text.js';
 
 interface EnvOptions {
   swarm?: boolean;
@@ -29,12 +29,10 @@ export function register(program: Command, cli: CliContext): void {
     .action(async (names: string[], options: EnvOptions) => {
       // Only the eval-able text goes to stdout; everything else to stderr (as docker-machine does).
       const shell = () => {
-        try {
-          return detectShell(options.shell, cli.env);
-        } catch (err) {
-          if (err instanceof UnknownShellError) cli.out(UNKNOWN_SHELL_PREFACE);
-          throw err;
-        }
+        const detected = detectShell(options.shell, cli.env);
+        if (detected !== null) return detected;
+        cli.errln(NO_SHELL_NOTE);
+        return 'sh';
       };
       const commandLine = [cli.programName, ...cli.args];
       if (options.unset) {
