@@ -2,7 +2,7 @@ import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import forge from 'node-forge';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   bootstrapCertificates,
   copyClientCertsToMachine,
@@ -83,8 +83,7 @@ async function writeExpiredCa(): Promise<void> {
 describe('bootstrapCertificates', () => {
   it("creates CA and client certificate with docker-machine's subjects, usages, modes and messages", async () => {
     const { events, progress } = recordingReporter();
-    const env = process.env.USER;
-    process.env.USER = 'tester';
+    vi.stubEnv('USER', 'tester');
     try {
       expect(await bootstrapCertificates(paths, progress, { lock: (fn) => store.withCertsLock(fn) })).toEqual(
         {
@@ -93,7 +92,7 @@ describe('bootstrapCertificates', () => {
         },
       );
     } finally {
-      process.env.USER = env;
+      vi.unstubAllEnvs();
     }
     expect(events.map((e) => e.message)).toEqual([
       `Creating CA: ${paths.caCert}`,
@@ -132,12 +131,11 @@ describe('bootstrapCertificates', () => {
   });
 
   it('falls back to O=unknown without $USER', async () => {
-    const env = process.env.USER;
-    delete process.env.USER;
+    vi.stubEnv('USER', undefined);
     try {
       await bootstrapCertificates(paths);
     } finally {
-      process.env.USER = env;
+      vi.unstubAllEnvs();
     }
     expect((await x509(paths.caCert)).subject).toBe('O=unknown');
     expect((await readCertificateInfo(paths.clientCert)).organization).toBe('unknown.<bootstrap>');
