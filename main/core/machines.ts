@@ -464,6 +464,16 @@ export async function runMachineAction(
     await waitForState(driver, desired, wait, options.signal);
   };
 
+  /** After a power-on: follow the machine to a new IP, then wait for its engine. */
+  const untilDockerAnswers = async () => {
+    const ipNow = driver.config.IPAddress ?? '';
+    if (ipBefore && ipNow && ipNow !== ipBefore) {
+      const { followNewAddress } = await import('./new-address.js');
+      await followNewAddress({ store, host, driver, ipBefore, ipNow, progress, signal: options.signal });
+    }
+    await waitForDocker(store, host, driver, ipBefore, options.signal);
+  };
+
   let failure: unknown;
   try {
     switch (action) {
@@ -471,7 +481,7 @@ export async function runMachineAction(
         progress.step('start', `Starting "${name}"...`);
         await forState(() => driver.start(), 'Running');
         progress.done(`Machine "${name}" was started.`);
-        await waitForDocker(store, host, driver, ipBefore, options.signal);
+        await untilDockerAnswers();
         break;
       case 'stop':
         progress.step('stop', `Stopping "${name}"...`);
@@ -493,7 +503,7 @@ export async function runMachineAction(
           await driver.restart();
           await waitForState(driver, 'Running', wait, options.signal);
         }
-        await waitForDocker(store, host, driver, ipBefore, options.signal);
+        await untilDockerAnswers();
         break;
     }
   } catch (err) {

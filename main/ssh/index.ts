@@ -22,5 +22,5 @@ export {
   readPrivateKey,
   type SshKeyType,
 } from './keys.js';
-export { knownHostsName, pinnedHostKeys } from './known-hosts.js';
+export { knownHostsName, movePinnedHostKeys, pinnedHostKeys } from './known-hosts.js';
 export type * from './types.js';

@@ -110,6 +110,39 @@ export async function replaceHostKeys(file: string, host: string, port: number, 
   await writeFileAtomic(file, `${kept ? `${kept}\n` : ''}${keyLine(host, port, blob)}`, { mode: 0o600 });
 }
 
+/**
+ * A machine that moved to another address keeps its identity: the keys pinned for `from` are
+ * pinned for `to` instead (any other keys pinned for `to` go), so the new address is not a new
+ * first contact. Returns how many keys moved (0: nothing was pinned, nothing changed).
+ */
+export async function movePinnedHostKeys(
+  file: string,
+  from: { host: string; port: number },
+  to: { host: string; port: number },
+): Promise<number> {
+  const fromName = knownHostsName(from.host, from.port);
+  const toName = knownHostsName(to.host, to.port);
+  const lines = parse(await readText(file));
+  const moving = lines.flatMap((l) =>
+    l.entry && hostsFieldMatches(l.entry.hosts, fromName) ? [l.entry] : [],
+  );
+  if (moving.length === 0 || fromName === toName) return 0;
+  const kept = lines
+    .filter(
+      (l) =>
+        !(
+          l.entry &&
+          (hostsFieldMatches(l.entry.hosts, fromName) || hostsFieldMatches(l.entry.hosts, toName))
+        ),
+    )
+    .map((l) => l.text)
+    .join('\n')
+    .replace(/\n*$/, '');
+  const moved = moving.map((e) => keyLine(to.host, to.port, e.blob)).join('');
+  await writeFileAtomic(file, `${kept ? `${kept}\n` : ''}${moved}`, { mode: 0o600 });
+  return moving.length;
+}
+
 /** ssh2 host key algorithms that produce keys of a pinned type (so we negotiate the pinned one). */
 export function hostKeyAlgorithmsFor(types: string[]): string[] {
   const out: string[] = [];

@@ -145,6 +145,48 @@ describe('digitalocean driver end to end (emulator + test hosts)', () => {
     expect(lookup(itemId).status).toBe(1); // the keychain item went with the machine
   });
 
+  it('a droplet back on a new IP: same pinned host key, a server certificate for the new address, env and context follow', async () => {
+    const name = 'do-it-newip';
+    const created = await moor(['create', '-d', 'digitalocean', '--engine-install-url', 'distro', name], {
+      DIGITALOCEAN_ACCESS_TOKEN: token,
+      MOOR_SECRET_STORE: 'plain',
+    });
+    expect(created.code, created.stderr).toBe(0);
+    const before = String(configOf(name).Driver.IPAddress);
+    const knownHosts = path.join(store.dir, 'machines', name, 'known_hosts');
+    const pinned = readFileSync(knownHosts, 'utf8');
+    expect(pinned.startsWith(`${before} `)).toBe(true);
+
+    expect((await moor(['stop', name])).code).toBe(0);
+    emulator.readdressOnNextPowerOn(name);
+    const started = await moor(['start', name]);
+    expect(started.code, started.stderr).toBe(0);
+    const after = emulator.state().droplets.find((d) => d.name === name)?.address ?? '';
+    expect(after).not.toBe(before);
+    expect(started.stdout).toContain(`came back with a new IP address (${before}, now ${after})`);
+    expect(configOf(name).Driver.IPAddress).toBe(after);
+    // The same key, now pinned for the new address: no second first contact.
+    expect(readFileSync(knownHosts, 'utf8')).toBe(pinned.replaceAll(`${before} `, `${after} `));
+    expect((await moor(['url', name])).stdout.trim()).toBe(`tcp://${after}:2376`);
+    const docker = await dockerThroughEnv(name);
+    expect(docker.stderr).toBe('');
+    expect(docker.code).toBe(0);
+    // Asynchronous: this process relays the droplet's new address.
+    const context = await runProcess(
+      'docker',
+      ['--context', name, 'version', '--format', '{{.Server.Version}}'],
+      {
+        env: env(),
+        timeoutMs: 60_000,
+      },
+    );
+    expect(context.stderr).toBe('');
+    expect(context.code).toBe(0);
+
+    expect((await moor(['rm', '-y', name])).code).toBe(0);
+    await expectNoLeaks(name);
+  });
+
   it('a Flatcar image is provisioned as Flatcar (Docker preinstalled) and `moor ssh` shows it', async () => {
     const name = 'do-it-flatcar';
     const created = await moor(

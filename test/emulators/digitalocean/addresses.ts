@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -52,4 +53,50 @@ export async function releaseAddress(address: string): Promise<void> {
   const file = path.join(LEASE_DIR, address);
   const owner = Number(await fs.readFile(file, 'utf8').catch(() => '0'));
   if (owner === process.pid) await fs.rm(file, { force: true });
+}
+
+/** TCP relays from a droplet's new address to the address its host is published on. */
+export interface AddressRelay {
+  address: string;
+  target: string;
+  close(): Promise<void>;
+}
+
+export async function startAddressRelay(
+  address: string,
+  target: string,
+  ports: number[],
+): Promise<AddressRelay> {
+  const sockets = new Set<net.Socket>();
+  const track = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  };
+  const servers = await Promise.all(
+    ports.map(
+      (port) =>
+        new Promise<net.Server>((resolve, reject) => {
+          const server = net.createServer((inbound) => {
+            const outbound = net.connect({ host: target, port });
+            track(inbound);
+            track(outbound);
+            inbound.setNoDelay(true);
+            outbound.setNoDelay(true);
+            inbound.pipe(outbound).pipe(inbound);
+            inbound.on('error', () => outbound.destroy());
+            outbound.on('error', () => inbound.destroy());
+          });
+          server.once('error', reject);
+          server.listen(port, address, () => resolve(server));
+        }),
+    ),
+  );
+  return {
+    address,
+    target,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { leaseAddress, releaseAddress } from './addresses.js';
+import { type AddressRelay, leaseAddress, releaseAddress, startAddressRelay } from './addresses.js';
 import { FakeHostBackend, type HostBackend, type HostHandle, TestHostBackend } from './backends.js';
 
 /**
@@ -77,6 +77,10 @@ interface Droplet {
   booting?: boolean;
   fault?: DropletFault;
   host?: HostHandle;
+  /** Set by readdressOnNextPowerOn: the next power_on moves the droplet to a new address. */
+  readdress?: boolean;
+  /** The addresses it moved to, each relayed to its host (which stays published on the first). */
+  relays?: AddressRelay[];
 }
 
 interface Action {
@@ -242,6 +246,18 @@ export class DigitalOceanEmulator {
 
   injectDropletFault(fault: DropletFault, times = 1): void {
     for (let i = 0; i < times; i++) this.dropletFaults.push(fault);
+  }
+
+  /**
+   * The droplet named `name` comes back on another public IPv4 at its next power_on, as a cloud
+   * VM without a reserved IP does (DigitalOcean keeps a droplet's address; EC2, DHCP VMs and
+   * others do not). Its host keeps running on the old address; the new one relays ports 22 and
+   * 2376 to it, so clients see one machine at a new IP, with the same host key and engine.
+   */
+  readdressOnNextPowerOn(name: string): void {
+    const droplet = [...this.droplets.values()].find((d) => d.name === name);
+    if (!droplet) throw new Error(`no droplet named ${name}`);
+    droplet.readdress = true;
   }
 
   clearFaults(): void {
@@ -616,15 +632,31 @@ export class DigitalOceanEmulator {
     this.finishAction(action, 'completed');
   }
 
+  private async moveToNewAddress(droplet: Droplet): Promise<void> {
+    droplet.readdress = false;
+    const hostAddress = droplet.relays?.[0]?.target ?? droplet.address;
+    const skip = await this.backend.usedAddresses();
+    const address = await leaseAddress(skip);
+    droplet.relays = [...(droplet.relays ?? []), await startAddressRelay(address, hostAddress, [22, 2376])];
+    droplet.address = address;
+  }
+
   private async destroyDroplet(droplet: Droplet): Promise<void> {
     this.droplets.delete(droplet.id);
     if (droplet.booting) return; // boot() cleans up when it finishes
     const host = droplet.host;
     droplet.host = undefined;
+    const relays = droplet.relays ?? [];
+    droplet.relays = undefined;
     await this.track(
       (async () => {
         if (host) await host.remove();
-        if (droplet.address) await releaseAddress(droplet.address);
+        for (const relay of relays) {
+          await relay.close();
+          await releaseAddress(relay.address);
+        }
+        if (relays[0]) await releaseAddress(relays[0].target);
+        else if (droplet.address) await releaseAddress(droplet.address);
       })(),
     );
   }
@@ -654,6 +686,7 @@ export class DigitalOceanEmulator {
     const power: Record<string, () => Promise<'active' | 'off'>> = {
       power_on: async () => {
         if (droplet.status === 'off') await droplet.host?.start();
+        if (droplet.readdress) await this.moveToNewAddress(droplet);
         return 'active';
       },
       shutdown: async () => {
