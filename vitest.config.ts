@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     globalSetup: ['test/global-setup.ts'],
+    // On CI a skipped test fails the run (see the reporter).
+    reporters: ['default', './test/harness/skip-guard-reporter.ts'],
     pool: 'forks',
     maxWorkers: 2,
     projects: [

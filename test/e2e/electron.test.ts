@@ -6,28 +6,15 @@
  * covers the same renderer through the same contract.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { _electron, type ElectronApplication } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireCommand } from '../harness/components.js';
+import { electronBinary } from '../harness/electron-binary.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
-
-/** The Electron binary npm would have installed, or why there is none. */
-function electronBinary(): { path: string } | { reason: string } {
-  const dir = path.join(root, 'node_modules', 'electron');
-  const pathFile = path.join(dir, 'path.txt');
-  if (!existsSync(pathFile)) {
-    return { reason: 'node_modules/electron has no binary (installed with ELECTRON_SKIP_BINARY_DOWNLOAD=1)' };
-  }
-  const binary = path.join(
-    process.env.ELECTRON_OVERRIDE_DIST_PATH ?? path.join(dir, 'dist'),
-    readFileSync(pathFile, 'utf8'),
-  );
-  return existsSync(binary) ? { path: binary } : { reason: `Electron binary ${binary} is missing` };
-}
 
 const found = electronBinary();
 if ('reason' in found) {
