@@ -7,6 +7,8 @@
 //     on another fresh host of the same image (docker exec, no SSH at all). Goal ≤ floor + 10 s.
 //  3. SSH round trips of one create, counted on the server: sshd at LogLevel DEBUG1 logs every
 //     channel and exec, sftp-server at -l INFO every file operation.
+//  4. `moor ssh NAME -- true` on the same host, the system ssh and the built-in client
+//     (--native-ssh). Goal ≤ 0.5 s. Median of 2 × --runs, after one warm-up each.
 //
 //   npm run build && node --import tsx bench/provision.mjs [--runs N] [--cli PATH]
 import { execFile } from 'node:child_process';
@@ -87,6 +89,20 @@ try {
     await moor('rm', '-y', name);
   }
 
+  // 4: `moor ssh NAME -- true` on the same host
+  await create('sshbench', ready.address);
+  const sshTimes = { system: [], native: [] };
+  for (const [kind, flags] of [
+    ['system', []],
+    ['native', ['--native-ssh']],
+  ]) {
+    await moor(...flags, 'ssh', 'sshbench', '--', 'true'); // warm-up (page cache, first key load)
+    for (let i = 0; i < RUNS * 2; i++) {
+      sshTimes[kind].push(await timed(() => moor(...flags, 'ssh', 'sshbench', '--', 'true')));
+    }
+  }
+  await moor('rm', '-y', 'sshbench');
+
   // 2: the install, against the floor on a twin host
   const fresh = await startTestHost({
     name: `bench-prov-fresh-${process.pid}`,
@@ -120,6 +136,11 @@ try {
     },
     createWithInstall: { ms: Math.round(installTime), floorMs: Math.round(floorTime), goal: 'floor + 10 s' },
     sshPerCreate: trips,
+    sshTrue: {
+      systemMedianMs: Math.round(median(sshTimes.system)),
+      nativeMedianMs: Math.round(median(sshTimes.native)),
+      goalMs: 500,
+    },
   };
   console.log(
     `create, Docker installed:   median ${s(figures.createWithDocker.medianMs)} of ${RUNS} (goal ≤ 5 s)`,
@@ -131,6 +152,10 @@ try {
   console.log(
     `SSH per create (server side): ${trips.connections} connection(s), ${trips.channels} channels, ` +
       `${trips.execs} execs, ${trips.sftpOps} sftp file operations`,
+  );
+  console.log(
+    `moor ssh NAME -- true:       median ${s(figures.sshTrue.systemMedianMs)} system ssh, ` +
+      `${s(figures.sshTrue.nativeMedianMs)} built-in (goal ≤ 0.5 s)`,
   );
   console.log(JSON.stringify(figures));
 } finally {
