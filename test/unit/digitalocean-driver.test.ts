@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ProgressEvent, progressReporter } from '../../main/core/progress.js';
+import { DigitalOceanApi } from '../../main/drivers/digitalocean/api.js';
 import digitalocean from '../../main/drivers/digitalocean/index.js';
 import type { DriverContext, FlagValues } from '../../main/drivers/types.js';
 import type { SecretStore } from '../../main/secrets/types.js';
@@ -282,6 +283,67 @@ describe('digitalocean driver (emulator, no hosts)', () => {
     emulator.clearFaults();
     await driver.remove(); // cleanup ignores the (aborted) signal
     expect(emulator.state()).toMatchObject({ droplets: [], keys: [] });
+  });
+
+  describe('a key upload that fails ambiguously (5xx, dropped connection)', () => {
+    const keyLookups = () =>
+      emulator.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v2/account/keys/'));
+
+    it.each([
+      ['answers 500', { status: 500 }],
+      ['loses its connection', { drop: true }],
+    ])('%s after DigitalOcean made the key: adopts it by fingerprint and goes on', async (_label, fault) => {
+      emulator.injectFault({ method: 'POST', path: '/v2/account/keys', afterCommit: true, ...fault });
+      const { driver, ctx, config } = await open('adopt');
+      const checkpointed: number[] = [];
+      ctx.checkpoint = async () => void checkpointed.push(config.SSHKeyID as number);
+      await driver.create();
+
+      const [key] = emulator.state().keys;
+      expect(emulator.state().keys).toHaveLength(1);
+      expect(config.SSHKeyID).toBe(key!.id);
+      expect(checkpointed[0]).toBe(key!.id); // recorded at once, like an uploaded key
+      expect(keyLookups().map((r) => r.path)).toEqual([`/v2/account/keys/${key!.fingerprint}`]);
+      expect(emulator.state().droplets[0]?.keyIds).toEqual([key!.id]);
+      expect(
+        events.some((e) => /SSH key upload failed .* but key \d+ was created: using it/.test(e.message)),
+      ).toBe(true);
+      await driver.remove();
+      expect(emulator.state()).toMatchObject({ droplets: [], keys: [] });
+    });
+
+    it('fails with the upload error when the lookup finds no key (404), creating nothing', async () => {
+      emulator.injectFault({ method: 'POST', path: '/v2/account/keys', status: 500 });
+      const { driver, config } = await open('nokey');
+      await expect(driver.create()).rejects.toThrow(/POST \/v2\/account\/keys: HTTP 500/);
+      expect(keyLookups().map((r) => r.status)).toEqual([404]);
+      expect(config.SSHKeyID).toBe(0);
+      expect(emulator.requests.some((r) => r.path === '/v2/droplets')).toBe(false);
+      expect(emulator.state()).toMatchObject({ droplets: [], keys: [] });
+    });
+
+    it('does not look anything up after a 4xx (DigitalOcean refused it)', async () => {
+      emulator.injectFault({ method: 'POST', path: '/v2/account/keys', status: 422 });
+      const { driver } = await open('refused');
+      await expect(driver.create()).rejects.toThrow(/HTTP 422/);
+      expect(keyLookups()).toEqual([]);
+    });
+
+    it('names the fingerprint to delete when the lookup fails too', async () => {
+      emulator.injectFault({ method: 'POST', path: '/v2/account/keys', status: 500, afterCommit: true });
+      emulator.injectFault({ method: 'GET', path: '/v2/account/keys/', status: 503, times: 10 });
+      const { driver } = await open('unknown');
+      const err = await driver.create().then(
+        () => new Error('create succeeded'),
+        (e: unknown) => e as Error,
+      );
+      const [key] = emulator.state().keys;
+      expect(err.message).toMatch(/^DigitalOcean API POST \/v2\/account\/keys: HTTP 500 /);
+      expect(err.message).toContain('checking whether the SSH key was created anyway failed too');
+      expect(err.message).toContain(`with fingerprint ${key!.fingerprint}, delete it`);
+      emulator.clearFaults();
+      await new DigitalOceanApi({ token: emulator.token, baseUrl: emulator.url }).deleteKey(key!.id);
+    });
   });
 
   it('waits for the rate limit and retries 5xx on polls during create', async () => {

@@ -72,6 +72,14 @@ async function expectNoLeaks(name: string) {
 
 const requestFaults: Array<[string, RequestFault]> = [
   ['key upload fails (500)', { method: 'POST', path: '/v2/account/keys', status: 500 }],
+  [
+    'key upload answers 500 after the key exists (adopted, then rolled back)',
+    { method: 'POST', path: '/v2/account/keys', status: 500, afterCommit: true },
+  ],
+  [
+    'key upload loses its connection after the key exists (adopted, then rolled back)',
+    { method: 'POST', path: '/v2/account/keys', drop: true, afterCommit: true },
+  ],
   ['droplet create fails (500)', { method: 'POST', path: '/v2/droplets', status: 500 }],
   [
     'droplet create answers 500 after the droplet exists (adopted, then rolled back)',

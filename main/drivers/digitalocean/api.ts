@@ -79,6 +79,14 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof DigitalOceanApiError && err.status === 404;
 }
 
+/**
+ * Whether a failed create may have happened anyway: a 5xx, or no readable answer (dropped
+ * connection, timeout). A 4xx (and a 429) means DigitalOcean refused before doing anything.
+ */
+export function mayHaveCommitted(err: unknown): boolean {
+  return !(err instanceof DigitalOceanApiError) || err.status >= 500;
+}
+
 export interface ApiOptions {
   token: string;
   baseUrl?: string;
@@ -136,10 +144,9 @@ export class DigitalOceanApi {
 
   /** By numeric ID or MD5 fingerprint. */
   async getKey(idOrFingerprint: string | number): Promise<DoSshKey> {
-    const res = await this.request<{ ssh_key: DoSshKey }>(
-      'GET',
-      `/v2/account/keys/${encodeURIComponent(String(idOrFingerprint))}`,
-    );
+    // The colons of a fingerprint are legal in a path and sent as-is, as DigitalOcean's own clients do.
+    const segment = encodeURIComponent(String(idOrFingerprint)).replace(/%3A/gi, ':');
+    const res = await this.request<{ ssh_key: DoSshKey }>('GET', `/v2/account/keys/${segment}`);
     return res.ssh_key;
   }
 

@@ -14,15 +14,16 @@ import { DEFAULT_ENGINE_PORT } from '../../store/config.js';
 import type { Driver, DriverContext, SshTarget } from '../types.js';
 import {
   DigitalOceanApi,
-  DigitalOceanApiError,
   type DoAction,
   type DoDroplet,
   type DoRegion,
+  type DoSshKey,
   type DropletCreateRequest,
   isNotFound,
+  mayHaveCommitted,
 } from './api.js';
 import { type DigitalOceanConfig, imageParam, splitTags } from './config.js';
-import { generateRsaKeyPair } from './keys.js';
+import { generateRsaKeyPair, md5Fingerprint } from './keys.js';
 
 /** Knobs for tests and slow accounts (environment; seconds / milliseconds as named). */
 export function timings(env: NodeJS.ProcessEnv) {
@@ -190,7 +191,7 @@ export class DigitalOceanDriver implements Driver {
       await fs.writeFile(`${machineKey}.pub`, pair.publicKey, { mode: 0o600 });
       c.SSHKeyPath = machineKey;
       signal?.throwIfAborted();
-      const key = await api.createKey(c.MachineName, pair.publicKey);
+      const key = await this.uploadKey(api, pair.publicKey);
       c.SSHKeyID = key.id;
       await this.checkpoint();
     }
@@ -234,6 +235,37 @@ export class DigitalOceanDriver implements Driver {
   }
 
   /**
+   * POST /v2/account/keys is not repeated either (see createDroplet). After an ambiguous failure
+   * the key may exist; it was generated just now, so its fingerprint identifies it: found, it is
+   * adopted (recorded by the caller like an uploaded key, then used or rolled back); a 404 means
+   * the upload did not happen, and the create fails with the upload's error.
+   */
+  private async uploadKey(api: DigitalOceanApi, publicKey: string): Promise<DoSshKey> {
+    try {
+      return await api.createKey(this.name, publicKey);
+    } catch (err) {
+      if (!mayHaveCommitted(err)) throw err;
+      const fingerprint = md5Fingerprint(publicKey);
+      let key: DoSshKey;
+      try {
+        // Not cancellable: a cancel here would leave a key that may exist without a record.
+        key = await (await this.api(false)).getKey(fingerprint);
+      } catch (lookupErr) {
+        if (isNotFound(lookupErr)) throw err;
+        throw new MoorError(
+          `${errorMessage(err)}; checking whether the SSH key was created anyway failed too ` +
+            `(${errorMessage(lookupErr)}): if your DigitalOcean account has a key with fingerprint ` +
+            `${fingerprint}, delete it`,
+        );
+      }
+      this.ctx.progress.log(
+        `The SSH key upload failed (${errorMessage(err)}) but key ${key.id} was created: using it`,
+      );
+      return key;
+    }
+  }
+
+  /**
    * POST /v2/droplets is not repeated after a 5xx or a dropped connection (a repeat could make a
    * second droplet). Such an answer is ambiguous — the droplet may exist — so Moor looks for a
    * droplet of this name created since the request and adopts it: recorded, it is either used or
@@ -244,8 +276,7 @@ export class DigitalOceanDriver implements Driver {
     try {
       return await api.createDroplet(request);
     } catch (err) {
-      const ambiguous = !(err instanceof DigitalOceanApiError) || err.status >= 500;
-      if (!ambiguous) throw err;
+      if (!mayHaveCommitted(err)) throw err;
       let found: DoDroplet[] = [];
       try {
         // created_at has whole seconds and the clocks differ: allow some slack.

@@ -35,6 +35,8 @@ export interface RequestFault {
   resetInSeconds?: number;
   /** Handle the request first, then answer with the error (a 500 after the droplet exists). */
   afterCommit?: boolean;
+  /** Close the connection instead of answering (with `afterCommit`: after handling the request). */
+  drop?: boolean;
   /** Delay the answer (ms) — e.g. to cancel a create while a request is in flight. */
   delayMs?: number;
 }
@@ -363,6 +365,7 @@ export class DigitalOceanEmulator {
 
     const fault = this.takeFault(method, path);
     if (fault?.delayMs) await delay(fault.delayMs);
+    if (fault?.drop && !fault.afterCommit) return void res.socket?.destroy();
     if (fault?.status && !fault.afterCommit) {
       if (fault.status === 429) {
         return fail(
@@ -389,6 +392,7 @@ export class DigitalOceanEmulator {
 
     try {
       const [status, result] = await this.route(method, path, body, url.searchParams);
+      if (fault?.drop) return void res.socket?.destroy();
       if (fault?.status && fault.afterCommit) {
         return fail(
           new HttpError(fault.status, errorIdFor(fault.status), 'Injected fault (after commit)'),
