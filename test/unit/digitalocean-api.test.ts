@@ -52,6 +52,27 @@ describe('DigitalOcean API client', () => {
     expect(emulator.requests.map((r) => r.status)).toEqual([429, 429, 200]);
   });
 
+  it('a request without an answer times out: retried when idempotent, a clear error for a create', async () => {
+    emulator.injectFault({ path: '/v2/regions', delayMs: 600 });
+    const retries: string[] = [];
+    const regions = await api({ requestTimeoutMs: 200, onRetry: (m) => retries.push(m) }).listRegions();
+    expect(regions.length).toBeGreaterThan(0);
+    expect(retries).toEqual([
+      expect.stringMatching(/^GET \/v2\/regions: no answer within 0\.2s \(timed out\)/),
+    ]);
+
+    emulator.injectFault({ method: 'POST', path: '/v2/account/keys', delayMs: 600 });
+    const err = await api({ requestTimeoutMs: 200 })
+      .createKey('t', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq7f0mN3zj3Q2c1aXgYwG0dUu0xW5mX1rQw6V3kYy9c t')
+      .catch((e: unknown) => e);
+    // Not an API error: the caller treats it as "may have been made" and looks the key up.
+    expect(err).not.toBeInstanceOf(DigitalOceanApiError);
+    expect((err as Error).message).toMatch(
+      /POST \/v2\/account\/keys failed: no answer within 0\.2s \(timed out\)/,
+    );
+    await emulator.idle();
+  });
+
   it('computes the 429 wait from RateLimit-Reset (epoch seconds), else Retry-After', () => {
     const now = 1_700_000_000_000;
     expect(rateLimitDelay(new Headers({ 'RateLimit-Reset': String(now / 1000 + 3) }), 10, 0, now)).toBe(3100);

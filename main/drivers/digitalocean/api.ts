@@ -102,6 +102,8 @@ export interface ApiOptions {
   onRetry?: (message: string) => void;
   /** Where the token came from, named in the 401 error. */
   tokenSource?: string;
+  /** One request (answer included) may take this long before it counts as a network failure. */
+  requestTimeoutMs?: number;
 }
 
 interface RequestOptions {
@@ -119,7 +121,9 @@ interface RequestOptions {
   abortable: boolean;
 }
 
-const RETRYABLE_NETWORK = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|socket|fetch failed/i;
+const RETRYABLE_NETWORK = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|socket|fetch failed|timed out/i;
+/** A wedged connection must not hang a create forever; DigitalOcean answers in well under this. */
+const REQUEST_TIMEOUT_MS = 60_000;
 
 export class DigitalOceanApi {
   readonly baseUrl: string;
@@ -205,9 +209,15 @@ export class DigitalOceanApi {
     const maxRetries = this.options.maxRetries ?? 5;
     const baseMs = this.options.retryBaseMs ?? 500;
     const what = `${method} ${path.replace(/\?.*$/, '')}`;
+    const timeoutMs = this.options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
+      // Creates are not cancelled mid-flight (see RequestOptions), but they do time out: the
+      // caller treats that like a dropped connection (the create may have happened).
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const requestSignal = opts.abortable && signal ? AbortSignal.any([signal, timeout]) : timeout;
       let res: Response;
+      let text: string;
       try {
         res = await fetch(this.baseUrl + path, {
           method,
@@ -218,11 +228,16 @@ export class DigitalOceanApi {
             'User-Agent': 'moor',
           },
           body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-          signal: opts.abortable ? signal : undefined,
+          signal: requestSignal,
         });
+        text = await res.text();
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
-        const message = err instanceof Error ? `${err.message} ${String(err.cause ?? '')}` : String(err);
+        const message = timeout.aborted
+          ? `no answer within ${formatSeconds(timeoutMs)} (timed out)`
+          : err instanceof Error
+            ? `${err.message} ${String(err.cause ?? '')}`
+            : String(err);
         if (opts.idempotent && attempt < maxRetries && RETRYABLE_NETWORK.test(message)) {
           const delay = backoff(baseMs, attempt);
           this.options.onRetry?.(`${what}: ${message.trim()}; retrying in ${formatSeconds(delay)}`);
@@ -231,7 +246,6 @@ export class DigitalOceanApi {
         }
         throw new MoorError(`DigitalOcean API ${what} failed: ${message.trim()} (API URL ${this.baseUrl})`);
       }
-      const text = await res.text();
       if (res.ok) {
         if (!text) return undefined as T;
         try {
