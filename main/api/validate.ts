@@ -1,6 +1,7 @@
 /**
  * Runtime validation of every invoke argument (zod), checked against the contract's types so the
- * two cannot drift: a schema whose output type differs from `InvokeArgs<M>` fails to compile.
+ * two cannot drift: a schema whose output type differs from `InvokeArgs<M>` in either direction
+ * (narrower or wider) fails to compile.
  */
 import { z } from 'zod';
 import { MoorError } from '../core/errors.js';
@@ -56,6 +57,18 @@ export const invokeSchemas = {
   listTerminals: none,
   readLogs: z.strictObject({ operationId: id }),
 } satisfies Schemas;
+
+/**
+ * Exact type equality. `satisfies Schemas` alone lets a schema narrower than the contract through
+ * (a field the contract allows but the schema rejects at run time); this catches both directions.
+ */
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type SchemaMismatches = {
+  [M in InvokeMethod]: Equals<z.output<(typeof invokeSchemas)[M]>, InvokeArgs<M>> extends true ? never : M;
+}[InvokeMethod];
+/** A mismatch fails here, naming the method: "Property 'remove' is missing in type '{}'". */
+const schemasMatchContract: Record<SchemaMismatches, 'schema differs from the contract'> = {};
+void schemasMatchContract;
 
 /** Parses one call's argument; a bad one is rejected with a message naming the method and field. */
 export function validateArgs<M extends InvokeMethod>(method: M, arg: unknown): InvokeArgs<M> {

@@ -37,6 +37,33 @@ export function isExternalLink(url: string): boolean {
 }
 
 /**
+ * Whether a frame showing `url` shows the app's own page `pageUrl`: the same file for a file:
+ * page (whatever its #route or ?query), the same origin for an http(s) page (a dev server).
+ */
+export function isAppPage(url: string, pageUrl: string): boolean {
+  try {
+    const actual = new URL(url);
+    const expected = new URL(pageUrl);
+    if (expected.protocol !== 'file:') return actual.origin === expected.origin;
+    return (
+      actual.protocol === 'file:' &&
+      actual.host === expected.host &&
+      filePath(actual.pathname) === filePath(expected.pathname)
+    );
+  } catch {
+    return false; // unparsable URL or malformed %-escape
+  }
+}
+
+/** A file URL's path, decoded, with a Windows drive letter in one case (Chromium upper-cases it). */
+function filePath(pathname: string): string {
+  return decodeURIComponent(pathname).replace(
+    /^\/([a-z]):/,
+    (_m, drive: string) => `/${drive.toUpperCase()}:`,
+  );
+}
+
+/**
  * Whether the tray icon is actually visible: GNOME shows none without an extension, so a window
  * close there must quit (or users are left with an invisible app). MOOR_TRAY=0/1 overrides.
  */

@@ -47,14 +47,31 @@ export interface AppServicesOptions {
   version?: string;
   /** Called by dispose() (e.g. to stop the contexts watcher). */
   onDispose?: () => void;
+  /** How long dispose() waits for aborted operations to roll back (default 60 s). */
+  disposeTimeoutMs?: number;
 }
 
 const MAX_FINISHED_OPERATIONS = 20;
+
+/** Whether every promise settled within `ms` (rejections count as settled). */
+async function settledWithin(work: Array<Promise<unknown> | null>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([Promise.allSettled(work).then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 interface Operation {
   info: OperationInfo;
   log: ProgressEvent[];
   controller: AbortController;
+  /** Settles once the operation has ended (after its rollback, when aborted). */
+  done: Promise<void>;
 }
 
 const ACTION_BUSY: Record<MachineAction, MachineBusy> = {
@@ -79,6 +96,7 @@ export class AppServices implements MoorInvoke {
   private unwatchActive: (() => void) | null = null;
   private catalog: Promise<DriverCatalog> | null = null;
   private disposed = false;
+  private disposing: Promise<boolean> | null = null;
 
   constructor(private readonly options: AppServicesOptions) {}
 
@@ -99,15 +117,28 @@ export class AppServices implements MoorInvoke {
     await this.refresh();
   }
 
-  async dispose(): Promise<void> {
+  /**
+   * Stops polling and terminals, aborts every running operation and waits for them to end: an
+   * aborted create rolls back (removes its cloud resources and machine directory), and quitting
+   * before that finishes would leave exactly the orphans Moor promises not to. Waits at most
+   * `disposeTimeoutMs`; resolves false if it gave up. Calling it again returns the same promise.
+   */
+  dispose(): Promise<boolean> {
+    this.disposing ??= this.shutdown();
+    return this.disposing;
+  }
+
+  private async shutdown(): Promise<boolean> {
     this.disposed = true;
     if (this.pollTimer) clearTimeout(this.pollTimer);
     this.unwatchActive?.();
     this.options.onDispose?.();
-    for (const op of this.operations.values()) op.controller.abort();
+    const running = [...this.operations.values()].filter((op) => op.info.status === 'running');
+    for (const op of running) op.controller.abort(new MoorError('Moor is quitting'));
     for (const session of this.terminals.values()) session.close();
     this.terminals.clear();
-    await this.polling;
+    const work = [...running.map((op) => op.done), this.polling];
+    return settledWithin(work, this.options.disposeTimeoutMs ?? 60_000);
   }
 
   private setActive(active: ActiveHost): void {
@@ -255,6 +286,8 @@ export class AppServices implements MoorInvoke {
     driver: string,
     request: CreateRequest,
   ): Operation {
+    // dispose() would neither abort nor wait for an operation started after it.
+    if (this.disposed) throw new MoorError('Moor is quitting');
     const op: Operation = {
       info: {
         id: randomUUID(),
@@ -270,6 +303,7 @@ export class AppServices implements MoorInvoke {
       },
       log: [],
       controller: new AbortController(),
+      done: Promise.resolve(),
     };
     this.operations.set(op.info.id, op);
     this.emit('createProgress', { operation: op.info, event: null });
@@ -284,7 +318,7 @@ export class AppServices implements MoorInvoke {
 
   /** Ends `op` when `work` settles: succeeded, cancelled (aborted) or failed with its error. */
   private settle(op: Operation, work: Promise<void>, machineKept: (err: unknown) => boolean): void {
-    void work.then(
+    op.done = work.then(
       () => this.endOperation(op, 'succeeded', ''),
       (err: unknown) =>
         this.endOperation(
@@ -306,7 +340,7 @@ export class AppServices implements MoorInvoke {
     this.busy.delete(op.info.machine);
     this.emit('createProgress', { operation: op.info, event: null });
     this.pruneOperations();
-    void this.refresh();
+    if (!this.disposed) void this.refresh();
   }
 
   private pruneOperations(): void {

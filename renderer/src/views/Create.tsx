@@ -3,7 +3,7 @@ import type { DriverCatalog, ProgressEvent } from '../../../main/api/contract.js
 import type { Navigate } from '../App.js';
 import { Button, Icon, Spinner } from '../components.js';
 import { type FieldModel, type FormValues, formFields, initialValues, toRequest, validate } from '../form.js';
-import { type OperationView, useAppState } from '../store.js';
+import { attempt, type OperationView, useAppState } from '../store.js';
 
 function Field({
   field,
@@ -439,7 +439,7 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
           <Progress
             op={op}
             navigate={navigate}
-            onCancel={() => void window.moor.cancelCreate({ operationId: op.info.id })}
+            onCancel={() => void attempt(() => window.moor.cancelCreate({ operationId: op.info.id }))}
             onRetry={() => void retry()}
           />
         ) : null}

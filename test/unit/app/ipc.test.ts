@@ -1,28 +1,44 @@
 import { describe, expect, it } from 'vitest';
 import { createApiClient } from '../../../main/api/client.js';
 import { EVENT_CHANNEL, INVOKE_METHODS, invokeChannel, type MoorInvoke } from '../../../main/api/contract.js';
-import { type IpcMainLike, registerIpc, type WebContentsLike } from '../../../main/app/ipc.js';
+import {
+  type FrameLike,
+  type InvokeEventLike,
+  type IpcMainLike,
+  registerIpc,
+  type WebContentsLike,
+} from '../../../main/app/ipc.js';
 import type { EventListener } from '../../../main/services/app-services.js';
+
+const PAGE = 'file:///opt/Moor/resources/app.asar/dist/renderer/index.html';
+let nextFrameId = 1;
 
 /** A stand-in for Electron's ipcMain: records handlers and lets the test invoke them. */
 class FakeIpcMain implements IpcMainLike {
-  handlers = new Map<string, (event: { sender: unknown }, ...args: unknown[]) => unknown>();
-  handle(channel: string, listener: (event: { sender: unknown }, ...args: unknown[]) => unknown): void {
+  handlers = new Map<string, (event: InvokeEventLike, ...args: unknown[]) => unknown>();
+  handle(channel: string, listener: (event: InvokeEventLike, ...args: unknown[]) => unknown): void {
     if (this.handlers.has(channel)) throw new Error(`second handler for ${channel}`);
     this.handlers.set(channel, listener);
   }
   removeHandler(channel: string): void {
     this.handlers.delete(channel);
   }
-  async invoke(sender: unknown, channel: string, arg?: unknown): Promise<unknown> {
+  /** A call from `sender`'s main frame unless another `senderFrame` is given. */
+  async invoke(
+    sender: FakeWebContents,
+    channel: string,
+    arg?: unknown,
+    senderFrame: FrameLike | null = sender.mainFrame,
+  ): Promise<unknown> {
     const h = this.handlers.get(channel);
     if (!h) throw new Error(`No handler registered for '${channel}'`);
-    return h({ sender }, arg);
+    return h({ sender, senderFrame }, arg);
   }
 }
 
 /** A stand-in for a BrowserWindow's webContents. */
 class FakeWebContents implements WebContentsLike {
+  mainFrame: FrameLike = { frameTreeNodeId: nextFrameId++, url: `${PAGE}#/hosts` };
   sent: unknown[][] = [];
   destroyed = false;
   send(channel: string, ...args: unknown[]): void {
@@ -62,7 +78,12 @@ describe('registerIpc', () => {
   it('registers one handler per contract method and removes them all', () => {
     const ipc = new FakeIpcMain();
     const win = new FakeWebContents();
-    const unregister = registerIpc({ ipcMain: ipc, services: fakeServices().impl, windows: () => [win] });
+    const unregister = registerIpc({
+      ipcMain: ipc,
+      services: fakeServices().impl,
+      windows: () => [win],
+      pageUrl: PAGE,
+    });
     expect([...ipc.handlers.keys()].sort()).toEqual(INVOKE_METHODS.map((m) => invokeChannel(m)).sort());
     unregister();
     expect(ipc.handlers.size).toBe(0);
@@ -72,7 +93,7 @@ describe('registerIpc', () => {
     const ipc = new FakeIpcMain();
     const win = new FakeWebContents();
     const s = fakeServices();
-    registerIpc({ ipcMain: ipc, services: s.impl, windows: () => [win] });
+    registerIpc({ ipcMain: ipc, services: s.impl, windows: () => [win], pageUrl: PAGE });
     await expect(ipc.invoke(win, 'moor:start', { name: 'alpha' })).resolves.toEqual({ ok: 'start' });
     await expect(ipc.invoke(win, 'moor:start', { name: 42 })).rejects.toThrow(
       /Invalid arguments for start: name/,
@@ -92,7 +113,7 @@ describe('registerIpc', () => {
     const ipc = new FakeIpcMain();
     const win = new FakeWebContents();
     const s = fakeServices();
-    registerIpc({ ipcMain: ipc, services: s.impl, windows: () => [win] });
+    registerIpc({ ipcMain: ipc, services: s.impl, windows: () => [win], pageUrl: PAGE });
     await expect(ipc.invoke(win, 'moor:provisionMachine', { name: 'web' })).resolves.toEqual({
       ok: 'provisionMachine',
     });
@@ -114,9 +135,38 @@ describe('registerIpc', () => {
     const ipc = new FakeIpcMain();
     const win = new FakeWebContents();
     const s = fakeServices();
-    registerIpc({ ipcMain: ipc, services: s.impl, windows: () => [win] });
+    registerIpc({ ipcMain: ipc, services: s.impl, windows: () => [win], pageUrl: PAGE });
     await expect(ipc.invoke(new FakeWebContents(), 'moor:listMachines')).rejects.toThrow(/unknown page/);
     expect(s.calls).toEqual([]);
+  });
+
+  it("answers only the window's main frame, and only while it shows the app's page", async () => {
+    const ipc = new FakeIpcMain();
+    const win = new FakeWebContents();
+    const s = fakeServices();
+    registerIpc({ ipcMain: ipc, services: s.impl, windows: () => [win], pageUrl: PAGE });
+    const refused = (frame: FrameLike | null) =>
+      expect(ipc.invoke(win, 'moor:listMachines', undefined, frame)).rejects.toThrow(/unknown page/);
+    // A subframe of our window, even one showing our own page.
+    await refused({ frameTreeNodeId: nextFrameId++, url: PAGE });
+    await refused({ frameTreeNodeId: nextFrameId++, url: 'https://evil.example/' });
+    // The frame is gone (navigated or closed) by the time the call arrives.
+    await refused(null);
+    // The main frame, but showing another page or file.
+    await refused({ ...win.mainFrame, url: 'https://evil.example/index.html' });
+    await refused({ ...win.mainFrame, url: 'file:///tmp/evil/index.html' });
+    await refused({ ...win.mainFrame, url: 'about:blank' });
+    // Another WebContents' main frame, sent with our window as sender.
+    await refused(new FakeWebContents().mainFrame);
+    expect(s.calls).toEqual([]);
+    // Another WebFrameMain object for the same main frame is accepted (Electron may make new ones).
+    await expect(
+      ipc.invoke(win, 'moor:listMachines', undefined, {
+        frameTreeNodeId: win.mainFrame.frameTreeNodeId,
+        url: PAGE,
+      }),
+    ).resolves.toEqual({ ok: 'listMachines' });
+    expect(s.calls).toEqual([['listMachines', undefined]]);
   });
 
   it('forwards pushed events to every live window on one channel', () => {
@@ -125,7 +175,7 @@ describe('registerIpc', () => {
     const b = new FakeWebContents();
     b.destroyed = true;
     const s = fakeServices();
-    registerIpc({ ipcMain: ipc, services: s.impl, windows: () => [a, b] });
+    registerIpc({ ipcMain: ipc, services: s.impl, windows: () => [a, b], pageUrl: PAGE });
     const alpha = { machine: 'alpha', context: 'alpha' };
     s.emit('activeChanged', { active: alpha });
     expect(a.sent).toEqual([[EVENT_CHANNEL, 'activeChanged', { active: alpha }]]);
@@ -136,7 +186,7 @@ describe('registerIpc', () => {
     const ipc = new FakeIpcMain();
     const win = new FakeWebContents();
     const s = fakeServices();
-    registerIpc({ ipcMain: ipc, services: s.impl, windows: () => [win] });
+    registerIpc({ ipcMain: ipc, services: s.impl, windows: () => [win], pageUrl: PAGE });
     let onEvent: (event: string, payload: unknown) => void = () => {};
     const api = createApiClient({
       invoke: (method, arg) =>

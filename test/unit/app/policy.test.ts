@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   allowPermission,
   CONTENT_SECURITY_POLICY,
+  isAppPage,
   isExternalLink,
   quitWhenAllWindowsClosed,
   trayIconFile,
@@ -17,6 +18,24 @@ describe('window policy', () => {
     expect(isExternalLink('file:///etc/passwd')).toBe(false);
     expect(isExternalLink('javascript:alert(1)')).toBe(false);
     expect(isExternalLink('not a url')).toBe(false);
+  });
+
+  it("recognises the app's own page: the same file (any route), or the same origin for http", () => {
+    const page = 'file:///opt/Moor%20App/dist/renderer/index.html';
+    expect(isAppPage(page, page)).toBe(true);
+    expect(isAppPage('file:///opt/Moor App/dist/renderer/index.html#/create?x=1', page)).toBe(true);
+    expect(isAppPage('file:///opt/Moor%20App/dist/renderer/other.html', page)).toBe(false);
+    expect(isAppPage('file:///opt/Moor%20App/dist/renderer/index.html/..', page)).toBe(false);
+    expect(isAppPage('file://evil-host/opt/Moor%20App/dist/renderer/index.html', page)).toBe(false);
+    expect(isAppPage('https://evil.example/opt/Moor%20App/dist/renderer/index.html', page)).toBe(false);
+    expect(isAppPage('about:blank', page)).toBe(false);
+    expect(isAppPage('', page)).toBe(false);
+    expect(isAppPage('file:///opt/%E0%A4%A/index.html', page)).toBe(false);
+    // Chromium upper-cases Windows drive letters.
+    expect(isAppPage('file:///C:/Moor/index.html', 'file:///c:/Moor/index.html')).toBe(true);
+    // A dev server: its origin, any path.
+    expect(isAppPage('http://127.0.0.1:5173/src/x', 'http://127.0.0.1:5173/')).toBe(true);
+    expect(isAppPage('http://127.0.0.1:5174/', 'http://127.0.0.1:5173/')).toBe(false);
   });
 
   it('grants the clipboard to the app page only, and nothing else', () => {

@@ -30,8 +30,11 @@ function row(name: string, patch: Partial<MachineRow> = {}): MachineRow {
   };
 }
 
-/** In-memory backends (the services' own interfaces; the real ones are exercised by the e2e suite). */
-function setup() {
+/**
+ * In-memory backends (the services' own interfaces; the real ones are exercised by the e2e suite).
+ * `rollback`: what an aborted create waits for before it rejects (the core's rollback).
+ */
+function setup(opts: { rollback?: () => Promise<void>; disposeTimeoutMs?: number } = {}) {
   let rows = [row('alpha'), row('beta', { state: 'Stopped', url: '', dockerVersion: '' })];
   const calls: string[] = [];
   let listCalls = 0;
@@ -67,7 +70,11 @@ function setup() {
       new Promise<void>((resolve, reject) => {
         calls.push(`create ${request.name}`);
         createRun = { sink, signal, resolve, reject };
-        signal.addEventListener('abort', () => reject(new Error('Cancelled')));
+        signal.addEventListener('abort', () => {
+          const { rollback } = opts;
+          if (rollback) void rollback().then(() => reject(new Error('Cancelled')));
+          else reject(new Error('Cancelled'));
+        });
       }),
     action: async (action, name) => {
       calls.push(`${action} ${name}`);
@@ -123,6 +130,7 @@ function setup() {
       return { shell, close: () => shell.close() };
     },
     pollIntervalMs: 60_000,
+    disposeTimeoutMs: opts.disposeTimeoutMs,
   });
   const events: Pushed[] = [];
   services.subscribe((event, payload) => events.push({ event, payload } as Pushed));
@@ -288,6 +296,58 @@ describe('create operations', () => {
       /already exists/,
     );
     expect(t.calls.filter((c) => c.startsWith('create'))).toEqual([]);
+  });
+});
+
+describe('dispose (quit)', () => {
+  it('aborts running creates and waits for their rollback before it resolves', async () => {
+    let finishRollback = () => {};
+    const rollingBack = new Promise<void>((resolve) => {
+      finishRollback = resolve;
+    });
+    const d = setup({ rollback: () => rollingBack });
+    try {
+      await d.services.init();
+      await d.services.createMachine({ name: 'delta', driver: 'generic', flags: {} });
+      const lists = d.listCalls();
+      let settled: boolean | null = null;
+      const disposing = d.services.dispose();
+      void disposing.then((finished) => {
+        settled = finished;
+      });
+      expect(d.services.dispose()).toBe(disposing); // a second quit waits for the same work
+      expect(d.createRun().signal.aborted).toBe(true);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(settled).toBeNull(); // still rolling back
+      finishRollback();
+      await expect(disposing).resolves.toBe(true);
+      const op = (await d.services.snapshot()).operations[0]!;
+      expect(op).toMatchObject({ status: 'cancelled', error: 'Cancelled' });
+      expect(d.listCalls()).toBe(lists); // no host polling once disposed
+      await expect(d.services.createMachine({ name: 'late', driver: 'generic', flags: {} })).rejects.toThrow(
+        /Moor is quitting/,
+      );
+    } finally {
+      finishRollback();
+      rmSync(d.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives up waiting after its bound and says so', async () => {
+    const d = setup({ rollback: () => new Promise<void>(() => {}), disposeTimeoutMs: 30 });
+    try {
+      await d.services.init();
+      await d.services.createMachine({ name: 'stuck', driver: 'generic', flags: {} });
+      await expect(d.services.dispose()).resolves.toBe(false);
+      expect(d.createRun().signal.aborted).toBe(true);
+    } finally {
+      rmSync(d.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('resolves at once with nothing running', async () => {
+    await t.services.init();
+    await expect(t.services.dispose()).resolves.toBe(true);
   });
 });
 
