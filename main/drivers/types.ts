@@ -40,7 +40,8 @@ export interface DriverContext {
   machineDir: string;
   progress: ProgressReporter;
   signal?: AbortSignal;
-  env: NodeJS.ProcessEnv;
+  // The environment (process.env in the CLI), typed without Node so the contract can share this file.
+  env: Record<string, string | undefined>;
   /**
    * Saves config.json now. `create` calls it as soon as a cloud resource exists (key, droplet),
    * so a killed CLI leaves a record the next `ls`/`rm` can clean up. Set by createMachine.
