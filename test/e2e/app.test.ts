@@ -264,6 +264,24 @@ describe('Moor renderer in Chromium against the real services', () => {
     await waitForTerminal(page, /^pasted-9$/m);
   });
 
+  it('copies and pastes through the context menu', async () => {
+    await page.keyboard.type('clear; echo menu-$((4+4))\n');
+    await waitForTerminal(page, /^menu-8$/m);
+    const pane = page.locator('.term-pane:visible');
+    const menuItem = (name: RegExp) => page.getByRole('menu').getByRole('button', { name });
+    await pane.click({ button: 'right' });
+    await menuItem(/^Select all/).click();
+    await pane.click({ button: 'right' });
+    await menuItem(/^Copy/).click();
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toContain('menu-8');
+    await page.evaluate(() => navigator.clipboard.writeText('echo via-menu-$((5*5))'));
+    await pane.click({ button: 'right' });
+    await menuItem(/^Paste/).click();
+    await waitForTerminal(page, /echo via-menu-\$\(\(5\*5\)\)$/m); // pasted, not yet run
+    await page.keyboard.press('Enter');
+    await waitForTerminal(page, /^via-menu-25$/m);
+  });
+
   it('keeps the session when the page goes away; reattach replays its output', async () => {
     await page.reload();
     await page.waitForSelector('.app');
@@ -271,7 +289,7 @@ describe('Moor renderer in Chromium against the real services', () => {
     const reattach = page.getByRole('button', { name: 'Reattach' });
     await reattach.first().waitFor({ timeout: 10_000 });
     await reattach.first().click();
-    await waitForTerminal(page, /pasted-9/);
+    await waitForTerminal(page, /via-menu-25/);
     await page.locator('.term-pane:visible').click();
     await page.keyboard.type('echo still-here\n');
     await waitForTerminal(page, /^still-here$/m);

@@ -55,6 +55,11 @@ interface Menu {
   tab: TerminalTab;
 }
 
+/** Runs a context-menu action, then gives the keyboard back to the terminal (as terminal emulators do). */
+function menuAction(tab: TerminalTab, action: () => unknown): void {
+  void Promise.resolve(action()).finally(() => tab.term.focus());
+}
+
 export function TerminalsView({ visible }: { visible: boolean }) {
   const { tabs, activeKey } = useTabs();
   const sessions = useAppState((s) => s.terminals);
@@ -232,20 +237,24 @@ export function TerminalsView({ visible }: { visible: boolean }) {
           <button
             type="button"
             disabled={!menu.tab.term.hasSelection()}
-            onClick={() => void copySelection(menu.tab)}
+            onClick={() => menuAction(menu.tab, () => copySelection(menu.tab))}
           >
             Copy <kbd>Ctrl+Shift+C</kbd>
           </button>
           <button
             type="button"
-            onClick={() => void pasteInto(menu.tab).catch(() => notify('error', 'Clipboard not available'))}
+            onClick={() =>
+              menuAction(menu.tab, () =>
+                pasteInto(menu.tab).catch(() => notify('error', 'Clipboard not available')),
+              )
+            }
           >
             Paste <kbd>Ctrl+Shift+V</kbd>
           </button>
-          <button type="button" onClick={() => menu.tab.term.selectAll()}>
+          <button type="button" onClick={() => menuAction(menu.tab, () => menu.tab.term.selectAll())}>
             Select all
           </button>
-          <button type="button" onClick={() => menu.tab.term.clear()}>
+          <button type="button" onClick={() => menuAction(menu.tab, () => menu.tab.term.clear())}>
             Clear scrollback
           </button>
         </div>
