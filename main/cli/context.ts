@@ -22,13 +22,21 @@ export interface GlobalOptions {
 /** docker-machine's name for a machine used when a command gets no name (commands.go targetHost). */
 export const DEFAULT_MACHINE_NAME = 'default';
 
-/** Go's strconv.ParseBool, which docker-machine applies to MACHINE_DEBUG. */
+/** Go's strconv.ParseBool, which docker-machine applies to MACHINE_DEBUG (and its boolean flags' variables). */
 export function parseGoBool(value: string, source: string): boolean {
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
   throw new MoorError(
     `Error parsing boolean value from ${source}: strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`,
   );
+}
+
+/** Elapsed time as progress lines show it: `0.4s`, `12.3s`, `2m05.0s`. */
+export function formatElapsed(ms: number): string {
+  const tenths = Math.max(0, Math.round(ms / 100));
+  const minutes = Math.floor(tenths / 600);
+  const seconds = ((tenths % 600) / 10).toFixed(1);
+  return minutes > 0 ? `${minutes}m${seconds.padStart(4, '0')}s` : `${seconds}s`;
 }
 
 /**
@@ -61,15 +69,18 @@ export class CliContext {
       nativeSsh?: boolean;
       githubApiToken?: string;
     }>();
-    const envDebug = this.env.MACHINE_DEBUG;
+    const envBool = (name: string) => {
+      const value = this.env[name];
+      return value ? parseGoBool(value, name) : false;
+    };
     return {
-      debug: Boolean(o.debug) || (envDebug ? parseGoBool(envDebug, 'MACHINE_DEBUG') : false),
+      debug: Boolean(o.debug) || envBool('MACHINE_DEBUG'),
       storagePath: path.resolve(o.storagePath || defaultStoragePath(this.env)),
       tlsCaCert: o.tlsCaCert ?? '',
       tlsCaKey: o.tlsCaKey ?? '',
       tlsClientCert: o.tlsClientCert ?? '',
       tlsClientKey: o.tlsClientKey ?? '',
-      nativeSsh: Boolean(o.nativeSsh),
+      nativeSsh: Boolean(o.nativeSsh) || envBool('MACHINE_NATIVE_SSH'),
       githubApiToken: o.githubApiToken ?? '',
     };
   }
@@ -131,17 +142,21 @@ export class CliContext {
 
   /**
    * Progress of a long operation (create, provision, ...) printed like docker-machine's log:
-   * steps and results on stdout, warnings and errors on stderr, free-form logs only with -D.
+   * steps and results on stdout, each followed by the time since the operation started; warnings
+   * and errors on stderr; free-form logs only with -D.
    * `toStderr` is for commands whose stdout is meant for eval (env, config).
    */
   progress(machine: string, options: { toStderr?: boolean } = {}): ProgressReporter {
     return progressReporter(machine, (e: ProgressEvent) => {
       switch (e.level) {
         case 'step':
-        case 'done':
-          if (options.toStderr) this.errln(e.message);
-          else this.println(e.message);
+        case 'done': {
+          // docker-machine's text first (scripts match on it), the time since the start after it.
+          const line = `${e.message} (${formatElapsed(e.elapsedMs)})`;
+          if (options.toStderr) this.errln(line);
+          else this.println(line);
           break;
+        }
         case 'log':
           this.debug(`(${machine}) ${e.message}`);
           break;

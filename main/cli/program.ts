@@ -51,8 +51,9 @@ export function buildProgram(cli: CliContext, program: Command): Command {
         .env('MACHINE_GITHUB_API_TOKEN')
         .hideHelp(),
     )
+    // Not .env(): commander turns a boolean flag on for any value, "false" too; see CliContext.globals.
     .addOption(
-      new Option('--native-ssh', 'Use the native (Go-based) SSH implementation.').env('MACHINE_NATIVE_SSH'),
+      new Option('--native-ssh', 'Use the native (Go-based) SSH implementation (or $MACHINE_NATIVE_SSH)'),
     )
     .addOption(
       new Option('--bugsnag-api-token <token>', 'Accepted for compatibility; Moor sends no crash reports')
@@ -89,8 +90,12 @@ export async function runCli(argv: readonly string[] = process.argv.slice(2)): P
   const program = new Command();
   const cli = new CliContext(program, PROGRAM_NAME, argv);
   try {
-    // MACHINE_DEBUG that does not parse fails every command, as in docker-machine.
-    if (cli.env.MACHINE_DEBUG) parseGoBool(cli.env.MACHINE_DEBUG, 'MACHINE_DEBUG');
+    // MACHINE_DEBUG that does not parse fails every command, as in docker-machine; so does a
+    // MACHINE_NATIVE_SSH that says neither yes nor no (rather than guessing which client to use).
+    for (const variable of ['MACHINE_DEBUG', 'MACHINE_NATIVE_SSH']) {
+      const value = cli.env[variable];
+      if (value) parseGoBool(value, variable);
+    }
     buildProgram(cli, program);
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -280,7 +280,8 @@ async function installDocker(ctx: ProvisionContext): Promise<HostFacts> {
   const result = await asRoot(ctx, installScript(ctx.provisioner, url));
   if (result.code !== 0) throw scriptError(`Installing Docker on "${host.Name}" failed`, result);
   const method = (result.sections.installed ?? '').trim();
-  progress.log(
+  // A result line, not a debug log: which installation was used matters without -D.
+  progress.done(
     method === 'script'
       ? `Docker was installed by the install script from ${url}`
       : `Docker was installed from the distribution's package ${method}`,

@@ -197,6 +197,9 @@ function connectOnce(
       failHandshake(new SshConnectError(address, 'the connection closed before login'));
     });
 
+    // ssh2 asks for one method at a time; each attempt offers the whole list again (shift() below
+    // empties this copy, never the caller's list, so a retry after a refused login still has keys).
+    const methods = [...credentials.methods];
     const pinnedTypes = pinned.map((k) => k.type);
     client.connect({
       host: target.host,
@@ -209,7 +212,7 @@ function connectOnce(
       ...(pinned.length ? { algorithms: { serverHostKey: hostKeyAlgorithmsFor(pinnedTypes) as never } } : {}),
       authHandler: (_left, _partial, next) => {
         authStarted = true;
-        const method = credentials.methods.shift();
+        const method = methods.shift();
         if (!method) return false;
         next(method);
       },

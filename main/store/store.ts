@@ -133,14 +133,16 @@ export class Store {
     return dir;
   }
 
-  /** Writes config.json atomically (0600), as Go's MarshalIndent would. */
+  /**
+   * Writes config.json atomically (0600), as Go's MarshalIndent would. The machine's directory must
+   * exist (createMachineDir claims it); a machine removed meanwhile is the not-found error.
+   */
   async save(config: HostConfig): Promise<void> {
     await this.withMachineLock(config.Name, () => this.saveUnlocked(config));
   }
 
+  /** The directory exists here (withMachineLock checked it): only createMachineDir makes one. */
   private async saveUnlocked(config: HostConfig): Promise<void> {
-    const dir = this.machineDir(config.Name);
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFileAtomic(this.configPath(config.Name), goMarshalIndent(config), { mode: 0o600 });
   }
 
@@ -157,15 +159,38 @@ export class Store {
     });
   }
 
+  /**
+   * Deletes the machine's directory under its lock: an update() in progress finishes first, and
+   * one waiting for the lock then finds no machine instead of writing a lone config.json.
+   */
   async remove(name: string): Promise<void> {
-    await fs.rm(this.machineDir(name), { recursive: true, force: true });
+    const dir = this.machineDir(name);
+    if (!(await this.exists(name))) {
+      await fs.rm(dir, { recursive: true, force: true }); // a stray file of that name, if any
+      return;
+    }
+    await this.withMachineLock(name, () => fs.rm(dir, { recursive: true, force: true })).catch((err) => {
+      if (!(err instanceof MachineNotFoundError)) throw err; // removed meanwhile by someone else
+    });
   }
 
-  /** Runs `fn` holding the machine's inter-process lock (a lock directory beside config.json). */
+  /**
+   * Runs `fn` holding the machine's inter-process lock, a lock directory beside the machine's
+   * directory (machines/.NAME.lock: hidden from both tools' listings like every dot-directory), so
+   * that remove() can delete the whole machine while holding it. A machine that does not exist, or
+   * was removed while we waited, is the not-found error: this never creates a machine directory.
+   */
   async withMachineLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const dir = this.machineDir(name);
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    return withLockFile(path.join(dir, 'config.json'), path.join(dir, '.config.json.lock'), fn);
+    if (!(await this.exists(name))) throw new MachineNotFoundError(name);
+    return withLockFile(
+      path.join(dir, 'config.json'),
+      path.join(this.machinesDir, `.${name}.lock`),
+      async () => {
+        if (!(await this.exists(name))) throw new MachineNotFoundError(name);
+        return fn();
+      },
+    );
   }
 
   /** Runs `fn` holding the store-wide certificate lock (bootstrap of CA/client certs). */

@@ -188,6 +188,24 @@ describe('moor commands', () => {
       });
     });
 
+    it('active names the machine `moor use` selected only while it is Running', async () => {
+      try {
+        expect((await moor(['use', 'live'])).code).toBe(0);
+        expect(await moor(['active'])).toEqual({ code: 0, stdout: 'live\n', stderr: '' });
+        // docker-machine's rule: a host that is not Running is not active, whatever selects it.
+        expect((await moor(['use', 'dead'])).code).toBe(0);
+        expect(await moor(['active'])).toEqual({ code: 1, stdout: '', stderr: 'No active host found\n' });
+        expect((await moor(['use', 'hang'])).code).toBe(0);
+        expect(await moor(['active', '-t', '1'])).toEqual({
+          code: 1,
+          stdout: '',
+          stderr: 'Error getting active host: timeout\n',
+        });
+      } finally {
+        await moor(['use', '--default']);
+      }
+    });
+
     it('status asks the engine of a none machine', async () => {
       expect(await moor(['status', 'live'])).toMatchObject({ code: 0, stdout: 'Running\n' });
       expect(await moor(['status', 'dead'])).toMatchObject({ code: 0, stdout: 'Stopped\n' });

@@ -64,6 +64,17 @@ describe('moor ssh', () => {
       env: { MACHINE_NATIVE_SSH: '1' },
     });
     expect(viaEnv).toEqual({ code: 4, stdout: 'out\n', stderr: 'err\n' });
+    // "false" means false (commander took any value of a flag's variable as true): an ssh option
+    // such as -q works, which only the system ssh accepts.
+    const native = await moor(['ssh', 'gen', '-q', 'echo', 'sys'], { env: { MACHINE_NATIVE_SSH: '1' } });
+    expect(native.stderr).toContain('ssh options such as "-q" need the system ssh client');
+    expect(await moor(['ssh', 'gen', '-q', 'echo', 'sys'], { env: { MACHINE_NATIVE_SSH: 'false' } })).toEqual(
+      {
+        code: 0,
+        stdout: 'sys\n',
+        stderr: '',
+      },
+    );
     expect((await moor(['--native-ssh', 'ssh', 'gen', '--', 'cat'], { input: 'piped\n' })).stdout).toBe(
       'piped\n',
     );

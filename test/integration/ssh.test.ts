@@ -265,6 +265,29 @@ describe('authentication and errors', () => {
     );
   });
 
+  it('retries a refused login with every credential again (a key authorized only later)', async () => {
+    // The generic driver's restart retries while the host reboots; a refused attempt used to use up
+    // the keys, so every retry offered nothing and failed with "permission denied".
+    const keyPath = path.join(work.dir, 'late');
+    const { publicKey } = await generateSshKey(keyPath);
+    // sshd's INFO line for a client that gave up after its key was refused (worded two ways).
+    const refusals = () =>
+      sshd.log().match(/(Disconnected from|Connection closed by) authenticating user/g)?.length ?? 0;
+    const before = refusals();
+    const connecting = connect(machineTarget('late', { keyPath }), { agent: false, retryForMs: 15_000 });
+    const outcome = connecting.then(
+      () => null,
+      (err: unknown) => err,
+    );
+    for (let i = 0; i < 500 && refusals() === before; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(refusals(), 'sshd never refused the first attempt').toBeGreaterThan(before);
+    appendFileSync(path.join(sshd.dir, 'authorized_keys'), publicKey);
+    expect(await outcome).toBeNull();
+    const s = await connecting;
+    expect((await s.exec('echo late')).stdout).toBe('late\n');
+    s.close();
+  });
+
   it('explains unusable key files before connecting', async () => {
     await expect(
       connect(machineTarget('nokey', { keyPath: path.join(work.dir, 'missing') }), { agent: false }),

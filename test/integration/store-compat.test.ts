@@ -151,7 +151,10 @@ describe('docker-machine 0.16.2 store compatibility', () => {
     const fresh = path.join(dir, 'fresh');
     const r = await moor(fresh, ['create', '-d', 'none', '--url', 'tcp://127.0.2.40:2376', 'foo']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('Running pre-create checks...\nCreating machine...\n');
+    // docker-machine's lines, each followed by the time elapsed since the create started
+    expect(r.stdout).toMatch(
+      /^Running pre-create checks\.\.\. \(\d+\.\ds\)\nCreating machine\.\.\. \(\d+\.\ds\)\n/m,
+    );
     const ours = JSON.parse(readFileSync(path.join(fresh, 'machines/foo/config.json'), 'utf8')) as HostConfig;
     const theirs = JSON.parse(
       readFileSync(path.join(store, 'machines/foo/config.json'), 'utf8'),
