@@ -9,6 +9,7 @@ import {
   addHostKey,
   hostKeyAlgorithmsFor,
   knownHostsName,
+  movePinnedHostKeys,
   pinnedHostKeys,
   replaceHostKeys,
 } from '../../main/ssh/known-hosts.js';
@@ -86,6 +87,30 @@ describe('known_hosts', () => {
     expect((await pinnedHostKeys(file, '10.9.1.1', 22)).map((k) => k.blob)).toEqual([wildcard]);
     expect(await pinnedHostKeys(file, '10.9.9.9', 22)).toEqual([]);
     expect(await pinnedHostKeys(tmpFile('missing'), 'x', 22)).toEqual([]);
+  });
+
+  it('moves the pinned keys of a machine to its new address, other lines untouched', async () => {
+    const file = tmpFile('known_hosts');
+    const key = blob('ssh-ed25519');
+    const stale = blob('ssh-ed25519');
+    const b64 = (b: Buffer) => b.toString('base64');
+    writeFileSync(
+      file,
+      `# kept\n10.0.0.1 ssh-ed25519 ${b64(key)}\n10.0.0.2 ssh-ed25519 ${b64(stale)}\n[10.0.0.1]:2222 ssh-rsa AAAA\n`,
+    );
+    const from = { host: '10.0.0.1', port: 22 };
+    const to = { host: '10.0.0.2', port: 22 };
+    expect(await movePinnedHostKeys(file, from, to)).toBe(1);
+    expect(readFileSync(file, 'utf8')).toBe(
+      `# kept\n[10.0.0.1]:2222 ssh-rsa AAAA\n10.0.0.2 ssh-ed25519 ${b64(key)}\n`,
+    );
+    // The new address must present the machine's key: the other one is no longer pinned there.
+    expect((await pinnedHostKeys(file, '10.0.0.2', 22)).map((k) => k.blob)).toEqual([key]);
+    expect(await pinnedHostKeys(file, '10.0.0.1', 22)).toEqual([]);
+    // Nothing pinned for the old address: nothing changes.
+    const text = readFileSync(file, 'utf8');
+    expect(await movePinnedHostKeys(file, from, to)).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(text);
   });
 
   it('asks ssh2 only for the pinned key types (RSA through its SHA-2 signatures)', () => {
