@@ -31,6 +31,14 @@ export function parseGoBool(value: string, source: string): boolean {
   );
 }
 
+function ignoringParseErrors(read: () => boolean): boolean {
+  try {
+    return read();
+  } catch {
+    return false;
+  }
+}
+
 /** Elapsed time as progress lines show it: `0.4s`, `12.3s`, `2m05.0s`. */
 export function formatElapsed(ms: number): string {
   const tenths = Math.max(0, Math.round(ms / 100));
@@ -80,7 +88,8 @@ export class CliContext {
       tlsCaKey: o.tlsCaKey ?? '',
       tlsClientCert: o.tlsClientCert ?? '',
       tlsClientKey: o.tlsClientKey ?? '',
-      nativeSsh: Boolean(o.nativeSsh) || envBool('MACHINE_NATIVE_SSH'),
+      // As urfave/cli in docker-machine: a boolean flag's variable that does not parse is ignored.
+      nativeSsh: Boolean(o.nativeSsh) || ignoringParseErrors(() => envBool('MACHINE_NATIVE_SSH')),
       githubApiToken: o.githubApiToken ?? '',
     };
   }

@@ -90,12 +90,8 @@ export async function runCli(argv: readonly string[] = process.argv.slice(2)): P
   const program = new Command();
   const cli = new CliContext(program, PROGRAM_NAME, argv);
   try {
-    // MACHINE_DEBUG that does not parse fails every command, as in docker-machine; so does a
-    // MACHINE_NATIVE_SSH that says neither yes nor no (rather than guessing which client to use).
-    for (const variable of ['MACHINE_DEBUG', 'MACHINE_NATIVE_SSH']) {
-      const value = cli.env[variable];
-      if (value) parseGoBool(value, variable);
-    }
+    // MACHINE_DEBUG that does not parse fails every command, as in docker-machine.
+    if (cli.env.MACHINE_DEBUG) parseGoBool(cli.env.MACHINE_DEBUG, 'MACHINE_DEBUG');
     buildProgram(cli, program);
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

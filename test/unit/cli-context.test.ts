@@ -88,9 +88,7 @@ describe('MACHINE_NATIVE_SSH', () => {
     expect((await globalsWith('false', ['--native-ssh'])).nativeSsh).toBe(true); // the flag wins
   });
 
-  it('refuses a value that is neither true nor false, naming the variable', async () => {
-    await expect(globalsWith('yes')).rejects.toThrow(
-      'Error parsing boolean value from MACHINE_NATIVE_SSH: strconv.ParseBool: parsing "yes": invalid syntax',
-    );
+  it('ignores a value that is neither true nor false, as docker-machine did', async () => {
+    expect((await globalsWith('yes')).nativeSsh).toBe(false);
   });
 });
