@@ -30,7 +30,7 @@ const env = {
   MOOR_DIGITALOCEAN_POLL_MS: '250',
 };
 try {
-  const steps = { create: [], stop: [], start: [], restart: [], rm: [] };
+  const steps = { create: [], stop: [], start: [], 'start on a new IP': [], restart: [], rm: [] };
   for (let i = 0; i < runs; i++) {
     const name = `bench-do-${i}`;
     steps.create.push(
@@ -38,6 +38,10 @@ try {
     );
     steps.stop.push(await moor(['stop', name], env));
     steps.start.push(await moor(['start', name], env));
+    // Back on another address: host key moved, a server certificate issued for it, engine restarted.
+    await moor(['stop', name], env);
+    emulator.readdressOnNextPowerOn(name);
+    steps['start on a new IP'].push(await moor(['start', name], env));
     steps.restart.push(await moor(['restart', name], env));
     steps.rm.push(await moor(['rm', '-y', name], env));
     await emulator.idle();
