@@ -346,6 +346,25 @@ describe('digitalocean driver (emulator, no hosts)', () => {
     });
   });
 
+  it('names the droplet to delete when a droplet create fails ambiguously and the lookup fails too', async () => {
+    emulator.injectFault({ method: 'POST', path: '/v2/droplets', status: 500, afterCommit: true });
+    emulator.injectFault({ method: 'GET', path: /^\/v2\/droplets$/, status: 503, times: 10 });
+    const { driver } = await open('unknown-droplet');
+    const err = await driver.create().then(
+      () => new Error('create succeeded'),
+      (e: unknown) => e as Error,
+    );
+    expect(err.message).toMatch(/^DigitalOcean API POST \/v2\/droplets: HTTP 500 /);
+    expect(err.message).toContain('checking whether the droplet was created anyway failed too');
+    expect(err.message).toContain('has a droplet named "unknown-droplet", delete it');
+    emulator.clearFaults();
+    await driver.remove(); // what the create recorded (the key); the droplet by hand, as the error says
+    const api = new DigitalOceanApi({ token: emulator.token, baseUrl: emulator.url });
+    for (const d of emulator.state().droplets) await api.deleteDroplet(d.id);
+    await emulator.idle();
+    expect(emulator.state()).toMatchObject({ droplets: [], keys: [] });
+  });
+
   it('waits for the rate limit and retries 5xx on polls during create', async () => {
     emulator.injectFault({ method: 'POST', path: '/v2/droplets', status: 429, resetInSeconds: 1 });
     emulator.injectFault({ method: 'GET', path: '/v2/droplets/', status: 502, times: 2 });

@@ -279,12 +279,17 @@ export class DigitalOceanDriver implements Driver {
       if (!mayHaveCommitted(err)) throw err;
       let found: DoDroplet[] = [];
       try {
+        // Not cancellable: a cancel here would leave a droplet that may exist without a record.
         // created_at has whole seconds and the clocks differ: allow some slack.
-        found = (await api.listDropletsNamed(request.name)).filter(
+        found = (await (await this.api(false)).listDropletsNamed(request.name)).filter(
           (d) => !d.created_at || Date.parse(d.created_at) >= requestedAt - 120_000,
         );
-      } catch {
-        throw err;
+      } catch (lookupErr) {
+        throw new MoorError(
+          `${errorMessage(err)}; checking whether the droplet was created anyway failed too ` +
+            `(${errorMessage(lookupErr)}): if your DigitalOcean account has a droplet named ` +
+            `"${request.name}", delete it`,
+        );
       }
       if (found.length !== 1) throw err;
       this.ctx.progress.log(
