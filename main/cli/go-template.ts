@@ -1,9 +1,11 @@
 /**
  * A subset of Go's text/template, enough for docker-machine's `--format` flags (`ls`, `inspect`):
- * field paths ({{.Driver.IPAddress}}, {{$.Name}}), pipelines ({{.X | json}}), the functions json,
- * prettyjson, len, index, print, printf, println, eq, ne, lt, le, gt, ge, not, and, or, and the
- * actions if/else if/else, range, with, end, comments and {{- -}} trimming. Values print like Go's
- * fmt %v (maps as map[k:v] with sorted keys, nil as <nil>, a missing map key as <no value>).
+ * field paths ({{.Driver.IPAddress}}, {{$.Name}}), pipelines ({{.X | json}}), variables
+ * ({{$x := …}}, {{$x = …}}, {{range $i, $e := …}}, scoped to the {{end}} of their control structure),
+ * the functions json, prettyjson, len, index, print, printf, println, eq, ne, lt, le, gt, ge, not,
+ * and, or, and the actions if/else if/else, range, with, end, comments and {{- -}} trimming. Values
+ * print like Go's fmt %v (maps as map[k:v] with sorted keys, nil as <nil>, a missing map key as
+ * <no value>).
  *
  * Hand-written on purpose: no maintained npm package implements Go template semantics (the few
  * ports are unmaintained and differ in printing and error behaviour), and this subset is small.
@@ -35,13 +37,20 @@ type Node =
   | { kind: 'range'; pipe: Pipeline; body: Node[]; else: Node[] };
 
 type Operand =
-  | { kind: 'field'; root: 'dot' | 'dollar'; path: string[]; text: string }
-  | { kind: 'literal'; value: unknown }
+  | { kind: 'field'; path: string[]; text: string }
+  | { kind: 'var'; name: string; path: string[]; text: string }
+  | { kind: 'literal'; value: unknown; text: string }
   | { kind: 'func'; name: string }
   | { kind: 'paren'; pipe: Pipeline; path: string[] };
 
 type Command = Operand[];
-type Pipeline = Command[];
+
+/** `$a, $b := cmd | cmd`: the declared (or, with isAssign, assigned) variables and the commands. */
+interface Pipeline {
+  decl: string[];
+  isAssign: boolean;
+  commands: Command[];
+}
 
 interface RawAction {
   body: string;
@@ -114,8 +123,11 @@ type Token =
   | { t: 'field'; v: string }
   | { t: 'var'; v: string }
   | { t: 'ident'; v: string }
-  | { t: 'string'; v: string }
-  | { t: 'number'; v: number }
+  | { t: 'string'; v: string; raw: string }
+  | { t: 'number'; v: number; raw: string }
+  | { t: 'declare' }
+  | { t: 'assign' }
+  | { t: 'comma' }
   | { t: 'pipe' }
   | { t: 'lparen' }
   | { t: 'rparen' }
@@ -134,6 +146,16 @@ function tokenize(body: string, line: number): Token[] {
     } else if (c === '|') {
       tokens.push({ t: 'pipe' });
       i++;
+    } else if (c === ':') {
+      if (body[i + 1] !== '=') fail('expected :=');
+      tokens.push({ t: 'declare' });
+      i += 2;
+    } else if (c === '=') {
+      tokens.push({ t: 'assign' });
+      i++;
+    } else if (c === ',') {
+      tokens.push({ t: 'comma' });
+      i++;
     } else if (c === '(') {
       tokens.push({ t: 'lparen' });
       i++;
@@ -145,7 +167,8 @@ function tokenize(body: string, line: number): Token[] {
       while (j < body.length && body[j] !== '"') j += body[j] === '\\' ? 2 : 1;
       if (j >= body.length) fail('unterminated quoted string');
       try {
-        tokens.push({ t: 'string', v: JSON.parse(body.slice(i, j + 1)) as string });
+        const raw = body.slice(i, j + 1);
+        tokens.push({ t: 'string', v: JSON.parse(raw) as string, raw });
       } catch {
         fail(`bad string ${body.slice(i, j + 1)}`);
       }
@@ -153,7 +176,7 @@ function tokenize(body: string, line: number): Token[] {
     } else if (c === '`') {
       const j = body.indexOf('`', i + 1);
       if (j < 0) fail('unterminated raw quoted string');
-      tokens.push({ t: 'string', v: body.slice(i + 1, j) });
+      tokens.push({ t: 'string', v: body.slice(i + 1, j), raw: body.slice(i, j + 1) });
       i = j + 1;
     } else if (c === '.' && !/[A-Za-z_]/.test(body[i + 1] ?? '')) {
       tokens.push({ t: 'dot' });
@@ -169,7 +192,7 @@ function tokenize(body: string, line: number): Token[] {
     } else if (/[-+0-9]/.test(c)) {
       const m = /^[-+]?(0x[0-9a-fA-F]+|\d+(\.\d+)?([eE][-+]?\d+)?)/.exec(body.slice(i));
       if (!m) fail(`bad number syntax: ${body.slice(i, i + 5)}`);
-      tokens.push({ t: 'number', v: Number(m![0]) });
+      tokens.push({ t: 'number', v: Number(m![0]), raw: m![0] });
       i += m![0].length;
     } else if (/[A-Za-z_]/.test(c)) {
       const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(body.slice(i))!;
@@ -182,13 +205,52 @@ function tokenize(body: string, line: number): Token[] {
   return tokens;
 }
 
-function parsePipeline(tokens: Token[], line: number, functions: Set<string>): Pipeline {
+const TOKEN_TEXT: Partial<Record<Token['t'], string>> = { declare: ':=', assign: '=', comma: ',' };
+
+/**
+ * Parses one action's pipeline. `vars` are the variables in scope (Go's parser keeps the same
+ * list): a declaration adds to it before its commands are parsed, and the caller trims it at the
+ * {{end}} of the enclosing control structure. `context` names the pipeline in errors, as Go does.
+ */
+function parsePipeline(
+  tokens: Token[],
+  line: number,
+  functions: Set<string>,
+  vars: string[],
+  context: string,
+): Pipeline {
   let i = 0;
   const fail = (msg: string): never => {
     throw new GoTemplateError(`template: :${line}: ${msg}`);
   };
-  const pipeline = (): Pipeline => {
-    const commands: Pipeline = [];
+  // `$x :=`, `$x =`, and for range `$i, $e :=`; only at the start of a pipeline, as in Go.
+  const declarations = (pipe: Pipeline, where: string): void => {
+    for (;;) {
+      const tok = tokens[i];
+      const next = tokens[i + 1];
+      if (tok?.t !== 'var' || tok.v.includes('.')) return;
+      if (next?.t === 'declare' || next?.t === 'assign') {
+        pipe.isAssign = next.t === 'assign';
+        pipe.decl.push(tok.v);
+        vars.push(tok.v);
+        i += 2;
+        return;
+      }
+      if (next?.t !== 'comma') return;
+      pipe.decl.push(tok.v);
+      vars.push(tok.v);
+      i += 2;
+      if (where === 'range' && pipe.decl.length < 2) {
+        const after = tokens[i];
+        if (after === undefined || after.t === 'var' || after.t === 'rparen') continue;
+        fail('range can only initialize variables');
+      }
+      fail(`too many declarations in ${where}`);
+    }
+  };
+  const pipeline = (where: string): Pipeline => {
+    const pipe: Pipeline = { decl: [], isAssign: false, commands: [] };
+    declarations(pipe, where);
     let command: Command = [];
     while (i < tokens.length) {
       const tok = tokens[i]!;
@@ -197,36 +259,39 @@ function parsePipeline(tokens: Token[], line: number, functions: Set<string>): P
       switch (tok.t) {
         case 'pipe':
           if (command.length === 0) fail('missing command');
-          commands.push(command);
+          pipe.commands.push(command);
           command = [];
           break;
+        case 'declare':
+        case 'assign':
+        case 'comma':
+          fail(`unexpected "${TOKEN_TEXT[tok.t]}" in ${command.length > 0 ? 'operand' : where}`);
+          break;
         case 'dot':
-          command.push({ kind: 'field', root: 'dot', path: [], text: '.' });
+          command.push({ kind: 'field', path: [], text: '.' });
           break;
         case 'field':
-          command.push({ kind: 'field', root: 'dot', path: tok.v.slice(1).split('.'), text: tok.v });
+          command.push({ kind: 'field', path: tok.v.slice(1).split('.'), text: tok.v });
           break;
         case 'var': {
-          const [name, ...path] = tok.v.split('.');
-          if (name !== '$') fail(`undefined variable "${name}"`);
-          command.push({ kind: 'field', root: 'dollar', path, text: tok.v });
+          const [name = '$', ...path] = tok.v.split('.');
+          if (!vars.includes(name)) fail(`undefined variable "${name}"`);
+          command.push({ kind: 'var', name, path, text: tok.v });
           break;
         }
         case 'string':
-          command.push({ kind: 'literal', value: tok.v });
-          break;
         case 'number':
-          command.push({ kind: 'literal', value: tok.v });
+          command.push({ kind: 'literal', value: tok.v, text: tok.raw });
           break;
         case 'ident':
           if (tok.v === 'true' || tok.v === 'false')
-            command.push({ kind: 'literal', value: tok.v === 'true' });
-          else if (tok.v === 'nil') command.push({ kind: 'literal', value: null });
+            command.push({ kind: 'literal', value: tok.v === 'true', text: tok.v });
+          else if (tok.v === 'nil') command.push({ kind: 'literal', value: null, text: tok.v });
           else if (functions.has(tok.v)) command.push({ kind: 'func', name: tok.v });
           else fail(`function "${tok.v}" not defined`);
           break;
         case 'lparen': {
-          const inner = pipeline();
+          const inner = pipeline('parenthesized pipeline');
           if (tokens[i]?.t !== 'rparen') fail('unclosed left paren');
           i++;
           let path: string[] = [];
@@ -240,19 +305,22 @@ function parsePipeline(tokens: Token[], line: number, functions: Set<string>): P
         }
       }
     }
-    if (command.length > 0) commands.push(command);
-    else if (commands.length > 0) fail('missing command');
-    return commands;
+    if (command.length > 0) pipe.commands.push(command);
+    else if (pipe.commands.length > 0) fail('missing command');
+    if (pipe.commands.length === 0) fail(`missing value for ${where}`);
+    return pipe;
   };
-  const result = pipeline();
+  const result = pipeline(context);
   if (i < tokens.length) fail('unexpected right paren');
-  if (result.length === 0) fail('missing value for command');
   return result;
 }
 
 function parse(source: string, functions: Set<string>): Node[] {
   const pieces = split(source);
   let index = 0;
+  // Variables in scope, as in Go's parser: `$` always; a declaration lives to the {{end}} of the
+  // control structure it is in (its else branches included), or to the end of the template.
+  const vars = ['$'];
   // Parses nodes until one of `stops` ({{else}}, {{end}}); returns the nodes and the stop found.
   const list = (stops: string[]): { nodes: Node[]; stop?: RawAction } => {
     const nodes: Node[] = [];
@@ -278,13 +346,15 @@ function parse(source: string, functions: Set<string>): Node[] {
         continue;
       }
       if (body === '') throw new GoTemplateError(`template: :${line}: missing value for command`);
-      nodes.push({ kind: 'action', pipe: parsePipeline(tokenize(body, line), line, functions), pos: body });
+      const pipe = parsePipeline(tokenize(body, line), line, functions, vars, 'command');
+      nodes.push({ kind: 'action', pipe, pos: body });
     }
     if (stops.length > 0) throw new GoTemplateError('template: :1: unexpected EOF');
     return { nodes };
   };
   const block = (keyword: 'if' | 'with' | 'range', rest: string, line: number): Node => {
-    const pipe = parsePipeline(tokenize(rest, line), line, functions);
+    const scope = vars.length;
+    const pipe = parsePipeline(tokenize(rest, line), line, functions, vars, keyword);
     const first = list(['else', 'end']);
     let elseNodes: Node[] = [];
     if (first.stop?.body.startsWith('else')) {
@@ -297,6 +367,7 @@ function parse(source: string, functions: Set<string>): Node[] {
         elseNodes = second.nodes;
       }
     }
+    vars.length = scope;
     return keyword === 'range'
       ? { kind: 'range', pipe, body: first.nodes, else: elseNodes }
       : { kind: keyword, pipe, body: first.nodes, else: elseNodes };
@@ -477,6 +548,26 @@ function goType(v: unknown): string {
   return 'interface {}';
 }
 
+/** A variable on the execution stack; `$` (the data) is always at the bottom. */
+interface Variable {
+  name: string;
+  value: unknown;
+}
+
+/** The node Go's executor visited last in a pipeline: where an assignment's error points. */
+function lastNodeText(pipe: Pipeline): string {
+  const command = pipe.commands[pipe.commands.length - 1]!;
+  const op = command[command.length - 1]!;
+  switch (op.kind) {
+    case 'paren':
+      return op.path.length > 0 ? `(...).${op.path.join('.')}` : lastNodeText(op.pipe);
+    case 'func':
+      return op.name;
+    default:
+      return op.text;
+  }
+}
+
 /** A compiled template: `execute(data)` returns the output text. */
 export class GoTemplate {
   private constructor(
@@ -491,66 +582,119 @@ export class GoTemplate {
 
   execute(data: unknown): string {
     const out: string[] = [];
-    this.run(this.nodes, data, data, out);
+    this.run(this.nodes, data, [{ name: '$', value: data }], out);
     return out.join('');
   }
 
-  private run(nodes: Node[], dot: unknown, root: unknown, out: string[]): void {
+  // Like Go, `vars` is one stack: a control structure remembers its height and trims it back at
+  // its end, so declarations in it (and in its body) go out of scope there.
+  private run(nodes: Node[], dot: unknown, vars: Variable[], out: string[]): void {
     for (const node of nodes) {
       switch (node.kind) {
         case 'text':
           out.push(node.text);
           break;
-        case 'action':
-          out.push(goPrint(this.pipeline(node.pipe, dot, root)));
+        case 'action': {
+          const value = this.pipeline(node.pipe, dot, vars);
+          // {{$x := …}} and {{$x = …}} print nothing.
+          if (node.pipe.decl.length === 0) out.push(goPrint(value));
           break;
+        }
         case 'if':
         case 'with': {
-          const value = this.pipeline(node.pipe, dot, root);
-          if (truth(value)) this.run(node.body, node.kind === 'with' ? value : dot, root, out);
-          else this.run(node.else, dot, root, out);
+          const scope = vars.length;
+          const value = this.pipeline(node.pipe, dot, vars);
+          if (truth(value)) this.run(node.body, node.kind === 'with' ? value : dot, vars, out);
+          else this.run(node.else, dot, vars, out);
+          vars.length = scope;
           break;
         }
-        case 'range': {
-          const value = this.pipeline(node.pipe, dot, root);
-          const items = Array.isArray(value)
-            ? value
-            : isObject(value)
-              ? Object.keys(value)
-                  .sort()
-                  .map((k) => value[k])
-              : truth(value)
-                ? (() => {
-                    throw new GoTemplateError(`range can't iterate over ${goPrint(value)}`);
-                  })()
-                : [];
-          if (items.length === 0) this.run(node.else, dot, root, out);
-          for (const item of items) this.run(node.body, item, root, out);
+        case 'range':
+          this.range(node, dot, vars, out);
           break;
-        }
       }
     }
   }
 
-  private pipeline(pipe: Pipeline, dot: unknown, root: unknown): unknown {
+  private range(node: Node & { kind: 'range' }, dot: unknown, vars: Variable[], out: string[]): void {
+    const scope = vars.length;
+    const value = this.pipeline(node.pipe, dot, vars);
+    const entries: [unknown, unknown][] = Array.isArray(value)
+      ? value.map((item, i) => [i, item])
+      : isObject(value)
+        ? Object.keys(value)
+            .sort()
+            .map((k) => [k, value[k]])
+        : truth(value)
+          ? (() => {
+              throw new GoTemplateError(`range can't iterate over ${goPrint(value)}`);
+            })()
+          : [];
+    const { decl, isAssign } = node.pipe;
+    const body = vars.length;
+    for (const [key, item] of entries) {
+      // One variable gets the element; two get the index (or map key) and the element.
+      const targets: [string, unknown][] =
+        decl.length > 1
+          ? [
+              [decl[0]!, key],
+              [decl[1]!, item],
+            ]
+          : decl.length === 1
+            ? [[decl[0]!, item]]
+            : [];
+      targets.forEach(([name, v], i) => {
+        if (isAssign) this.setVar(vars, name, v, node.pipe);
+        else vars[body - decl.length + i]!.value = v;
+      });
+      this.run(node.body, item, vars, out);
+      vars.length = body;
+    }
+    if (entries.length === 0) this.run(node.else, dot, vars, out);
+    vars.length = scope;
+  }
+
+  /** Runs a pipeline, then declares (pushes) or assigns its variables to the result, as Go does. */
+  private pipeline(pipe: Pipeline, dot: unknown, vars: Variable[]): unknown {
     let result: unknown = MISSING;
-    pipe.forEach((command, i) => {
+    pipe.commands.forEach((command, i) => {
       const args = i === 0 ? [] : [result];
-      result = this.command(command, dot, root, args);
+      result = this.command(command, dot, vars, args);
     });
+    for (const name of pipe.decl) {
+      if (pipe.isAssign) this.setVar(vars, name, result, pipe);
+      else vars.push({ name, value: result });
+    }
     return result;
   }
 
-  private command(command: Command, dot: unknown, root: unknown, piped: unknown[]): unknown {
+  /** `$x = …` changes the innermost `$x` in scope (Go 1.11+), even one declared outside a range. */
+  private setVar(vars: Variable[], name: string, value: unknown, pipe: Pipeline): void {
+    const variable = vars.findLast((v) => v.name === name);
+    if (!variable) {
+      throw new GoTemplateError(`executing "" at <${lastNodeText(pipe)}>: undefined variable: ${name}`);
+    }
+    variable.value = value;
+  }
+
+  private command(command: Command, dot: unknown, vars: Variable[], piped: unknown[]): unknown {
     const [head, ...rest] = command;
     const operand = (op: Operand): unknown => {
       switch (op.kind) {
         case 'literal':
           return op.value;
         case 'field':
-          return field(op.root === 'dot' ? dot : root, op.path, op.text);
+          return field(dot, op.path, op.text);
+        case 'var': {
+          // The parser knew the name, but e.g. one declared in an {{if}} body is gone in its {{else}}.
+          const variable = vars.findLast((v) => v.name === op.name);
+          if (!variable) {
+            throw new GoTemplateError(`executing "" at <${op.text}>: undefined variable: ${op.name}`);
+          }
+          return field(variable.value, op.path, op.text);
+        }
         case 'paren':
-          return field(this.pipeline(op.pipe, dot, root), op.path, `(...).${op.path.join('.')}`);
+          return field(this.pipeline(op.pipe, dot, vars), op.path, `(...).${op.path.join('.')}`);
         case 'func':
           return this.call(op.name, []);
       }
@@ -558,7 +702,7 @@ export class GoTemplate {
     if (head?.kind === 'func') return this.call(head.name, [...rest.map(operand), ...piped]);
     if (rest.length > 0 || piped.length > 0) {
       throw new GoTemplateError(
-        `can't give argument to non-function ${head?.kind === 'field' ? head.text : 'value'}`,
+        `can't give argument to non-function ${head?.kind === 'field' || head?.kind === 'var' ? head.text : 'value'}`,
       );
     }
     return operand(head!);

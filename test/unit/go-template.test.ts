@@ -108,3 +108,125 @@ describe('Go template subset', () => {
     expect(goPrint({ b: [1, 'x'], a: { c: null } })).toBe('map[a:map[c:<nil>] b:[1 x]]');
   });
 });
+
+describe('Go template variables', () => {
+  const labels = '.HostOptions.EngineOptions.Labels';
+
+  it('declares a variable without printing anything', () => {
+    expect(renderGoTemplate('{{$n := .Name}}{{$n}}/{{$n}}', host)).toBe('foo/foo');
+    expect(renderGoTemplate('{{$url:=.Driver.URL}}[{{$url}}]', host)).toBe('[tcp://127.0.0.1:2376]');
+    expect(renderGoTemplate('{{$d := .Driver.Missing}}{{$d}}', host)).toBe('<no value>');
+    expect(renderGoTemplate('{{$n := .Name | len}}{{$n}}', host)).toBe('3');
+  });
+
+  it('assigns to a declared variable, also from inside a range (Go 1.11+)', () => {
+    expect(renderGoTemplate('{{$n := .Name}}{{$n = .DriverName}}{{$n}}', host)).toBe('none');
+    expect(
+      renderGoTemplate(`{{$last := "none"}}{{range ${labels}}}{{$last = .}}{{end}}{{$last}}`, host),
+    ).toBe('c=d');
+    expect(
+      renderGoTemplate('{{$found := false}}{{with .Driver}}{{$found = true}}{{end}}{{$found}}', host),
+    ).toBe('true');
+  });
+
+  it('ranges with one variable (the element) and two (index or sorted map key, element)', () => {
+    expect(renderGoTemplate(`{{range $l := ${labels}}}[{{$l}}]{{end}}`, host)).toBe('[a=b][c=d]');
+    expect(renderGoTemplate(`{{range $i, $l := ${labels}}}{{$i}}={{$l}};{{end}}`, host)).toBe('0=a=b;1=c=d;');
+    expect(renderGoTemplate('{{range $v := .Driver}}{{$v}};{{end}}', host)).toBe(
+      '1.23456789e+08;127.0.0.1:2376;0;tcp://127.0.0.1:2376;',
+    );
+    expect(renderGoTemplate('{{range $k, $v := .Driver}}{{$k}}={{$v}} {{end}}', host)).toBe(
+      'DropletID=1.23456789e+08 IPAddress=127.0.0.1:2376 SSHPort=0 URL=tcp://127.0.0.1:2376 ',
+    );
+    // Dot is still the element; $ is still the data.
+    expect(renderGoTemplate(`{{range $i, $l := ${labels}}}{{.}}@{{$.Name}} {{end}}`, host)).toBe(
+      'a=b@foo c=d@foo ',
+    );
+    // An empty range runs {{else}}, where the variable holds the (empty) collection, as in Go.
+    expect(
+      renderGoTemplate('{{range $s := .HostOptions.AuthOptions.ServerCertSANs}}x{{else}}{{$s}}{{end}}', host),
+    ).toBe('[]');
+  });
+
+  it('declares in with and if, visible in their else branches', () => {
+    expect(renderGoTemplate('{{with $d := .Driver}}{{$d.URL}} {{.IPAddress}}{{end}}', host)).toBe(
+      'tcp://127.0.0.1:2376 127.0.0.1:2376',
+    );
+    expect(renderGoTemplate('{{if $ip := .Driver.IPAddress}}ip={{$ip}}{{else}}none{{end}}', host)).toBe(
+      'ip=127.0.0.1:2376',
+    );
+    expect(renderGoTemplate('{{if $p := .Driver.SSHPort}}{{$p}}{{else}}port {{$p}}{{end}}', host)).toBe(
+      'port 0',
+    );
+    expect(renderGoTemplate('{{if $x := .Missing}}x{{else if $d := .DriverName}}{{$d}}{{end}}', host)).toBe(
+      'none',
+    );
+  });
+
+  it('scopes a variable to the end of its control structure', () => {
+    expect(() => GoTemplate.parse('{{with $d := .Driver}}{{end}}{{$d}}')).toThrow(
+      'template: :1: undefined variable "$d"',
+    );
+    expect(() => GoTemplate.parse('{{range .L}}{{$x := .}}{{end}}{{$x}}')).toThrow(
+      'template: :1: undefined variable "$x"',
+    );
+    expect(() => GoTemplate.parse('{{if .Name}}\n{{$a := 1}}{{end}}\n{{$a}}')).toThrow(
+      'template: :3: undefined variable "$a"',
+    );
+    expect(() => GoTemplate.parse('{{$x}}{{$x := 1}}')).toThrow('template: :1: undefined variable "$x"');
+    // An inner declaration shadows an outer one until its {{end}}.
+    expect(
+      renderGoTemplate('{{$x := "outer"}}{{with .Driver}}{{$x := "inner"}}{{$x}}{{end}} {{$x}}', host),
+    ).toBe('inner outer');
+    // A body declaration is re-made each iteration.
+    expect(renderGoTemplate(`{{range ${labels}}}{{$l := .}}{{$l}};{{end}}`, host)).toBe('a=b;c=d;');
+  });
+
+  it('reads fields through a variable', () => {
+    expect(renderGoTemplate('{{$h := .}}{{with .Driver}}{{$h.Name}}@{{$h.Driver.URL}}{{end}}', host)).toBe(
+      'foo@tcp://127.0.0.1:2376',
+    );
+    expect(renderGoTemplate('{{$e := .HostOptions.EngineOptions}}{{$e.TlsVerify}} {{$e.Nope}}', host)).toBe(
+      'true <no value>',
+    );
+    expect(() => renderGoTemplate('{{$h := .}}{{$h.Name.First}}', host)).toThrow(
+      `executing "" at <$h.Name.First>: can't evaluate field First in type string`,
+    );
+  });
+
+  it('passes variables as function arguments and pipeline inputs', () => {
+    const vars = '{{$driver := .DriverName}}{{$name := .Name}}';
+    expect(renderGoTemplate(`${vars}{{printf "%s-%s" $driver $name}}`, host)).toBe('none-foo');
+    expect(renderGoTemplate(`${vars}{{if eq $driver "none"}}local{{end}}`, host)).toBe('local');
+    expect(renderGoTemplate(`${vars}{{$name | len}} {{len $name}} {{json $name}}`, host)).toBe('3 3 "foo"');
+    expect(renderGoTemplate(`{{$l := ${labels}}}{{index $l 1}}`, host)).toBe('c=d');
+    expect(() => renderGoTemplate(`${vars}{{$name 1}}`, host)).toThrow(
+      "can't give argument to non-function $name",
+    );
+  });
+
+  it('reports declaration errors like text/template', () => {
+    expect(() => GoTemplate.parse('{{$a, $b := .Name}}')).toThrow(
+      'template: :1: too many declarations in command',
+    );
+    expect(() => GoTemplate.parse('{{range $a, $b, $c := .L}}{{end}}')).toThrow(
+      'template: :1: too many declarations in range',
+    );
+    expect(() => GoTemplate.parse('{{range $k, .}}{{end}}')).toThrow(
+      'template: :1: range can only initialize variables',
+    );
+    expect(() => GoTemplate.parse('{{range $k, $v}}{{end}}')).toThrow(
+      'template: :1: undefined variable "$v"',
+    );
+    expect(() => GoTemplate.parse('{{$x := }}')).toThrow('template: :1: missing value for command');
+    expect(() => GoTemplate.parse('{{$x : 1}}')).toThrow('template: :1: expected :=');
+    expect(() => GoTemplate.parse('{{$x := 1}}{{with $x.Y := 3}}{{end}}')).toThrow(
+      'template: :1: unexpected ":=" in operand',
+    );
+    // As in Go, these parse but fail when run: the variable is not on the stack there.
+    expect(() => renderGoTemplate('{{$z = 1}}', host)).toThrow('undefined variable: $z');
+    expect(() => renderGoTemplate('{{if .Missing}}{{$y := 1}}{{else}}{{$y}}{{end}}', host)).toThrow(
+      'executing "" at <$y>: undefined variable: $y',
+    );
+  });
+});
