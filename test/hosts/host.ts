@@ -2,6 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { processAlive } from '../harness/components.js';
+import { ipv4ToNumber, numberToIpv4 } from '../harness/ipv4.js';
 import { docker, dockerOk, ensureTestDocker } from './docker.js';
 import { ensureImages, imageTag, type TestHostImage } from './images.js';
 import { networkState } from './network.js';
@@ -302,17 +304,15 @@ export async function startTestHost(opts: StartTestHostOptions): Promise<TestHos
   }
 }
 
+/** One line per test host container matching `label` (default: every test host), as `format` prints it. */
+async function testHostLines(format: string, label = `${LABEL}=1`): Promise<string[]> {
+  const out = await dockerOk(['ps', '-a', '--filter', `label=${label}`, '--format', format]);
+  return out.trim().split('\n').filter(Boolean);
+}
+
 /** Name of the test host that publishes on `address`, if any. */
 async function hostUsingAddress(address: string): Promise<string | undefined> {
-  const out = await dockerOk([
-    'ps',
-    '-a',
-    '--filter',
-    `label=${ADDRESS_LABEL}=${address}`,
-    '--format',
-    '{{.Names}}',
-  ]);
-  return out.trim().split('\n').filter(Boolean)[0];
+  return (await testHostLines('{{.Names}}', `${ADDRESS_LABEL}=${address}`))[0];
 }
 
 /** Re-attaches to an existing test host (e.g. after the emulator restarted); undefined when gone. */
@@ -323,11 +323,7 @@ export async function getTestHost(idOrName: string): Promise<TestHost | undefine
 
 /** Test hosts whose name starts with `prefix` (all when omitted). */
 export async function listTestHosts(prefix = ''): Promise<TestHost[]> {
-  const out = await dockerOk(['ps', '-a', '--filter', `label=${LABEL}=1`, '--format', '{{.Names}}']);
-  const names = out
-    .trim()
-    .split('\n')
-    .filter((n) => n.length > 0 && n.startsWith(prefix));
+  const names = (await testHostLines('{{.Names}}')).filter((n) => n.startsWith(prefix));
   const hosts: TestHost[] = [];
   for (const name of names) {
     const host = await getTestHost(name);
@@ -366,19 +362,8 @@ export async function stopAll(prefix = ''): Promise<number> {
 export async function removeLeftovers(): Promise<string[]> {
   const ping = await docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 10_000 });
   if (ping.exitCode !== 0) return [];
-  const out = await dockerOk([
-    'ps',
-    '-a',
-    '--filter',
-    `label=${LABEL}=1`,
-    '--format',
-    `{{.Names}} {{.Label "${OWNER_LABEL}"}}`,
-  ]);
   const mine = ownerPid();
-  const doomed = out
-    .trim()
-    .split('\n')
-    .filter(Boolean)
+  const doomed = (await testHostLines(`{{.Names}} {{.Label "${OWNER_LABEL}"}}`))
     .map((line) => line.split(' '))
     .filter(([, owner]) => !owner || owner === mine || !processAlive(Number(owner)))
     .map(([name]) => name!);
@@ -388,34 +373,14 @@ export async function removeLeftovers(): Promise<string[]> {
   return doomed;
 }
 
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * The first address from `first` to `last` (inclusive, same 127.a.b.* or spanning) that no test host
  * uses, e.g. pickFreeAddress('127.0.20.1', '127.0.29.254') for the DigitalOcean emulator.
  */
 export async function pickFreeAddress(first: string, last: string): Promise<string> {
-  const toNum = (a: string) => a.split('.').reduce((acc, p) => acc * 256 + Number(p), 0);
-  const toAddr = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-  const out = await dockerOk([
-    'ps',
-    '-a',
-    '--filter',
-    `label=${LABEL}=1`,
-    '--format',
-    `{{.Label "${ADDRESS_LABEL}"}}`,
-  ]);
-  const used = new Set(out.trim().split('\n'));
-  for (let n = toNum(first); n <= toNum(last); n++) {
-    const addr = toAddr(n);
+  const used = new Set(await testHostLines(`{{.Label "${ADDRESS_LABEL}"}}`));
+  for (let n = ipv4ToNumber(first); n <= ipv4ToNumber(last); n++) {
+    const addr = numberToIpv4(n);
     if (!used.has(addr) && !addr.endsWith('.0') && !addr.endsWith('.255')) return addr;
   }
   throw new Error(`no free test host address between ${first} and ${last}`);

@@ -2,36 +2,22 @@ import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { processAlive } from '../../harness/components.js';
+import { ipv4ToNumber, numberToIpv4 } from '../../harness/ipv4.js';
 
 /**
  * Loopback addresses for emulated droplets (127.0.20.1–127.0.29.254), leased with O_EXCL files so
  * emulators in parallel test workers never hand out the same address. A lease whose owner pid is
  * dead is taken over.
  */
-const FIRST = toNum('127.0.20.1');
-const LAST = toNum('127.0.29.254');
+const FIRST = ipv4ToNumber('127.0.20.1');
+const LAST = ipv4ToNumber('127.0.29.254');
 const LEASE_DIR = path.join(os.tmpdir(), 'moor-do-emulator-leases');
-
-function toNum(a: string): number {
-  return a.split('.').reduce((acc, p) => acc * 256 + Number(p), 0);
-}
-function toAddr(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export async function leaseAddress(skip: ReadonlySet<string> = new Set()): Promise<string> {
   await fs.mkdir(LEASE_DIR, { recursive: true });
   for (let n = FIRST; n <= LAST; n++) {
-    const address = toAddr(n);
+    const address = numberToIpv4(n);
     if (address.endsWith('.0') || address.endsWith('.255') || skip.has(address)) continue;
     const file = path.join(LEASE_DIR, address);
     try {
@@ -40,7 +26,7 @@ export async function leaseAddress(skip: ReadonlySet<string> = new Set()): Promi
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number(await fs.readFile(file, 'utf8').catch(() => '0'));
-      if (owner && !alive(owner)) {
+      if (owner && !processAlive(owner)) {
         await fs.rm(file, { force: true });
         n--; // try this address again
       }
