@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createMachine } from '../main/core/machines.ts';
-import { progressReporter } from '../main/core/progress.ts';
+import { progressReporter } from '../main/base/progress.ts';
+import { createMachine } from '../main/core/create.ts';
 import { Store } from '../main/store/store.ts';
 import { refusedAddress, startHangingServer } from '../test/harness/tls-engine.ts';
 import { median, moorCli, runsOption, seconds, timeProcess } from './lib.mjs';

@@ -8,8 +8,8 @@
  * and the sandboxed preload can import it freely.
  * Argument validation (zod) lives in main/api/validate.ts, checked against these types.
  */
-import type { ProgressEvent } from '../core/progress.js';
-import type { MachineState } from '../core/state.js';
+import type { ProgressEvent } from '../base/progress.js';
+import type { MachineState } from '../base/state.js';
 import type { FlagSpec, FlagValue } from '../drivers/types.js';
 
 export type { FlagSpec, FlagValue, MachineState, ProgressEvent };

@@ -4,7 +4,7 @@
  * (narrower or wider) fails to compile.
  */
 import { z } from 'zod';
-import { MoorError } from '../core/errors.js';
+import { MoorError } from '../base/errors.js';
 import type { InvokeArgs, InvokeMethod, MoorInvoke } from './contract.js';
 
 const name = z.string().min(1).max(200);

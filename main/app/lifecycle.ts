@@ -4,7 +4,7 @@
  * imported), so the whole sequence is unit-tested with fakes; main.ts only supplies the real parts.
  */
 import { EVENT_CHANNEL, type MoorEvents } from '../api/contract.js';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage } from '../base/errors.js';
 import type { AppServices } from '../services/app-services.js';
 import {
   allowPermission,

@@ -19,8 +19,8 @@ import { promises as fs } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import type forgeModule from 'node-forge';
-import { errorMessage, MoorError } from '../core/errors.js';
-import type { ProgressReporter } from '../core/progress.js';
+import { errorMessage, MoorError } from '../base/errors.js';
+import type { ProgressReporter } from '../base/progress.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { withCertsDirLock } from '../store/store.js';
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { errorMessage, MoorError } from '../core/errors.js';
-import { type ProgressEvent, type ProgressReporter, progressReporter } from '../core/progress.js';
+import { errorMessage, MoorError } from '../base/errors.js';
+import { type ProgressEvent, type ProgressReporter, progressReporter } from '../base/progress.js';
 import type { Driver, DriverModule } from '../drivers/types.js';
 import type { HostConfig } from '../store/config.js';
 import { defaultStoragePath } from '../store/paths.js';
@@ -117,7 +117,7 @@ export class CliContext {
     swarm: boolean | undefined,
     errorPrefix: string,
   ): Promise<string> {
-    const { checkedDockerHost } = await import('../core/machines.js');
+    const { checkedDockerHost } = await import('../core/list.js');
     try {
       return await checkedDockerHost(this.store, host, {
         swarm,

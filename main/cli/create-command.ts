@@ -5,8 +5,8 @@
  * environment variable, then its default — as codegangsta/cli did.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { MoorError } from '../base/errors.js';
 import { flagValueFromEnv, SHARED_CREATE_FLAGS } from '../core/create-flags.js';
-import { MoorError } from '../core/errors.js';
 import type { DriverModule, FlagSpec, FlagValue, FlagValues } from '../drivers/types.js';
 
 /** docker-machine's flagHackLookup: -d x, --driver x, -d=x, --driver=x anywhere in the arguments. */

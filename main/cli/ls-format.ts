@@ -1,5 +1,5 @@
 /** `ls` output: docker-machine's default table, `--format` templates and tabwriter alignment. Pure. */
-import type { HostListItem } from '../core/machines.js';
+import type { HostListItem } from '../core/list.js';
 import { GO_FORMAT, GO_STRUCT, GoTemplate } from './go-template.js';
 import { tabwrite } from './tabwriter.js';
 

@@ -1,4 +1,4 @@
-import { errorMessage, MoorError } from '../core/errors.js';
+import { errorMessage, MoorError } from '../base/errors.js';
 import type { HostConfig } from '../store/config.js';
 import type { CliContext } from './context.js';
 

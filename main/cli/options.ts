@@ -2,7 +2,7 @@ import { InvalidArgumentError, Option } from 'commander';
 
 /**
  * Seconds `ls`/`active` wait for each host (docker-machine: 10; see docs/compatibility.md). Same as
- * DEFAULT_QUERY_TIMEOUT_MS in core/machines.ts, repeated so that help does not load that module.
+ * DEFAULT_QUERY_TIMEOUT_MS in core/list.ts, repeated so that help does not load that module.
  */
 export const DEFAULT_TIMEOUT_SECONDS = 1;
 

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
-import { errorMessage, MoorError } from '../core/errors.js';
+import { errorMessage, MoorError } from '../base/errors.js';
 import { defaultStoragePath } from '../store/paths.js';
 import * as commands from './commands/index.js';
 import { CliContext, parseGoBool } from './context.js';

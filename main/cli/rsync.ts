@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { MoorError } from '../core/errors.js';
+import { MoorError } from '../base/errors.js';
 import type { SshTarget } from '../drivers/types.js';
 import { findOnPath, findSystemSsh, systemSshArgs } from '../ssh/external.js';
 import { ensureHostKeyPinned } from '../ssh/host-keys.js';

@@ -1,6 +1,6 @@
 /** `moor ssh`: the terminal glue (stdio, raw mode, SIGINT) around the SSH layer, so it lives in the CLI. */
 import { spawn } from 'node:child_process';
-import { MoorError } from '../core/errors.js';
+import { MoorError } from '../base/errors.js';
 import type { SshTarget } from '../drivers/types.js';
 import { findSystemSsh, systemSshArgs } from '../ssh/external.js';
 import { checkHostKey, ensureHostKeyPinned } from '../ssh/host-keys.js';

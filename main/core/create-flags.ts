@@ -4,10 +4,10 @@
  * mapping of their values onto config.json's EngineOptions/SwarmOptions.
  */
 
+import { MoorError } from '../base/errors.js';
 import { flagBool, flagList, flagString } from '../drivers/flag-values.js';
 import type { FlagSpec, FlagValue, FlagValues } from '../drivers/types.js';
 import { DEFAULT_ENGINE_INSTALL_URL, type EngineOptions, type SwarmOptions } from '../store/config.js';
-import { MoorError } from './errors.js';
 
 export const SHARED_CREATE_FLAGS: FlagSpec[] = [
   {

@@ -2,13 +2,14 @@
  * Opening a stored machine's driver: the one place that builds a DriverContext, used by the
  * machine service layer and by interrupted-create recovery (kept apart to avoid an import cycle).
  */
+
+import { MoorError } from '../base/errors.js';
+import { type ProgressReporter, silentProgress } from '../base/progress.js';
 import { DRIVER_NAMES, driverNotFoundMessage, loadDriver } from '../drivers/registry.js';
 import type { Driver, DriverContext, DriverModule } from '../drivers/types.js';
 import type { SecretStore } from '../secrets/types.js';
 import type { HostConfig } from '../store/config.js';
 import type { Store } from '../store/store.js';
-import { MoorError } from './errors.js';
-import { type ProgressReporter, silentProgress } from './progress.js';
 
 export interface DriverOptions {
   progress?: ProgressReporter;

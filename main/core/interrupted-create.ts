@@ -1,10 +1,10 @@
 import { promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { errorMessage } from '../base/errors.js';
+import type { ProgressReporter } from '../base/progress.js';
 import type { SecretStore } from '../secrets/types.js';
 import type { Store } from '../store/store.js';
-import { errorMessage } from './errors.js';
-import type { ProgressReporter } from './progress.js';
 
 /**
  * A create in progress leaves `.moor-create-in-progress` in its machine directory (the creating

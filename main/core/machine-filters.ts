@@ -3,8 +3,9 @@
  * OR, different keys are AND; keys are case-insensitive, values compare case-insensitively except
  * `name`, which is a regular expression searched in the machine name.
  */
+
+import { MoorError } from '../base/errors.js';
 import type { HostConfig } from '../store/config.js';
-import { MoorError } from './errors.js';
 
 export interface FilterOptions {
   SwarmName: string[];

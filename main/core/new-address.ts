@@ -7,12 +7,12 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import { CancelledError, errorMessage, MoorError } from '../base/errors.js';
+import type { ProgressReporter } from '../base/progress.js';
 import type { Driver } from '../drivers/types.js';
 import type { HostConfig } from '../store/config.js';
 import { authPaths } from '../store/paths.js';
 import type { Store } from '../store/store.js';
-import { CancelledError, errorMessage, MoorError } from './errors.js';
-import type { ProgressReporter } from './progress.js';
 
 /** Whether the machine's server certificate names `ip` (false when it cannot be read). */
 export async function serverCertNamesIp(serverCertPath: string, ip: string): Promise<boolean> {

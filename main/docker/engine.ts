@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { CancelledError, errorMessage, MoorError } from '../core/errors.js';
-import { sleep } from '../core/sleep.js';
+import { CancelledError, errorMessage, MoorError } from '../base/errors.js';
+import { sleep } from '../base/sleep.js';
 
 /** The client side of a TLS-secured engine: CA to trust, client cert and key to present. */
 export interface EngineTls {

@@ -1,4 +1,4 @@
-import { MoorError } from '../core/errors.js';
+import { MoorError } from '../base/errors.js';
 import type { DriverModule } from './types.js';
 
 /**

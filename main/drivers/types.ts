@@ -1,5 +1,5 @@
-import type { ProgressReporter } from '../core/progress.js';
-import type { MachineState } from '../core/state.js';
+import type { ProgressReporter } from '../base/progress.js';
+import type { MachineState } from '../base/state.js';
 import type { SecretStore } from '../secrets/types.js';
 import type { BaseDriverConfig, HostConfig } from '../store/config.js';
 

@@ -13,8 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { errorMessage, MoorError } from '../core/errors.js';
-import type { ProgressReporter } from '../core/progress.js';
+import { errorMessage, MoorError } from '../base/errors.js';
+import type { ProgressReporter } from '../base/progress.js';
 import type { Driver } from '../drivers/types.js';
 import type { SshSession } from '../ssh/types.js';
 import { DEFAULT_ENGINE_PORT, type HostConfig } from '../store/config.js';

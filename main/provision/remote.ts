@@ -1,6 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
-import { MoorError } from '../core/errors.js';
-import type { ProgressReporter } from '../core/progress.js';
+import { MoorError } from '../base/errors.js';
+import type { ProgressReporter } from '../base/progress.js';
 import type { SshTarget } from '../drivers/types.js';
 import type { SshSession } from '../ssh/types.js';
 import { parseSections, splitMarkers } from './scripts.js';

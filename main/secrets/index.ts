@@ -1,4 +1,4 @@
-import { MoorError } from '../core/errors.js';
+import { MoorError } from '../base/errors.js';
 import { MacKeychainStore } from './macos-keychain.js';
 import { SecretToolStore, secretServiceUnavailableReason } from './secret-tool.js';
 import { formatSecretRef, parseSecretRef, type SecretStore, type SecretStorePolicy } from './types.js';

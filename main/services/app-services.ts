@@ -23,7 +23,7 @@ import {
   type TerminalAttachResult,
   type TerminalInfo,
 } from '../api/contract.js';
-import { errorMessage, MoorError } from '../core/errors.js';
+import { errorMessage, MoorError } from '../base/errors.js';
 import type { Store } from '../store/store.js';
 import { validateMachineName } from '../store/store.js';
 import type { ActiveHostBackend, MachineAction, MachineBackend, MachineRow, ShellOpener } from './backend.js';
@@ -274,7 +274,7 @@ export class AppServices implements MoorInvoke {
     this.settle(
       op,
       this.options.machines.create(request, (event) => this.logProgress(op, event), op.controller.signal),
-      // core/machines.ts MachineKeptError (matched by name: that module loads lazily).
+      // core/create.ts MachineKeptError (matched by name: that module loads lazily).
       (err) => (err as Error | undefined)?.name === 'MachineKeptError',
     );
     return { operationId: op.info.id };

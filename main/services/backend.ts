@@ -4,7 +4,7 @@
  * unit tests pass in-memory ones. No electron here.
  */
 import type { ActiveHost, CreateRequest, DriverCatalog, MachineSummary } from '../api/contract.js';
-import type { ProgressSink } from '../core/progress.js';
+import type { ProgressSink } from '../base/progress.js';
 import type { SshTarget } from '../drivers/types.js';
 import type { ShellChannel } from '../ssh/types.js';
 

@@ -12,7 +12,7 @@ import {
   type TerminalAttachResult,
   type TerminalInfo,
 } from '../api/contract.js';
-import { MoorError } from '../core/errors.js';
+import { MoorError } from '../base/errors.js';
 import type { OpenShell } from './backend.js';
 
 /** Output is sent at most once per frame (~16 ms), not one message per SSH packet. */

@@ -1,12 +1,12 @@
 /**
  * Binds the app's services to the real core: the machine store and service layer
- * (main/core/machines.ts), the SSH layer (shell channels), and the Docker contexts watcher.
+ * (main/core/), the SSH layer (shell channels), and the Docker contexts watcher.
  * Used by the Electron main process and by the e2e test bridge alike. Heavy modules load lazily.
  */
 import type { CreateRequest, DriverCatalog, FlagSpec, FlagValue } from '../api/contract.js';
+import { MoorError } from '../base/errors.js';
+import { type ProgressSink, progressReporter } from '../base/progress.js';
 import { FORM_CREATE_FLAGS, flagValueFromEnv, hostOptionsFromFlags } from '../core/create-flags.js';
-import { MoorError } from '../core/errors.js';
-import { type ProgressSink, progressReporter } from '../core/progress.js';
 import { DRIVER_NAMES, loadDriver } from '../drivers/registry.js';
 import type { FlagValues } from '../drivers/types.js';
 import type { SecretStore } from '../secrets/types.js';
@@ -55,10 +55,9 @@ export function machineBackend(
   queryTimeoutMs: number,
   secrets?: SecretStore,
 ): MachineBackend {
-  const core = () => import('../core/machines.js');
   /** A stored machine with its driver, progress reported under its name (provision, regenerate). */
   const storedMachine = async (name: string, sink: ProgressSink, signal: AbortSignal) => {
-    const { driverFor } = await core();
+    const { driverFor } = await import('../core/driver-context.js');
     const host = await store.load(name);
     const progress = progressReporter(name, sink);
     const { driver } = await driverFor(store, host, { progress, signal, env, secrets });
@@ -66,7 +65,7 @@ export function machineBackend(
   };
   return {
     async list(): Promise<MachineRow[]> {
-      const { listMachines } = await core();
+      const { listMachines } = await import('../core/list.js');
       const items = await listMachines({ store, timeoutMs: queryTimeoutMs, env, secrets });
       return items.map((i) => ({
         name: i.Name,
@@ -98,7 +97,7 @@ export function machineBackend(
     },
 
     async create(request: CreateRequest, sink, signal): Promise<void> {
-      const { createMachine } = await core();
+      const { createMachine } = await import('../core/create.js');
       const module = await loadDriver(request.driver);
       const commonNames = new Set(FORM_CREATE_FLAGS.map((f) => f.name));
       const driverGiven = Object.fromEntries(
@@ -126,12 +125,12 @@ export function machineBackend(
     },
 
     async action(action, name): Promise<void> {
-      const { runMachineAction } = await core();
+      const { runMachineAction } = await import('../core/actions.js');
       await runMachineAction(name, action, { store, env, secrets });
     },
 
     async remove(name, force): Promise<void> {
-      const { removeMachine } = await core();
+      const { removeMachine } = await import('../core/remove.js');
       const result = await removeMachine(name, { store, force, env, secrets });
       // removeMachine also removes the machine's Docker context.
       if (!result.removed) throw new MoorError(result.errors.join('\n') || `Can't remove "${name}"`);
@@ -160,7 +159,7 @@ export function machineBackend(
     },
 
     async sshTarget(name) {
-      const { driverFor } = await core();
+      const { driverFor } = await import('../core/driver-context.js');
       const host = await store.load(name);
       const { driver } = await driverFor(store, host, { env, secrets });
       const target = await driver.sshTarget();

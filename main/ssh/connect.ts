@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
-import { MoorError } from '../core/errors.js';
+import { MoorError } from '../base/errors.js';
 import type { SshTarget } from '../drivers/types.js';
 import {
   describeTarget,

@@ -1,4 +1,4 @@
-import { MoorError } from '../core/errors.js';
+import { MoorError } from '../base/errors.js';
 
 /** Where a connection went: `user@host:port`. */
 export function describeTarget(t: { user: string; host: string; port: number }): string {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { MoorError } from '../core/errors.js';
+import { MoorError } from '../base/errors.js';
 import type { SshTarget } from '../drivers/types.js';
 import { HostKeyChangedError, SshConnectError } from './errors.js';
 import { fingerprint, keyBlobType } from './fingerprint.js';

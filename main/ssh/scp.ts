@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type ssh2 from 'ssh2';
-import { MoorError } from '../core/errors.js';
+import { MoorError } from '../base/errors.js';
 
 /**
  * `moor scp`: copies between the local disk and machines over SFTP (the built-in client, so the

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { errorMessage, MachineNotFoundError, MoorError } from '../core/errors.js';
+import { errorMessage, MachineNotFoundError, MoorError } from '../base/errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { CONFIG_VERSION, type HostConfig } from './config.js';
 import { goMarshalIndent } from './go-json.js';

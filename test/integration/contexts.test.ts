@@ -14,9 +14,10 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { progressReporter } from '../../main/base/progress.js';
 import { generateServerCert, serverCertHosts } from '../../main/certs/index.js';
-import { createMachine, removeMachine } from '../../main/core/machines.js';
-import { progressReporter } from '../../main/core/progress.js';
+import { createMachine } from '../../main/core/create.js';
+import { removeMachine } from '../../main/core/remove.js';
 import { ContextLayout } from '../../main/docker/contexts/layout.js';
 import { type ActiveHostState, ContextWatcher } from '../../main/docker/contexts/watcher.js';
 import { Store } from '../../main/store/store.js';

@@ -3,6 +3,7 @@ import { promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import forge from 'node-forge';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type ProgressEvent, progressReporter } from '../../main/base/progress.js';
 import {
   bootstrapCertificates,
   copyClientCertsToMachine,
@@ -13,7 +14,6 @@ import {
   serverCertHosts,
   serverCertOrg,
 } from '../../main/certs/index.js';
-import { type ProgressEvent, progressReporter } from '../../main/core/progress.js';
 import { Store } from '../../main/store/store.js';
 import { tempDir } from '../harness/components.js';
 

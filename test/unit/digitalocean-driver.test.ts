@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ProgressEvent, progressReporter } from '../../main/core/progress.js';
+import { type ProgressEvent, progressReporter } from '../../main/base/progress.js';
 import { DigitalOceanApi } from '../../main/drivers/digitalocean/api.js';
 import digitalocean from '../../main/drivers/digitalocean/index.js';
 import type { DriverContext, FlagValues } from '../../main/drivers/types.js';

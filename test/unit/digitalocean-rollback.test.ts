@@ -2,13 +2,13 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type ProgressEvent, progressReporter } from '../../main/base/progress.js';
+import { createMachine } from '../../main/core/create.js';
 import {
   createIsInterrupted,
   readCreateMarker,
   recoverInterruptedCreates,
 } from '../../main/core/interrupted-create.js';
-import { createMachine } from '../../main/core/machines.js';
-import { type ProgressEvent, progressReporter } from '../../main/core/progress.js';
 import { Store } from '../../main/store/store.js';
 import type { DropletFault, RequestFault } from '../emulators/digitalocean/server.js';
 import { type DigitalOceanEmulator, startDigitalOceanEmulator } from '../emulators/digitalocean/server.js';
@@ -154,7 +154,7 @@ describe('create rollback (emulator, no hosts)', () => {
     const config = await store.load('kept');
     expect(config.Driver.DropletID).toBe(emulator.state().droplets[0]!.id);
     expect(await readCreateMarker(store.machineDir('kept'))).toBeNull(); // kept on purpose: not "interrupted"
-    const { removeMachine } = await import('../../main/core/machines.js');
+    const { removeMachine } = await import('../../main/core/remove.js');
     expect(await removeMachine('kept', { store, env: env() })).toEqual({ removed: true, errors: [] });
     await expectNoLeaks('kept');
   });
@@ -227,7 +227,7 @@ describe('interrupted create (marker with a dead pid)', () => {
     expect(createIsInterrupted(marker)).toBe(true);
     expect(createIsInterrupted({ ...marker, pid: process.pid })).toBe(false);
 
-    const { listMachines } = await import('../../main/core/machines.js');
+    const { listMachines } = await import('../../main/core/list.js');
     const rows = await listMachines({ store, env: env() });
     expect(rows.map((r) => r.Name)).not.toContain('killed');
     await expectNoLeaks('killed');
@@ -240,7 +240,7 @@ describe('interrupted create (marker with a dead pid)', () => {
       path.join(dir, '.moor-create-in-progress'),
       JSON.stringify({ pid: 0, hostname: os.hostname(), bootId: '', startTime: '', startedAt: '' }),
     );
-    const { listMachines } = await import('../../main/core/machines.js');
+    const { listMachines } = await import('../../main/core/list.js');
     expect((await listMachines({ store, env: env() })).map((r) => r.Name)).toEqual([]);
     expect(await store.exists('early')).toBe(false);
   });

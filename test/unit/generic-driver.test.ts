@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { progressReporter } from '../../main/core/progress.js';
+import { progressReporter } from '../../main/base/progress.js';
 import generic, { type GenericConfig } from '../../main/drivers/generic/index.js';
 import type { DriverContext } from '../../main/drivers/types.js';
 import { baseDriverConfig, newHostConfig } from '../../main/store/config.js';

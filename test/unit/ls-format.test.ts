@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { goDuration, renderLs } from '../../main/cli/ls-format.js';
 import { tabwrite } from '../../main/cli/tabwriter.js';
-import type { HostListItem } from '../../main/core/machines.js';
+import type { HostListItem } from '../../main/core/list.js';
 
 function item(over: Partial<HostListItem>): HostListItem {
   return {

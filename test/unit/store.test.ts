@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MachineNotFoundError } from '../../main/core/errors.js';
+import { MachineNotFoundError } from '../../main/base/errors.js';
 import { baseDriverConfig, newHostConfig } from '../../main/store/config.js';
 import { Store } from '../../main/store/store.js';
 import { tempDir } from '../harness/components.js';

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { CancelledError } from '../../main/core/errors.js';
-import { sleep } from '../../main/core/sleep.js';
+import { CancelledError } from '../../main/base/errors.js';
+import { sleep } from '../../main/base/sleep.js';
 import { EngineUnreachableError, waitForEngine } from '../../main/docker/engine.js';
 
 /** A loopback port nobody listens on (bound, then closed): pings fail fast with ECONNREFUSED. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { MoorError } from '../../core/errors.js';
+import { MoorError } from '../../base/errors.js';
 import type { CliContext } from '../context.js';
 import { DEFAULT_TIMEOUT_SECONDS, timeoutOption } from '../options.js';
 
@@ -21,7 +21,7 @@ export function register(program: Command, cli: CliContext): void {
         const fromContext = await activeMachineFromContext(cli.store.root, cli.env);
         if (fromContext) return cli.println(await runningMachine(cli, fromContext, timeoutMs));
       }
-      const { findActiveMachine } = await import('../../core/machines.js');
+      const { findActiveMachine } = await import('../../core/list.js');
       cli.println(await findActiveMachine({ store: cli.store, timeoutMs, env: cli.env }));
     });
 }
@@ -31,7 +31,7 @@ export function register(program: Command, cli: CliContext): void {
  * query timed out as a timeout; the same rule for the machine the context selects.
  */
 async function runningMachine(cli: CliContext, name: string, timeoutMs: number): Promise<string> {
-  const { queryHost } = await import('../../core/machines.js');
+  const { queryHost } = await import('../../core/list.js');
   const host = await cli.store.load(name).catch(() => undefined); // a broken machine is not active
   const state = host ? (await queryHost(cli.store, host, timeoutMs, cli.env)).State : '';
   if (state === 'Running') return name;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { MoorError } from '../../core/errors.js';
+import { MoorError } from '../../base/errors.js';
 import type { CliContext } from '../context.js';
 import { buildCreateCommand, findDriverFlag } from '../create-command.js';
 import { incorrectUsage } from '../options.js';
@@ -33,7 +33,7 @@ export function register(program: Command, cli: CliContext): void {
       const driver = driverName ? await loadDriver(driverName) : null;
       const inner = buildCreateCommand(cli.programName, driver, cli.env, async (parsed) => {
         if (!driver) return;
-        const { createMachine } = await import('../../core/machines.js');
+        const { createMachine } = await import('../../core/create.js');
         const { hostOptionsFromFlags } = await import('../../core/create-flags.js');
         const { engine, swarm, tlsSans } = hostOptionsFromFlags(parsed.sharedValues);
         const g = cli.globals;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { MoorError } from '../../core/errors.js';
+import { MoorError } from '../../base/errors.js';
 import type { CliContext } from '../context.js';
 import { detectShell, envText, NO_SHELL_NOTE, noProxyFor } from '../env-text.js';
 

@@ -23,7 +23,7 @@ export function register(program: Command, cli: CliContext): void {
     .option('-f, --format <format>', 'Pretty-print machines using a Go template')
     .action(async (options: LsOptions) => {
       const { parseFilters, hasFilters } = await import('../../core/machine-filters.js');
-      const { listMachines, listMachineNames } = await import('../../core/machines.js');
+      const { listMachines, listMachineNames } = await import('../../core/list.js');
       const parsed = parseFilters(options.filter ?? []);
       const filters = hasFilters(parsed) ? parsed : undefined;
       const query = {

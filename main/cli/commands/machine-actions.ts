@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { MachineAction } from '../../core/machines.js';
+import type { MachineAction } from '../../core/actions.js';
 import type { CliContext } from '../context.js';
 
 const ACTIONS: { name: MachineAction; summary: string; after?: string }[] = [
@@ -27,7 +27,7 @@ export function register(program: Command, cli: CliContext): void {
       .argument('[names...]')
       .action(async (names: string[]) => {
         const { forEachMachine } = await import('../machine-runner.js');
-        const { runMachineAction } = await import('../../core/machines.js');
+        const { runMachineAction } = await import('../../core/actions.js');
         await forEachMachine(cli, names, (host) =>
           runMachineAction(host.Name, name, {
             store: cli.store,

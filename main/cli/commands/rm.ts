@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { MoorError } from '../../core/errors.js';
+import { MoorError } from '../../base/errors.js';
 import type { CliContext } from '../context.js';
 
 export function register(program: Command, cli: CliContext): void {
@@ -27,7 +27,7 @@ export function register(program: Command, cli: CliContext): void {
         cli.println('WARNING: This action will delete both local reference and remote instance.');
         if (!options.y && !options.force && !(await cli.confirm('Are you sure? (y/n): '))) return;
 
-        const { removeMachine } = await import('../../core/machines.js');
+        const { removeMachine } = await import('../../core/remove.js');
         const errors: string[] = [];
         for (const name of names) {
           if (options.removeEngineConfig) {
@@ -57,7 +57,7 @@ export function register(program: Command, cli: CliContext): void {
 
 /** The host's engine goes back to the distribution's configuration; an error message or ''. */
 async function removeEngineConfigOf(cli: CliContext, name: string): Promise<string> {
-  const { errorMessage } = await import('../../core/errors.js');
+  const { errorMessage } = await import('../../base/errors.js');
   try {
     const host = await cli.store.load(name);
     const progress = cli.progress(name);

@@ -9,7 +9,7 @@ export function register(program: Command, cli: CliContext): void {
     .argument('[name...]')
     .action(async (names: string[]) => {
       const host = await cli.loadHost(names);
-      const { hostState } = await import('../../core/machines.js');
+      const { hostState } = await import('../../core/list.js');
       cli.println(await hostState(cli.store, host, { env: cli.env }));
     });
 }

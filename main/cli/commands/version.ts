@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { MoorError } from '../../core/errors.js';
+import { MoorError } from '../../base/errors.js';
 import type { CliContext } from '../context.js';
 
 export function register(program: Command, cli: CliContext): void {

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { errorMessage, MoorError } from '../../core/errors.js';
+import { errorMessage, MoorError } from '../../base/errors.js';
 import { writeFileAtomic } from '../../store/atomic.js';
 import { type ContextLayout, DEFAULT_CONTEXT_NAME } from './layout.js';
 

@@ -1,4 +1,4 @@
-import { errorMessage } from '../../core/errors.js';
+import { errorMessage } from '../../base/errors.js';
 import type { HostConfig } from '../../store/config.js';
 import { removeMachineContext, syncMachineContext } from './machines.js';
 

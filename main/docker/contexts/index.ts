@@ -1,4 +1,4 @@
-import { MachineNotFoundError } from '../../core/errors.js';
+import { MachineNotFoundError } from '../../base/errors.js';
 import type { Store } from '../../store/store.js';
 import { readCurrentContext as readCurrentContextOf } from './config-file.js';
 import { ContextLayout, DEFAULT_CONTEXT_NAME } from './layout.js';

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { errorMessage, MoorError } from '../../core/errors.js';
+import { errorMessage, MoorError } from '../../base/errors.js';
 import { DEFAULT_ENGINE_PORT, type HostConfig } from '../../store/config.js';
 import { authPaths } from '../../store/paths.js';
 import { readDockerConfig, writeCurrentContext } from './config-file.js';

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { errorMessage } from '../../core/errors.js';
+import { errorMessage } from '../../base/errors.js';
 import { readDockerConfig } from './config-file.js';
 import { ContextLayout, DEFAULT_CONTEXT_NAME } from './layout.js';
 import { moorMarker } from './machines.js';

@@ -1,6 +1,6 @@
 import { type FSWatcher, promises as fs, watch } from 'node:fs';
 import path from 'node:path';
-import { errorMessage } from '../../core/errors.js';
+import { errorMessage } from '../../base/errors.js';
 import { ContextLayout } from './layout.js';
 import { listMoorContexts, type MachineContext } from './machines.js';
 import { resolveActive } from './resolve.js';

@@ -1,5 +1,5 @@
-import { MoorError } from '../../core/errors.js';
-import { sleep } from '../../core/sleep.js';
+import { MoorError } from '../../base/errors.js';
+import { sleep } from '../../base/sleep.js';
 
 /**
  * A small client for the parts of DigitalOcean's API v2 the driver uses, on plain fetch.

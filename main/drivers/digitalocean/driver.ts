@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { errorMessage, HostNotRunningError, MoorError } from '../../core/errors.js';
-import { sleep } from '../../core/sleep.js';
-import type { MachineState } from '../../core/state.js';
+import { errorMessage, HostNotRunningError, MoorError } from '../../base/errors.js';
+import { sleep } from '../../base/sleep.js';
+import type { MachineState } from '../../base/state.js';
 import {
   AppOnlySecretError,
   commitSecret,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MoorError } from '../../core/errors.js';
+import { MoorError } from '../../base/errors.js';
 import { plainTextWarning, planSecret } from '../../secrets/index.js';
 import { flagBool, flagString } from '../flag-values.js';
 import type { DriverModule, FlagSpec } from '../types.js';

@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { HostNotRunningError, MoorError } from '../../core/errors.js';
-import type { MachineState } from '../../core/state.js';
+import { HostNotRunningError, MoorError } from '../../base/errors.js';
+import type { MachineState } from '../../base/state.js';
 import { type BaseDriverConfig, DEFAULT_ENGINE_PORT, type HostConfig } from '../../store/config.js';
 import { relocate } from '../../store/paths.js';
 import type { Driver, DriverContext, DriverModule, FlagValues, SshTarget } from '../types.js';

@@ -1,5 +1,5 @@
-import { MoorError } from '../../core/errors.js';
-import type { MachineState } from '../../core/state.js';
+import { MoorError } from '../../base/errors.js';
+import type { MachineState } from '../../base/state.js';
 import { EngineUnreachableError, pingEngine, readEngineTls } from '../../docker/engine.js';
 import type { BaseDriverConfig, HostConfig } from '../../store/config.js';
 import { authPaths } from '../../store/paths.js';

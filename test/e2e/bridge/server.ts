@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { WebSocket, WebSocketServer } from 'ws';
 import { dispatch } from '../../../main/api/validate.js';
-import { errorMessage } from '../../../main/core/errors.js';
+import { errorMessage } from '../../../main/base/errors.js';
 import type { AppServices } from '../../../main/services/app-services.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -8,7 +8,7 @@ import {
   TERMINAL_HIGH_WATERMARK,
   TERMINAL_LOW_WATERMARK,
 } from '../../../main/api/contract.js';
-import type { ProgressSink } from '../../../main/core/progress.js';
+import type { ProgressSink } from '../../../main/base/progress.js';
 import { AppServices } from '../../../main/services/app-services.js';
 import type { ActiveHostBackend, MachineBackend, MachineRow } from '../../../main/services/backend.js';
 import { FLUSH_INTERVAL_MS, REPLAY_LIMIT, RingBuffer } from '../../../main/services/terminals.js';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SafeStorageLike, SafeStorageSecretStore } from '../../../main/app/safe-storage-secrets.js';
-import { progressReporter } from '../../../main/core/progress.js';
+import { progressReporter } from '../../../main/base/progress.js';
 import digitalocean from '../../../main/drivers/digitalocean/index.js';
 import type { DriverContext } from '../../../main/drivers/types.js';
 import { machineBackend } from '../../../main/services/wiring.js';

@@ -1,3 +1,5 @@
+import { CancelledError } from './errors.js';
+
 /**
  * Waits `ms`, or rejects as soon as `signal` aborts (also when it already has): with
  * `abortError()` when given, else with the signal's reason.
@@ -19,4 +21,9 @@ export function sleep(ms: number, signal?: AbortSignal, abortError?: () => unkno
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** Waits between tries; an abort rejects with CancelledError (what the CLI and the app expect). */
+export function cancellableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return sleep(ms, signal, () => new CancelledError());
 }

@@ -48,3 +48,8 @@ export class CancelledError extends MoorError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Throws CancelledError once `signal` has aborted (what the CLI and the app expect of a cancel). */
+export function throwIfCancelled(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new CancelledError();
+}
