@@ -7,7 +7,7 @@ import { type ProgressReporter, silentProgress } from '../base/progress.js';
 import { cancellableSleep } from '../base/sleep.js';
 import type { MachineState } from '../base/state.js';
 import { readEngineTls, waitForEngine } from '../docker/engine.js';
-import type { Driver } from '../drivers/types.js';
+import type { Driver, PowerAction } from '../drivers/types.js';
 import type { SecretStore } from '../secrets/types.js';
 import type { HostConfig } from '../store/config.js';
 import { authPaths } from '../store/paths.js';
@@ -17,7 +17,7 @@ import { driverFor } from './driver-context.js';
 /** docker-machine's mcnutils.WaitFor: 60 tries, 3 s apart. */
 export const DEFAULT_WAIT = { tries: 60, intervalMs: 3_000 };
 
-export type MachineAction = 'start' | 'stop' | 'restart' | 'kill';
+export type MachineAction = PowerAction;
 
 export interface ActionOptions {
   store: Store;

@@ -71,12 +71,34 @@ export interface Driver {
   sshTarget(): Promise<SshTarget | null>;
 }
 
+/** The power actions a machine can be asked for (`moor start|stop|restart|kill`, tray, window). */
+export type PowerAction = 'start' | 'stop' | 'restart' | 'kill';
+
+/**
+ * What a driver can really do, as data: the window, the tray and the CLI's help offer only these
+ * (a `generic` host cannot be stopped by Moor; a `none` host cannot be reached over SSH).
+ */
+export interface DriverCapabilities {
+  /** Power actions the driver performs; the others fail with the driver's "does not support". */
+  actions: readonly PowerAction[];
+  /** Reachable over SSH: terminal, `moor ssh`/`scp`/`mount`, provisioning. */
+  ssh: boolean;
+  /**
+   * What `rm` deletes besides the local record (certificates, keys, config), in a user's words,
+   * e.g. "the droplet and its SSH key"; '' when only the local record goes.
+   */
+  removes: string;
+  /** `restart` reboots a server the user may share with others (ask before doing it). */
+  restartReboots: boolean;
+}
+
 /** A driver folder's export: its flags as data and how to make a Driver. */
 export interface DriverModule {
   name: string;
   /** One line for `create --help` and the create form. */
   description: string;
   flags: FlagSpec[];
+  capabilities: DriverCapabilities;
   /** Whether `create` provisions the host over SSH after Driver.create (false for `none`). */
   provisions: boolean;
   /**

@@ -14,6 +14,7 @@ const fake: DriverModule = {
   name: 'fake',
   description: 'test driver',
   provisions: false,
+  capabilities: { actions: [], ssh: false, removes: '', restartReboots: false },
   flags: [
     { name: 'fake-ip', type: 'string', help: 'IP', envVar: 'FAKE_IP', default: '' },
     { name: 'fake-port', type: 'int', help: 'port', default: 22, envVar: 'FAKE_PORT' },

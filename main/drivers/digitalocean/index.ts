@@ -120,6 +120,12 @@ export const flags: FlagSpec[] = [
 const digitalocean: DriverModule = {
   name: 'digitalocean',
   description: 'A DigitalOcean droplet (API v2; token from --digitalocean-access-token)',
+  capabilities: {
+    actions: ['start', 'stop', 'restart', 'kill'],
+    ssh: true,
+    removes: 'the droplet and the SSH key Moor uploaded for it',
+    restartReboots: true,
+  },
   provisions: true,
   flags,
 

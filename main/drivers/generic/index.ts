@@ -27,6 +27,8 @@ const REBOOT_UP_MS = 300_000;
 const generic: DriverModule = {
   name: 'generic',
   description: 'An existing host reachable over SSH (any cloud or bare metal); Docker is installed on it',
+  // Moor did not make the host: it can reboot it over SSH, never power it off or on.
+  capabilities: { actions: ['restart'], ssh: true, removes: '', restartReboots: true },
   provisions: true,
   keepOnProvisionFailure: true,
   flags: [

@@ -16,6 +16,7 @@ const PING_TIMEOUT_MS = 5_000;
 const none: DriverModule = {
   name: 'none',
   description: 'An existing Docker engine, reached at --url (no VM, no provisioning)',
+  capabilities: { actions: [], ssh: false, removes: '', restartReboots: false },
   provisions: false,
   flags: [
     {
