@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { build } from 'esbuild';
+import pkg from '../package.json' with { type: 'json' };
 
 const root = new URL('..', import.meta.url).pathname;
 process.chdir(root);
@@ -36,7 +37,16 @@ const jobs = [
     outdir: out,
     format: 'esm',
     splitting: true, // drivers and heavy commands load lazily as their own chunks
-    packages: 'external',
+    // Dependencies stay in node_modules, except commander: every run parses every command with it,
+    // and bundled it is one ESM file instead of an ESM wrapper around six CommonJS files
+    // (see docs/benchmarks.md, CLI start-up).
+    external: Object.keys(pkg.dependencies)
+      .filter((name) => name !== 'commander')
+      .flatMap((name) => [name, `${name}/*`]),
+    // commander's require('node:events') etc. need a real require in ESM output.
+    banner: {
+      js: "import { createRequire as __moorCreateRequire } from 'node:module'; const require = __moorCreateRequire(import.meta.url);",
+    },
     chunkNames: 'chunks/[name]-[hash]',
   }),
 ];

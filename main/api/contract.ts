@@ -10,9 +10,9 @@
  */
 import type { ProgressEvent } from '../base/progress.js';
 import type { MachineState } from '../base/state.js';
-import type { FlagSpec, FlagValue } from '../drivers/types.js';
+import type { DriverCapabilities, FlagSpec, FlagValue, PowerAction } from '../drivers/types.js';
 
-export type { FlagSpec, FlagValue, MachineState, ProgressEvent };
+export type { DriverCapabilities, FlagSpec, FlagValue, MachineState, PowerAction, ProgressEvent };
 
 /** The Docker context name meaning "no machine": the local engine (or DOCKER_HOST). */
 export const DEFAULT_CONTEXT = 'default';
@@ -60,8 +60,11 @@ export interface MachineSummary {
   busy: MachineBusy | null;
   /** The user stopped it from Moor: no automatic logic may start it again. */
   stoppedByUser: boolean;
-  /** The machine has SSH access (false for the `none` driver). */
-  canSsh: boolean;
+  /**
+   * What its driver can do (power actions, SSH, what rm deletes): views offer only these. None at
+   * all when the driver is unknown or the config did not load.
+   */
+  capabilities: DriverCapabilities;
 }
 
 export interface DriverInfo {
@@ -69,6 +72,7 @@ export interface DriverInfo {
   description: string;
   /** `create` provisions the host over SSH (Docker install, TLS) after creating it. */
   provisions: boolean;
+  capabilities: DriverCapabilities;
   flags: FlagSpec[];
 }
 
@@ -150,6 +154,44 @@ export interface TerminalAttachResult {
   replay: string;
 }
 
+export type ScheduleAction = 'start' | 'stop';
+
+/** What a cloud host costs this month (DigitalOcean: from the size's price_hourly). */
+export interface HostCost {
+  currency: string;
+  size: string;
+  hourly: number;
+  /** The most a calendar month costs. */
+  monthly: number;
+  soFar: number;
+  /** The month's bill if the schedule (or always-on) holds. */
+  projected: number;
+  /** e.g. "billed while stopped: a stop schedule does not lower the cost"; '' if none. */
+  note: string;
+}
+
+/** A machine's schedule (times as users write them, "mon-fri 08:30") and cost. */
+export interface ScheduleInfo {
+  name: string;
+  /** IANA zone of the times; '' when the machine has no schedule. */
+  zone: string;
+  start: string;
+  stop: string;
+  next: { action: ScheduleAction; at: number } | null;
+  /** The pending stop's new time after "Postpone 1 h". */
+  postponedUntil: number | null;
+  lastRun: { action: ScheduleAction; event: number; ranAt: number; error: string } | null;
+  /** Stop after this many idle minutes (no containers, no Docker/SSH connection); null: off. */
+  idleStopMinutes: number | null;
+  /** Since when the machine has been idle, as last probed. */
+  idleSince: number | null;
+  /** null for hosts without a provider price (generic, none). */
+  cost: HostCost | null;
+  costError: string;
+  /** The schedule file does not load. */
+  error: string;
+}
+
 /** Everything the renderer needs on start (then kept current by events). */
 export interface AppSnapshot {
   machines: MachineSummary[];
@@ -158,6 +200,49 @@ export interface AppSnapshot {
   terminals: TerminalInfo[];
   platform: string;
   version: string;
+}
+
+/**
+ * Something the user should hear about even when not looking at it: a long operation that ended,
+ * a tray action that failed. The window shows it as a toast; main also shows it as a desktop
+ * notification.
+ */
+export interface AppNotification {
+  level: 'error' | 'info';
+  title: string;
+  body: string;
+  /** The operation it is about: the toast offers to show it in the task panel. */
+  operationId?: string;
+  machine?: string;
+}
+
+/** Which finished operations become desktop notifications (the window's toasts show them all). */
+export type NotifyChoice = 'all' | 'failures' | 'off';
+
+/** The app's own preferences (kept by main, outside the docker-machine store). */
+export interface AppSettings {
+  /** Start Moor when the user logs in; null where this build cannot (e.g. Linux AppImage). */
+  openAtLogin: boolean | null;
+  /** The driver the create form starts with. */
+  defaultDriver: string;
+  notifications: NotifyChoice;
+}
+
+/** About Moor: versions and where things are. */
+export interface AboutInfo {
+  version: string;
+  /** The machine store ($MACHINE_STORAGE_PATH or ~/.docker/machine). */
+  storePath: string;
+  platform: string;
+  /** Runtime versions: node, and electron/chrome when running in Electron. */
+  versions: Record<string, string>;
+}
+
+/** What updateSettings may change: any of the settings (openAtLogin only where supported). */
+export interface SettingsChange {
+  openAtLogin?: boolean;
+  defaultDriver?: string;
+  notifications?: NotifyChoice;
 }
 
 /**
@@ -202,6 +287,29 @@ export interface MoorInvoke {
   listTerminals(): Promise<TerminalInfo[]>;
   /** The log of a create/regenerate operation so far. */
   readLogs(args: { operationId: string }): Promise<ProgressEvent[]>;
+  /**
+   * Shows the machine's config.json (or its folder, if the file is missing) in the system file
+   * manager, for a broken machine the user repairs by hand. Resolves with the path shown.
+   */
+  revealInFolder(args: { name: string }): Promise<{ path: string }>;
+  /** Every machine's schedule and cost (`moor schedule ls`). */
+  listSchedules(): Promise<ScheduleInfo[]>;
+  getSchedule(args: { name: string }): Promise<ScheduleInfo>;
+  /** Sets or changes a schedule (`moor schedule NAME --start … --stop … --tz …`; '' removes a time). */
+  setSchedule(args: {
+    name: string;
+    start?: string;
+    stop?: string;
+    zone?: string;
+    /** "30m", "2h"; "0" turns idle stop off. */
+    idleStop?: string;
+  }): Promise<ScheduleInfo>;
+  clearSchedule(args: { name: string }): Promise<void>;
+  /** "Postpone 1 h": the machine's coming (or due) scheduled stop happens later. */
+  postponeStop(args: { name: string; hours?: number }): Promise<{ until: number }>;
+  settings(): Promise<{ settings: AppSettings; about: AboutInfo }>;
+  /** Changes and keeps settings; resolves with all of them as now in effect. */
+  updateSettings(change: SettingsChange): Promise<AppSettings>;
 }
 
 /** Pushed main → renderer. */
@@ -214,7 +322,15 @@ export interface MoorEvents {
   terminalExit: { id: string; exitCode: number };
   terminalsChanged: { terminals: TerminalInfo[] };
   /** A tray item asked the window to show something. */
-  navigate: { view: 'hosts' | 'create' | 'terminal' | 'details'; machine?: string };
+  navigate: { view: 'hosts' | 'create' | 'terminal' | 'details' | 'tasks' | 'settings'; machine?: string };
+  /** An operation ended or a background action failed (also a desktop notification). */
+  notify: AppNotification;
+  /** A scheduled stop comes soon (once per stop): the notification offering "Postpone 1 h" (postponeStop). */
+  scheduleStopSoon: { name: string; at: number; postponeHours: number };
+  /** The app ran a scheduled start or stop ('' error: it worked). */
+  scheduleRan: { name: string; action: ScheduleAction; event: number; error: string };
+  /** A schedule was set, changed, cleared or postponed (from the app or by a run). */
+  scheduleChanged: { schedule: ScheduleInfo };
 }
 
 export type InvokeMethod = keyof MoorInvoke;
@@ -253,6 +369,14 @@ const invokeMethods = [
   'terminalAck',
   'listTerminals',
   'readLogs',
+  'revealInFolder',
+  'listSchedules',
+  'getSchedule',
+  'setSchedule',
+  'clearSchedule',
+  'postponeStop',
+  'settings',
+  'updateSettings',
 ] as const;
 /** Every invoke method, checked exhaustive at compile time. */
 export const INVOKE_METHODS: Exhaustive<InvokeMethod, typeof invokeMethods> = invokeMethods;
@@ -265,6 +389,10 @@ const eventNames = [
   'terminalExit',
   'terminalsChanged',
   'navigate',
+  'notify',
+  'scheduleStopSoon',
+  'scheduleRan',
+  'scheduleChanged',
 ] as const;
 export const EVENT_NAMES: Exhaustive<EventName, typeof eventNames> = eventNames;
 

@@ -56,6 +56,31 @@ export const invokeSchemas = {
   terminalAck: z.strictObject({ id, chars: z.number().int().min(0).max(100_000_000) }),
   listTerminals: none,
   readLogs: z.strictObject({ operationId: id }),
+  revealInFolder: byName,
+  listSchedules: none,
+  getSchedule: byName,
+  setSchedule: z.strictObject({
+    name,
+    start: z.string().max(200).optional(),
+    stop: z.string().max(200).optional(),
+    zone: z.string().max(100).optional(),
+    idleStop: z.string().max(20).optional(),
+  }),
+  clearSchedule: byName,
+  postponeStop: z.strictObject({
+    name,
+    hours: z
+      .number()
+      .positive()
+      .max(24 * 7)
+      .optional(),
+  }),
+  settings: none,
+  updateSettings: z.strictObject({
+    openAtLogin: z.boolean().optional(),
+    defaultDriver: z.string().min(1).max(100).optional(),
+    notifications: z.enum(['all', 'failures', 'off']).optional(),
+  }),
 } satisfies Schemas;
 
 /**

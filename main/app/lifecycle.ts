@@ -6,12 +6,14 @@
 import { EVENT_CHANNEL, type MoorEvents } from '../api/contract.js';
 import { errorMessage } from '../base/errors.js';
 import type { AppServices } from '../services/app-services.js';
+import type { MenuAction } from './menu-template.js';
 import {
   allowPermission,
   CONTENT_SECURITY_POLICY,
   quitWhenAllWindowsClosed,
   trayLikelyVisible,
 } from './policy.js';
+import { type DesktopNotice, stopSoonNotice } from './schedule-notice.js';
 import type { TrayState } from './tray.js';
 import type { TrayAction } from './tray-template.js';
 
@@ -53,7 +55,12 @@ export interface SessionLike {
     ) => void,
   ): void;
   setPermissionCheckHandler(
-    handler: (contents: unknown, permission: string, requestingOrigin: string) => boolean,
+    handler: (
+      contents: unknown,
+      permission: string,
+      requestingOrigin: string,
+      details: { requestingUrl?: string },
+    ) => boolean,
   ): void;
 }
 
@@ -92,6 +99,9 @@ export type LifecycleServices = Pick<
   | 'start'
   | 'stop'
   | 'restart'
+  | 'report'
+  | 'postponeStop'
+  | 'wantsDesktopNotification'
 >;
 
 export interface LifecycleDeps<S extends LifecycleServices> {
@@ -100,6 +110,8 @@ export interface LifecycleDeps<S extends LifecycleServices> {
   session: () => SessionLike;
   platform: NodeJS.Platform;
   env: NodeJS.ProcessEnv;
+  /** The URL of the app's page (file:// of dist/renderer/index.html): the only page given permissions. */
+  pageUrl: string;
   createServices: () => Promise<S>;
   /** Registers the IPC handlers (main/app/ipc.ts) for these services. */
   connectIpc: (services: S) => void;
@@ -109,6 +121,16 @@ export interface LifecycleDeps<S extends LifecycleServices> {
   createTray: (onAction: (action: TrayAction) => void) => TrayLike;
   /** Usable before the app is ready (Electron's dialog.showErrorBox is). */
   showErrorBox: (title: string, content: string) => void;
+  /**
+   * A desktop notification (Electron's Notification); may do nothing where none is supported.
+   * `handlers` get its button presses (by index) and clicks; without them a click does nothing.
+   */
+  notify: (
+    notification: DesktopNotice,
+    handlers?: { onAction: (index: number) => void; onClick: () => void },
+  ) => void;
+  /** Installs the application menu (main/app/menu-template.ts); its items call back here. */
+  setAppMenu?: (onAction: (action: MenuAction) => void) => void;
   log: (message: string) => void;
 }
 
@@ -169,7 +191,7 @@ async function run<S extends LifecycleServices>(deps: LifecycleDeps<S>): Promise
   });
 
   await app.whenReady();
-  secureSession(deps.session());
+  secureSession(deps.session(), deps.pageUrl);
 
   services = await deps.createServices();
   const s = services;
@@ -211,16 +233,30 @@ async function run<S extends LifecycleServices>(deps: LifecycleDeps<S>): Promise
     }
   };
 
+  // Every notice of the services (an operation ended, a tray action failed) is also a desktop one.
+  s.subscribe((...args) => {
+    if (args[0] === 'notify' && s.wantsDesktopNotification(args[1])) deps.notify(args[1]);
+  });
+
   const onTrayAction = (action: TrayAction): void => {
-    const report = (p: Promise<unknown>) => p.catch((err: unknown) => log(`moor: ${errorMessage(err)}`));
+    // A tray action has no window to show its error in: it becomes a notice (toast + notification).
+    const report = (what: string, machine: string | undefined, p: Promise<unknown>) =>
+      p.catch((err: unknown) => {
+        log(`moor: ${errorMessage(err)}`);
+        s.report({ level: 'error', title: `Couldn't ${what}`, body: errorMessage(err), machine });
+      });
     switch (action.kind) {
       case 'use':
-        void report(s.setActiveHost({ name: action.name }));
+        void report(
+          `switch to ${action.name ?? 'the default context'}`,
+          action.name ?? undefined,
+          s.setActiveHost({ name: action.name }),
+        );
         break;
       case 'start':
       case 'stop':
       case 'restart':
-        void report(s[action.kind]({ name: action.name }));
+        void report(`${action.kind} "${action.name}"`, action.name, s[action.kind]({ name: action.name }));
         break;
       case 'terminal':
         showWindow({ view: 'terminal', machine: action.name });
@@ -240,6 +276,23 @@ async function run<S extends LifecycleServices>(deps: LifecycleDeps<S>): Promise
         break;
     }
   };
+
+  // A scheduled stop comes soon: offer "Postpone 1 h" (a button, or the click where there are none).
+  s.subscribe((...args) => {
+    if (args[0] !== 'scheduleStopSoon') return;
+    const payload = args[1];
+    const { notification, clickPostpones } = stopSoonNotice(payload, deps.platform);
+    const postpone = () =>
+      void s.postponeStop({ name: payload.name, hours: payload.postponeHours }).catch((err: unknown) => {
+        log(`moor: could not postpone the stop of "${payload.name}": ${errorMessage(err)}`);
+      });
+    deps.notify(notification, {
+      onAction: () => postpone(),
+      onClick: () => (clickPostpones ? postpone() : showWindow({ view: 'details', machine: payload.name })),
+    });
+  });
+
+  deps.setAppMenu?.((action) => showWindow({ view: action }));
 
   const trayVisible = trayLikelyVisible(deps.platform, deps.env);
   try {
@@ -265,16 +318,17 @@ async function run<S extends LifecycleServices>(deps: LifecycleDeps<S>): Promise
 }
 
 /** The renderer's CSP on every response, and web permissions only for the app's own page. */
-function secureSession(session: SessionLike): void {
+function secureSession(session: SessionLike, pageUrl: string): void {
   session.webRequest.onHeadersReceived((details, callback) => {
     callback({
       responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] },
     });
   });
   session.setPermissionRequestHandler((_contents, permission, callback, details) =>
-    callback(allowPermission(permission, details.requestingUrl)),
+    callback(allowPermission(permission, details.requestingUrl, pageUrl)),
   );
-  session.setPermissionCheckHandler((_contents, permission, requestingOrigin) =>
-    allowPermission(permission, requestingOrigin),
+  // A check names the requesting frame's URL in details (the origin alone is just "file://").
+  session.setPermissionCheckHandler((_contents, permission, requestingOrigin, details) =>
+    allowPermission(permission, details?.requestingUrl ?? requestingOrigin, pageUrl),
   );
 }

@@ -17,13 +17,20 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** The web permissions the app's page may use: the clipboard, for terminal copy and paste. */
+const PAGE_PERMISSIONS = new Set(['clipboard-read', 'clipboard-sanitized-write']);
+
 /**
- * Web permissions the page may get: only the clipboard (terminal copy/paste), and only for the
- * app's own file:// page. Camera, notifications, geolocation, ... are refused.
+ * Whether a permission request or check is granted: only the clipboard, and only to the app's own
+ * page `pageUrl` (any other file:, a frame of another origin, a missing URL are refused). Camera,
+ * notifications, geolocation, ... are refused to every page.
  */
-export function allowPermission(permission: string, requestingUrl: string | undefined): boolean {
-  const own = (requestingUrl ?? '').startsWith('file://');
-  return own && (permission === 'clipboard-read' || permission === 'clipboard-sanitized-write');
+export function allowPermission(
+  permission: string,
+  requestingUrl: string | undefined,
+  pageUrl: string,
+): boolean {
+  return PAGE_PERMISSIONS.has(permission) && isAppPage(requestingUrl ?? '', pageUrl);
 }
 
 /** Links a user may open in the system browser (from terminal output); never file: or custom schemes. */

@@ -4,7 +4,7 @@
  * (Menu.buildFromTemplate + setContextMenu) on every change: Electron menus cannot be edited in place.
  * This file must not import electron.
  */
-import { type ActiveHost, isDefaultContext, type MachineSummary } from '../api/contract.js';
+import { type ActiveHost, isDefaultContext, type MachineSummary, type PowerAction } from '../api/contract.js';
 
 export type TrayAction =
   /** name null = the default Docker context. */
@@ -24,20 +24,49 @@ export interface TrayItem {
 
 const TRANSITIONAL = new Set(['Starting', 'Stopping']);
 
-/** What a machine's actions allow (tray and window alike), from its state and any running operation. */
-export function machineActions(m: MachineSummary): {
-  start: boolean;
-  stop: boolean;
-  restart: boolean;
-  terminal: boolean;
-} {
-  if (m.busy || TRANSITIONAL.has(m.state) || m.driver === 'none') {
-    return { start: false, stop: false, restart: false, terminal: false };
-  }
+/** A power action or the terminal, as the tray and the window offer them. */
+export interface MachineActionState {
+  /** The driver can do it at all (otherwise it is not offered). */
+  offered: boolean;
+  /** It can be done now (state, running operation). */
+  enabled: boolean;
+}
+
+export type MachineActionName = 'start' | 'stop' | 'restart' | 'kill' | 'terminal';
+
+/**
+ * What a machine's actions allow (tray and window alike): offered when its driver declares the
+ * capability, enabled when its state and any running operation allow it now.
+ */
+export function machineActionStates(m: MachineSummary): Record<MachineActionName, MachineActionState> {
+  const idle = !m.busy && !TRANSITIONAL.has(m.state);
   const running = m.state === 'Running';
   const startable =
     m.state === 'Stopped' || m.state === 'Saved' || m.state === 'Paused' || m.state === 'Error';
-  return { start: startable, stop: running, restart: running, terminal: running && m.canSsh };
+  const caps = m.capabilities;
+  const power = (action: PowerAction, now: boolean): MachineActionState => {
+    const offered = caps.actions.includes(action);
+    return { offered, enabled: offered && idle && now };
+  };
+  return {
+    start: power('start', startable),
+    stop: power('stop', running),
+    restart: power('restart', running),
+    kill: power('kill', m.state !== 'Stopped' && m.state !== ''),
+    terminal: { offered: caps.ssh, enabled: caps.ssh && idle && running },
+  };
+}
+
+/** Which actions can be done now (enabled), for callers that only need yes/no. */
+export function machineActions(m: MachineSummary): Record<MachineActionName, boolean> {
+  const states = machineActionStates(m);
+  return {
+    start: states.start.enabled,
+    stop: states.stop.enabled,
+    restart: states.restart.enabled,
+    kill: states.kill.enabled,
+    terminal: states.terminal.enabled,
+  };
 }
 
 /** "Running", "Stopped", "Starting…" (busy wins), "Unknown" before the first poll. */
@@ -53,22 +82,29 @@ export interface ActiveHostChoice {
   name: string | null;
   checked: boolean;
   enabled: boolean;
+  /** Why it cannot be chosen now ("stopped", "starting…"), '' when it can. */
+  note: string;
 }
 
-/** `default`, then every running machine; the current one stays listed even if it stopped. */
+/**
+ * `default`, then every machine: the ones that cannot be used now (not running, busy) stay listed,
+ * disabled, with the reason, so no host vanishes from the switcher when it stops.
+ */
 export function activeHostChoices(
   machines: readonly MachineSummary[],
   active: ActiveHost,
 ): ActiveHostChoice[] {
   return [
-    { name: null, checked: isDefaultContext(active), enabled: true },
-    ...machines
-      .filter((m) => m.state === 'Running' || m.name === active.machine)
-      .map((m) => ({
+    { name: null, checked: isDefaultContext(active), enabled: true, note: '' },
+    ...machines.map((m) => {
+      const usable = m.state === 'Running' && !m.busy;
+      return {
         name: m.name,
         checked: m.name === active.machine,
-        enabled: m.state === 'Running' && !m.busy,
-      })),
+        enabled: usable,
+        note: usable ? '' : stateLabel(m).toLowerCase(),
+      };
+    }),
   ];
 }
 
@@ -95,7 +131,7 @@ export function trayTemplate(
     ...activeHostChoices(machines, active).map(
       (c): TrayItem => ({
         type: 'radio',
-        label: c.name ?? 'default (local engine)',
+        label: `${c.name ?? 'default (local engine)'}${c.note ? ` (${c.note})` : ''}`,
         checked: c.checked,
         enabled: c.enabled,
         action: { kind: 'use', name: c.name },
@@ -105,16 +141,33 @@ export function trayTemplate(
   ];
 
   const perMachine: TrayItem[] = machines.map((m) => {
-    const can = machineActions(m);
+    const can = machineActionStates(m);
+    // Only what the driver can do is offered (a generic host has no Stop, a none host no Terminal).
+    const power = (['start', 'stop', 'restart'] as const)
+      .filter((a) => can[a].offered)
+      .map(
+        (a): TrayItem => ({
+          label: `${a[0]!.toUpperCase()}${a.slice(1)}`,
+          enabled: can[a].enabled,
+          action: { kind: a, name: m.name },
+        }),
+      );
+    const terminal: TrayItem[] = can.terminal.offered
+      ? [
+          {
+            label: 'Open terminal',
+            enabled: can.terminal.enabled,
+            action: { kind: 'terminal', name: m.name },
+          },
+        ]
+      : [];
+    const actions = [...power, ...terminal];
     return {
       type: 'submenu',
       label: `${m.name} (${stateLabel(m)})`,
       submenu: [
-        { label: 'Start', enabled: can.start, action: { kind: 'start', name: m.name } },
-        { label: 'Stop', enabled: can.stop, action: { kind: 'stop', name: m.name } },
-        { label: 'Restart', enabled: can.restart, action: { kind: 'restart', name: m.name } },
-        { type: 'separator' },
-        { label: 'Open terminal', enabled: can.terminal, action: { kind: 'terminal', name: m.name } },
+        ...actions,
+        ...(actions.length ? [{ type: 'separator' } as TrayItem] : []),
         { label: 'Show in window', action: { kind: 'show', name: m.name } },
       ],
     };

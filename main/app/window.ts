@@ -16,6 +16,9 @@ export const WEB_PREFERENCES = {
   spellcheck: false,
 } as const;
 
+/** The smallest window: test/e2e/host-list.test.ts checks the list at exactly this size. */
+export const MIN_WINDOW = { width: 800, height: 600 } as const;
+
 export interface WebContentsEvents {
   on(
     event: 'will-navigate' | 'will-redirect',
@@ -51,8 +54,9 @@ export function createMainWindow<W extends BrowserWindowLike>(deps: {
   const win = deps.create({
     width: 1180,
     height: 760,
-    minWidth: 760,
-    minHeight: 480,
+    // The host list is laid out (and tested in e2e) down to 800×600.
+    minWidth: MIN_WINDOW.width,
+    minHeight: MIN_WINDOW.height,
     show: false, // shown on ready-to-show: no white flash, no half-drawn window
     title: 'Moor',
     backgroundColor: '#0f1420',

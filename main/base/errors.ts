@@ -20,10 +20,11 @@ export class PreCreateError extends MoorError {
   }
 }
 
+/** docker-machine's text with Moor's commands in it (the hint must be runnable as printed). */
 export class MachineNotFoundError extends MoorError {
   constructor(readonly machineName: string) {
     super(
-      `Docker machine "${machineName}" does not exist. Use "docker-machine ls" to list machines. Use "docker-machine create" to add a new one.`,
+      `Docker machine "${machineName}" does not exist. Use "moor ls" to list machines. Use "moor create" to add a new one.`,
     );
     this.name = 'MachineNotFoundError';
   }

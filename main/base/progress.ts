@@ -12,21 +12,31 @@ export interface ProgressEvent {
   elapsedMs: number;
 }
 
+import { debug } from './debug.js';
+
 export type ProgressSink = (event: ProgressEvent) => void;
 
 /** Builds a sink-bound reporter that stamps machine name and elapsed time. */
 export function progressReporter(machine: string, sink: ProgressSink, started = Date.now()) {
   let step = '';
+  let stepStarted = started;
   const emit = (level: ProgressEvent['level'], message: string) =>
     sink({ machine, step, level, message, elapsedMs: Date.now() - started });
   return {
     step(name: string, message = name) {
+      // With -D: how long the step that ends here took (where a slow create spends its time).
+      const now = Date.now();
+      if (step) debug(machine, () => `step ${step} took ${now - stepStarted} ms`);
       step = name;
+      stepStarted = now;
       emit('step', message);
     },
     log: (message: string) => emit('log', message),
     warn: (message: string) => emit('warn', message),
-    done: (message: string) => emit('done', message),
+    done: (message: string) => {
+      if (step) debug(machine, () => `step ${step} took ${Date.now() - stepStarted} ms`);
+      emit('done', message);
+    },
     error: (message: string) => emit('error', message),
   };
 }

@@ -9,6 +9,7 @@
 import {
   constants,
   createPrivateKey,
+  createPublicKey,
   generateKeyPair,
   type KeyObject,
   privateEncrypt,
@@ -20,8 +21,11 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import type forgeModule from 'node-forge';
 import { errorMessage, MoorError } from '../base/errors.js';
+import { faultPoint } from '../base/faults.js';
 import type { ProgressReporter } from '../base/progress.js';
-import { writeFileAtomic } from '../store/atomic.js';
+import { writeFilesAtomic } from '../store/atomic.js';
+import { ensureDir } from '../store/dirs.js';
+import { readRegularFile, readRegularFileBytes } from '../store/regular-file.js';
 import { withCertsDirLock } from '../store/store.js';
 
 type Forge = typeof forgeModule;
@@ -61,44 +65,67 @@ const DAY_MS = 24 * 60 * MINUTE_MS;
  * docker-machine's BootstrapCertificates: create the store's CA and client certificate when
  * missing or expired (under the store's certs lock), never touch valid ones.
  *
- * Rules kept from docker-machine: ca.pem missing while ca-key.pem exists is an error ("certificate
- * authority key already exists": never overwrite a key someone may still need); an expired
- * certificate is replaced together with its key. One deliberate difference: when the CA is
- * (re)created, the client certificate is recreated too, since one signed by the old CA can no
- * longer authenticate (docker-machine kept it and left the store broken).
+ * Rules kept from docker-machine: never overwrite a key someone may still need; an expired
+ * certificate is replaced together with its key. Deliberate differences: a key whose certificate
+ * is missing (what a crash or a full disk between the two writes left; docker-machine refused
+ * every later create with "certificate authority key already exists") gets a certificate for
+ * that same key, so machines that trust the CA keep working; when the CA gets a new key, the
+ * client certificate is recreated too, since one signed by the old key can no longer authenticate
+ * (docker-machine kept it and left the store broken). Each key and certificate are written as
+ * one unit (see writeKeyAndCert). A certificate path in another directory than its key (a
+ * --tls-ca-cert/--tls-client-cert that names no file) is an error naming the flag, never a new
+ * certificate written there.
  */
 export async function bootstrapCertificates(
   paths: StoreCertPaths,
   progress?: ProgressReporter,
   options: BootstrapOptions = {},
 ): Promise<{ createdCa: boolean; createdClient: boolean }> {
-  await fs.mkdir(path.dirname(paths.caCert), { recursive: true, mode: FILE_MODES.dir });
+  await ensureDir(path.dirname(paths.caCert), FILE_MODES.dir);
   const lock = options.lock ?? directoryLock(path.dirname(paths.caCert));
   return lock(async () => {
     const say = (message: string) => progress?.step('certificates', message);
 
     const caState = await certificateState(paths.caCert);
-    if (caState === 'missing' && (await exists(paths.caKey))) {
-      throw new MoorError(`certificate authority key already exists: ${paths.caKey}`);
-    }
     const clientState = await certificateState(paths.clientCert);
-    if (clientState === 'missing' && (await exists(paths.clientKey))) {
-      throw new MoorError(`client key already exists: ${paths.clientKey}`);
-    }
+    await refuseCertificatePathWithoutFile(
+      caState,
+      paths.caCert,
+      paths.caKey,
+      'CA',
+      '--tls-ca-cert (MACHINE_TLS_CA_CERT)',
+    );
+    await refuseCertificatePathWithoutFile(
+      clientState,
+      paths.clientCert,
+      paths.clientKey,
+      'client',
+      '--tls-client-cert (MACHINE_TLS_CLIENT_CERT)',
+    );
+    // A key without its certificate in the same directory is what a crash (or a full disk)
+    // between writing the two left behind. The key is never overwritten (someone may still need
+    // it): it gets its certificate.
+    const reuseCaKey = !options.force && caState === 'missing' && (await exists(paths.caKey));
+    const reuseClientKey = !options.force && clientState === 'missing' && (await exists(paths.clientKey));
     const createCa = options.force || caState !== 'current';
-    const createClient = createCa || clientState !== 'current';
+    const newCaKey = createCa && !reuseCaKey;
+    // A client certificate signed by a CA key that is gone can no longer authenticate.
+    const createClient = newCaKey || clientState !== 'current';
     if (!createCa && !createClient) return { createdCa: false, createdClient: false };
 
     if (caState === 'expired') say('CA certificate is outdated and needs to be regenerated');
+    if (reuseCaKey)
+      say(`Found the CA key ${paths.caKey} without its certificate: creating the certificate for it`);
     if (createCa) say(`Creating CA: ${paths.caCert}`);
     if (clientState === 'expired') say('Client certificate is outdated and needs to be regenerated');
+    if (reuseClientKey) say(`Found the client key ${paths.clientKey} without its certificate: creating it`);
     if (createClient) say(`Creating client certificate: ${paths.clientCert}`);
 
-    // Both keys at once: OpenSSL generates them on the libuv thread pool.
+    // New keys at once: OpenSSL generates them on the libuv thread pool.
     const [forge, caKeys, clientKeys] = await Promise.all([
       loadForge(),
-      createCa ? newRsaKey() : undefined,
-      createClient ? newRsaKey() : undefined,
+      !createCa ? undefined : reuseCaKey ? existingRsaKey(paths.caKey, 'certificate authority') : newRsaKey(),
+      !createClient ? undefined : reuseClientKey ? existingRsaKey(paths.clientKey, 'client') : newRsaKey(),
     ]);
 
     let ca: Issuer;
@@ -119,10 +146,8 @@ export async function bootstrapCertificates(
       ]);
       ca = { cert, key: caKeys.privateKey };
       signWith(forge, cert, ca);
-      // Key first: ca.pem is what marks the CA as present.
       await writeKeyAndCert(
-        paths.caKey,
-        caKeys.privateKeyPem,
+        reuseCaKey ? null : { file: paths.caKey, pem: caKeys.privateKeyPem },
         paths.caCert,
         forge.pki.certificateToPem(cert),
       );
@@ -131,7 +156,7 @@ export async function bootstrapCertificates(
     }
 
     if (clientKeys) {
-      await fs.mkdir(path.dirname(paths.clientCert), { recursive: true, mode: FILE_MODES.dir });
+      await ensureDir(path.dirname(paths.clientCert), FILE_MODES.dir);
       const cert = newCertificate(forge, clientKeys, `${username()}.<bootstrap>`, ca);
       cert.setExtensions([
         { name: 'basicConstraints', cA: false, critical: true },
@@ -141,8 +166,7 @@ export async function bootstrapCertificates(
       ]);
       signWith(forge, cert, ca);
       await writeKeyAndCert(
-        paths.clientKey,
-        clientKeys.privateKeyPem,
+        reuseClientKey ? null : { file: paths.clientKey, pem: clientKeys.privateKeyPem },
         paths.clientCert,
         forge.pki.certificateToPem(cert),
       );
@@ -177,10 +201,10 @@ export async function generateServerCert(request: ServerCertRequest): Promise<vo
     ...authorityKeyId(ca),
   ]);
   signWith(forge, cert, ca);
-  await fs.mkdir(path.dirname(request.serverCert), { recursive: true, mode: FILE_MODES.dir });
+  await faultPoint('certs:server-write');
+  // Into the machine directory as it is: a machine removed meanwhile must not come back.
   await writeKeyAndCert(
-    request.serverKey,
-    keys.privateKeyPem,
+    { file: request.serverKey, pem: keys.privateKeyPem },
     request.serverCert,
     forge.pki.certificateToPem(cert),
   );
@@ -216,13 +240,13 @@ export async function copyClientCertsToMachine(
     [paths.clientCert, 'cert.pem', FILE_MODES.cert],
     [paths.clientKey, 'key.pem', FILE_MODES.key],
   ];
-  await Promise.all(
+  const files = await Promise.all(
     copies.map(async ([from, name, fallbackMode]) => {
-      const [data, stat] = await Promise.all([fs.readFile(from), fs.stat(from)]);
-      const mode = stat.mode & 0o777 || fallbackMode;
-      await writeFileAtomic(path.join(machineDir, name), data, { mode });
+      const [data, stat] = await Promise.all([readRegularFileBytes(from), fs.stat(from)]);
+      return { file: path.join(machineDir, name), data, mode: stat.mode & 0o777 || fallbackMode };
     }),
   );
+  await writeFilesAtomic(files); // settled when it returns: a rollback never races these writes
 }
 
 /** What the app's details view and `regenerate-certs` need to know about a certificate. */
@@ -250,7 +274,7 @@ const EXT_KEY_USAGE_NAMES: Record<string, string> = {
 
 /** Reads a PEM certificate (the first one in the file) with Node's own X.509 parser. */
 export async function readCertificateInfo(file: string): Promise<CertificateInfo> {
-  const cert = parseCertificate(await fs.readFile(file), file);
+  const cert = parseCertificate(await readRegularFileBytes(file), file);
   const sans = (cert.subjectAltName ?? '').split(', ').filter(Boolean);
   const sanValues = (prefix: string) =>
     sans.filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length));
@@ -272,7 +296,7 @@ export async function readCertificateInfo(file: string): Promise<CertificateInfo
 
 /** docker-machine's CheckCertificateDate: false once the certificate is past its NotAfter. */
 export async function isCertificateCurrent(file: string, now = new Date()): Promise<boolean> {
-  const cert = parseCertificate(await fs.readFile(file), file);
+  const cert = parseCertificate(await readRegularFileBytes(file), file);
   return now.getTime() <= new Date(cert.validTo).getTime();
 }
 
@@ -294,6 +318,47 @@ let forgePromise: Promise<Forge> | undefined;
 function loadForge(): Promise<Forge> {
   forgePromise ??= import('node-forge').then((m) => m.default);
   return forgePromise;
+}
+
+/**
+ * A certificate path that names no file while its key, in another directory, exists: not what a
+ * crash leaves (a key and its certificate are written side by side), but a wrong flag value.
+ */
+async function refuseCertificatePathWithoutFile(
+  state: Awaited<ReturnType<typeof certificateState>>,
+  cert: string,
+  key: string,
+  what: 'CA' | 'client',
+  flag: string,
+): Promise<void> {
+  if (state !== 'missing' || path.dirname(cert) === path.dirname(key) || !(await exists(key))) return;
+  throw new MoorError(
+    `the ${what} certificate ${cert} does not exist, but the ${what} key ${key} does: check ${flag}; ` +
+      'a new certificate is created only next to its key, so that no key someone may still need is overwritten',
+  );
+}
+
+/** A key already on disk (a lone key), in the shape newRsaKey gives. */
+async function existingRsaKey(file: string, what: string): Promise<RsaKeys> {
+  const pem = await readRegularFile(file);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch (err) {
+    throw new MoorError(
+      `${what} key already exists: ${file} (and is not a private key: ${errorMessage(err)})`,
+    );
+  }
+  if (privateKey.asymmetricKeyType !== 'rsa') {
+    throw new MoorError(
+      `${what} key already exists: ${file} (a ${privateKey.asymmetricKeyType} key, not RSA)`,
+    );
+  }
+  return {
+    privateKey,
+    privateKeyPem: pem,
+    publicKeyPem: createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString(),
+  };
 }
 
 function newRsaKey(): Promise<RsaKeys> {
@@ -396,7 +461,7 @@ function signWith(forge: Forge, cert: forgeModule.pki.Certificate, issuer: Issue
 }
 
 async function loadIssuer(forge: Forge, certFile: string, keyFile: string): Promise<Issuer> {
-  const [certPem, keyPem] = await Promise.all([fs.readFile(certFile, 'utf8'), fs.readFile(keyFile, 'utf8')]);
+  const [certPem, keyPem] = await Promise.all([readRegularFile(certFile), readRegularFile(keyFile)]);
   const x509 = parseCertificate(certPem, certFile);
   let key: KeyObject;
   try {
@@ -423,9 +488,17 @@ async function certificateState(file: string): Promise<'missing' | 'expired' | '
   return (await isCertificateCurrent(file)) ? 'current' : 'expired';
 }
 
-async function writeKeyAndCert(keyFile: string, keyPem: string, certFile: string, certPem: string) {
-  await writeFileAtomic(keyFile, keyPem, { mode: FILE_MODES.key });
-  await writeFileAtomic(certFile, certPem, { mode: FILE_MODES.cert });
+/**
+ * A key and its certificate as one unit: both staged before either is in place, so a full disk
+ * leaves neither. Key first: a crash between the two renames leaves a lone key, which the next
+ * bootstrap completes (a lone certificate could not be used or completed). `key` null: the key
+ * file is already there.
+ */
+async function writeKeyAndCert(key: { file: string; pem: string } | null, certFile: string, certPem: string) {
+  await writeFilesAtomic([
+    ...(key ? [{ file: key.file, data: key.pem, mode: FILE_MODES.key }] : []),
+    { file: certFile, data: certPem, mode: FILE_MODES.cert },
+  ]);
 }
 
 function exists(file: string): Promise<boolean> {

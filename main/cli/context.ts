@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
+import { debugEnabled } from '../base/debug.js';
 import { errorMessage, MoorError } from '../base/errors.js';
 import { type ProgressEvent, type ProgressReporter, progressReporter } from '../base/progress.js';
 import type { Driver, DriverModule } from '../drivers/types.js';
@@ -144,9 +145,9 @@ export class CliContext {
     this.stderr.write(`${line}\n`);
   }
 
-  /** A line to stderr, only with -D/--debug. */
+  /** A line to stderr, only with -D/--debug (or MACHINE_DEBUG). */
   debug(line: string): void {
-    if (this.globals.debug) this.stderr.write(`${line}\n`);
+    if (this.globals.debug || debugEnabled()) this.stderr.write(`${line}\n`);
   }
 
   /**

@@ -6,7 +6,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { MoorError } from '../base/errors.js';
-import { flagValueFromEnv, SHARED_CREATE_FLAGS } from '../core/create-flags.js';
+import { flagValueFromEnv, isLegacySwarmFlag, SHARED_CREATE_FLAGS } from '../core/create-flags.js';
 import type { DriverModule, FlagSpec, FlagValue, FlagValues } from '../drivers/types.js';
 
 /** docker-machine's flagHackLookup: -d x, --driver x, -d=x, --driver=x anywhere in the arguments. */
@@ -32,6 +32,10 @@ export interface ParsedCreate {
   name: string;
   driverValues: FlagValues;
   sharedValues: FlagValues;
+  /** Driver flags whose value came from their environment variable: name → `$VAR`. */
+  driverSources: Record<string, string>;
+  /** The `--swarm*` flags given on the command line (legacy Swarm: stored, not acted on). */
+  swarmFlagsGiven: string[];
   keepOnFailure: boolean;
 }
 
@@ -82,13 +86,25 @@ export function buildCreateCommand(
     }
     const flagValue = (spec: FlagSpec) => resolveValue(spec, opts[attribute.get(spec.name)!], env);
     const driverValues: FlagValues = {};
-    for (const spec of driver?.flags ?? []) driverValues[spec.name] = flagValue(spec);
+    const driverSources: Record<string, string> = {};
+    for (const spec of driver?.flags ?? []) {
+      driverValues[spec.name] = flagValue(spec);
+      const given = opts[attribute.get(spec.name)!] !== undefined;
+      if (!given && spec.envVar && flagValueFromEnv(spec, env) !== undefined) {
+        driverSources[spec.name] = `$${spec.envVar}`;
+      }
+    }
     const sharedValues: FlagValues = {};
     for (const spec of SHARED_CREATE_FLAGS) sharedValues[spec.name] = flagValue(spec);
+    const swarmFlagsGiven = SHARED_CREATE_FLAGS.filter(
+      (spec) => isLegacySwarmFlag(spec.name) && opts[attribute.get(spec.name)!] !== undefined,
+    ).map((spec) => spec.name);
     await onParsed({
       name: names[0]!,
       driverValues,
+      driverSources,
       sharedValues,
+      swarmFlagsGiven,
       keepOnFailure: opts.keepOnFailure === true,
     });
   });

@@ -13,16 +13,25 @@
 
 /** Marks an object as a Go struct: fields keep their order in json, unknown fields are errors. */
 export const GO_STRUCT = Symbol.for('moor.goStruct');
-/** An optional custom %v rendering of a value (e.g. a Go struct pointer's "&{...}"). */
-export const GO_FORMAT = Symbol.for('moor.goFormat');
+/** Marks a Go struct as reached through a pointer: printf's %v shows `&{…}`, an action `{…}`. */
+export const GO_POINTER = Symbol.for('moor.goPointer');
 
 export interface GoStructMarked {
   [GO_STRUCT]?: string;
-  [GO_FORMAT]?: () => string;
+  [GO_POINTER]?: boolean;
 }
 
+/**
+ * `pos` is the offset in the template source of the node an execution error is about; the
+ * template turns it into Go's `template: :LINE:COL: ` prefix.
+ */
 export class GoTemplateError extends Error {
-  constructor(message: string) {
+  /** What an execution had written before it failed (Go's Execute has written it already). */
+  partial = '';
+  constructor(
+    message: string,
+    readonly pos?: number,
+  ) {
     super(message);
     this.name = 'GoTemplateError';
   }
@@ -36,14 +45,16 @@ type Node =
   | { kind: 'if' | 'with'; pipe: Pipeline; body: Node[]; else: Node[] }
   | { kind: 'range'; pipe: Pipeline; body: Node[]; else: Node[] };
 
+/** `pos`: where Go's parser places the node (a field chain: at its second element). */
 type Operand =
-  | { kind: 'field'; path: string[]; text: string }
-  | { kind: 'var'; name: string; path: string[]; text: string }
-  | { kind: 'literal'; value: unknown; text: string }
-  | { kind: 'func'; name: string }
-  | { kind: 'paren'; pipe: Pipeline; path: string[] };
+  | { kind: 'field'; path: string[]; text: string; pos: number }
+  | { kind: 'var'; name: string; path: string[]; text: string; pos: number }
+  | { kind: 'literal'; value: unknown; text: string; pos: number }
+  | { kind: 'func'; name: string; pos: number }
+  | { kind: 'paren'; pipe: Pipeline; path: string[]; pos: number };
 
-type Command = Operand[];
+/** A command's operands, with where it starts and its text (Go's `<index .X 5>` in errors). */
+type Command = Operand[] & { pos?: number; text?: string };
 
 /** `$a, $b := cmd | cmd`: the declared (or, with isAssign, assigned) variables and the commands. */
 interface Pipeline {
@@ -55,6 +66,8 @@ interface Pipeline {
 interface RawAction {
   body: string;
   line: number;
+  /** Offset of `body` in the template source. */
+  offset: number;
 }
 
 type Piece = { text: string } | { action: RawAction };
@@ -82,14 +95,22 @@ function split(source: string): Piece[] {
     pieces.push({ text });
     line += countLines(source.slice(i, open));
     const close = findClose(source, bodyStart);
-    if (close < 0) throw new GoTemplateError(`template: :${line}: unclosed action`);
+    if (close < 0) {
+      // Go's parser names the line it reached (the end) and, when another, where the action began.
+      const end = 1 + countLines(source);
+      throw new GoTemplateError(
+        `template: :${end}: unclosed action${end === line ? '' : ` started at :${line}`}`,
+      );
+    }
     let bodyEnd = close;
     let next = close + 2;
     if (/\s-$/.test(source.slice(bodyStart, close))) {
       bodyEnd = close - 1;
       while (next < source.length && /\s/.test(source[next]!)) next++;
     }
-    pieces.push({ action: { body: source.slice(bodyStart, bodyEnd).trim(), line } });
+    const raw = source.slice(bodyStart, bodyEnd);
+    const offset = bodyStart + (raw.length - raw.trimStart().length);
+    pieces.push({ action: { body: raw.trim(), line, offset } });
     line += countLines(source.slice(open, close));
     i = next;
   }
@@ -119,9 +140,9 @@ function findClose(source: string, from: number): number {
   return -1;
 }
 
-type Token =
-  | { t: 'field'; v: string }
-  | { t: 'var'; v: string }
+type Token = (
+  | { t: 'field'; v: string; chainPos: number }
+  | { t: 'var'; v: string; chainPos: number }
   | { t: 'ident'; v: string }
   | { t: 'string'; v: string; raw: string }
   | { t: 'number'; v: number; raw: string }
@@ -131,73 +152,89 @@ type Token =
   | { t: 'pipe' }
   | { t: 'lparen' }
   | { t: 'rparen' }
-  | { t: 'dot' };
+  | { t: 'dot' }
+) & { pos: number; end: number };
 
-function tokenize(body: string, line: number): Token[] {
+/**
+ * Where Go's parser places `.A.B.C` or `$x.A` (starting at `at`): a chain of two or more
+ * elements sits at its second element, a single one at itself. Execution errors point there.
+ */
+function chainPosition(text: string, at: number): number {
+  const second = text.indexOf('.', 1);
+  return second < 0 ? at : at + second;
+}
+
+/** `base`: the offset of `body` in the template source, so tokens carry source positions. */
+function tokenize(body: string, line: number, base = 0): Token[] {
   const tokens: Token[] = [];
   let i = 0;
+  const push = (token: Record<string, unknown>, start: number) =>
+    tokens.push({ ...token, pos: base + start, end: base + i } as Token);
   const fail = (msg: string): never => {
     throw new GoTemplateError(`template: :${line}: ${msg}`);
   };
   while (i < body.length) {
     const c = body[i]!;
+    const at = i;
     if (/\s/.test(c)) {
       i++;
     } else if (c === '|') {
-      tokens.push({ t: 'pipe' });
       i++;
+      push({ t: 'pipe' }, at);
     } else if (c === ':') {
       if (body[i + 1] !== '=') fail('expected :=');
-      tokens.push({ t: 'declare' });
       i += 2;
+      push({ t: 'declare' }, at);
     } else if (c === '=') {
-      tokens.push({ t: 'assign' });
       i++;
+      push({ t: 'assign' }, at);
     } else if (c === ',') {
-      tokens.push({ t: 'comma' });
       i++;
+      push({ t: 'comma' }, at);
     } else if (c === '(') {
-      tokens.push({ t: 'lparen' });
       i++;
+      push({ t: 'lparen' }, at);
     } else if (c === ')') {
-      tokens.push({ t: 'rparen' });
       i++;
+      push({ t: 'rparen' }, at);
     } else if (c === '"') {
       let j = i + 1;
       while (j < body.length && body[j] !== '"') j += body[j] === '\\' ? 2 : 1;
       if (j >= body.length) fail('unterminated quoted string');
       try {
         const raw = body.slice(i, j + 1);
-        tokens.push({ t: 'string', v: JSON.parse(raw) as string, raw });
+        const v = JSON.parse(raw) as string;
+        i = j + 1;
+        push({ t: 'string', v, raw }, at);
       } catch {
         fail(`bad string ${body.slice(i, j + 1)}`);
       }
-      i = j + 1;
     } else if (c === '`') {
       const j = body.indexOf('`', i + 1);
       if (j < 0) fail('unterminated raw quoted string');
-      tokens.push({ t: 'string', v: body.slice(i + 1, j), raw: body.slice(i, j + 1) });
+      const raw = body.slice(i, j + 1);
       i = j + 1;
+      push({ t: 'string', v: raw.slice(1, -1), raw }, at);
     } else if (c === '.' && !/[A-Za-z_]/.test(body[i + 1] ?? '')) {
-      tokens.push({ t: 'dot' });
       i++;
+      push({ t: 'dot' }, at);
     } else if (c === '.') {
       const m = /^(\.[A-Za-z_][A-Za-z0-9_]*)+/.exec(body.slice(i))!;
-      tokens.push({ t: 'field', v: m[0] });
       i += m[0].length;
+      push({ t: 'field', v: m[0], chainPos: base + chainPosition(m[0], at) }, at);
     } else if (c === '$') {
       const m = /^\$[A-Za-z0-9_]*((\.[A-Za-z_][A-Za-z0-9_]*)*)/.exec(body.slice(i))!;
-      tokens.push({ t: 'var', v: m[0] });
       i += m[0].length;
+      push({ t: 'var', v: m[0], chainPos: base + chainPosition(m[0], at) }, at);
     } else if (/[-+0-9]/.test(c)) {
       const m = /^[-+]?(0x[0-9a-fA-F]+|\d+(\.\d+)?([eE][-+]?\d+)?)/.exec(body.slice(i));
       if (!m) fail(`bad number syntax: ${body.slice(i, i + 5)}`);
-      tokens.push({ t: 'number', v: Number(m![0]), raw: m![0] });
       i += m![0].length;
+      push({ t: 'number', v: Number(m![0]), raw: m![0] }, at);
     } else if (/[A-Za-z_]/.test(c)) {
       const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(body.slice(i))!;
-      tokens.push({ t: 'ident', v: m[0] });
       i += m[0].length;
+      push({ t: 'ident', v: m[0] }, at);
     } else {
       fail(`unexpected "${c}" in command`);
     }
@@ -256,6 +293,7 @@ function parsePipeline(
       const tok = tokens[i]!;
       if (tok.t === 'rparen') break;
       i++;
+      command.pos ??= tok.pos;
       switch (tok.t) {
         case 'pipe':
           if (command.length === 0) fail('missing command');
@@ -268,26 +306,26 @@ function parsePipeline(
           fail(`unexpected "${TOKEN_TEXT[tok.t]}" in ${command.length > 0 ? 'operand' : where}`);
           break;
         case 'dot':
-          command.push({ kind: 'field', path: [], text: '.' });
+          command.push({ kind: 'field', path: [], text: '.', pos: tok.pos });
           break;
         case 'field':
-          command.push({ kind: 'field', path: tok.v.slice(1).split('.'), text: tok.v });
+          command.push({ kind: 'field', path: tok.v.slice(1).split('.'), text: tok.v, pos: tok.chainPos });
           break;
         case 'var': {
           const [name = '$', ...path] = tok.v.split('.');
           if (!vars.includes(name)) fail(`undefined variable "${name}"`);
-          command.push({ kind: 'var', name, path, text: tok.v });
+          command.push({ kind: 'var', name, path, text: tok.v, pos: tok.chainPos });
           break;
         }
         case 'string':
         case 'number':
-          command.push({ kind: 'literal', value: tok.v, text: tok.raw });
+          command.push({ kind: 'literal', value: tok.v, text: tok.raw, pos: tok.pos });
           break;
         case 'ident':
           if (tok.v === 'true' || tok.v === 'false')
-            command.push({ kind: 'literal', value: tok.v === 'true', text: tok.v });
-          else if (tok.v === 'nil') command.push({ kind: 'literal', value: null, text: tok.v });
-          else if (functions.has(tok.v)) command.push({ kind: 'func', name: tok.v });
+            command.push({ kind: 'literal', value: tok.v === 'true', text: tok.v, pos: tok.pos });
+          else if (tok.v === 'nil') command.push({ kind: 'literal', value: null, text: tok.v, pos: tok.pos });
+          else if (functions.has(tok.v)) command.push({ kind: 'func', name: tok.v, pos: tok.pos });
           else fail(`function "${tok.v}" not defined`);
           break;
         case 'lparen': {
@@ -300,7 +338,7 @@ function parsePipeline(
             path = next.v.slice(1).split('.');
             i++;
           }
-          command.push({ kind: 'paren', pipe: inner, path });
+          command.push({ kind: 'paren', pipe: inner, path, pos: tok.pos });
           break;
         }
       }
@@ -330,7 +368,7 @@ function parse(source: string, functions: Set<string>): Node[] {
         if (piece.text) nodes.push({ kind: 'text', text: piece.text });
         continue;
       }
-      const { body, line } = piece.action;
+      const { body, line, offset } = piece.action;
       if (body.startsWith('/*')) {
         if (!body.endsWith('*/')) throw new GoTemplateError(`template: :${line}: unclosed comment`);
         continue;
@@ -342,26 +380,28 @@ function parse(source: string, functions: Set<string>): Node[] {
         return { nodes, stop: piece.action };
       }
       if (keyword === 'if' || keyword === 'with' || keyword === 'range') {
-        nodes.push(block(keyword, body.slice(keyword.length), line));
+        nodes.push(block(keyword, body.slice(keyword.length), line, offset + keyword.length));
         continue;
       }
       if (body === '') throw new GoTemplateError(`template: :${line}: missing value for command`);
-      const pipe = parsePipeline(tokenize(body, line), line, functions, vars, 'command');
+      const pipe = parsePipeline(tokenize(body, line, offset), line, functions, vars, 'command');
       nodes.push({ kind: 'action', pipe, pos: body });
     }
     if (stops.length > 0) throw new GoTemplateError('template: :1: unexpected EOF');
     return { nodes };
   };
-  const block = (keyword: 'if' | 'with' | 'range', rest: string, line: number): Node => {
+  const block = (keyword: 'if' | 'with' | 'range', rest: string, line: number, offset: number): Node => {
     const scope = vars.length;
-    const pipe = parsePipeline(tokenize(rest, line), line, functions, vars, keyword);
+    const pipe = parsePipeline(tokenize(rest, line, offset), line, functions, vars, keyword);
     const first = list(['else', 'end']);
     let elseNodes: Node[] = [];
     if (first.stop?.body.startsWith('else')) {
-      const elseRest = first.stop.body.slice(4).trim();
+      const afterElse = first.stop.body.slice(4);
+      const elseRest = afterElse.trim();
       if (elseRest.startsWith('if ') && keyword === 'if') {
         // {{else if x}} … is {{else}}{{if x}} … {{end}}{{end}} sharing the one {{end}}.
-        elseNodes = [block('if', elseRest.slice(2), first.stop.line)];
+        const at = first.stop.offset + 4 + (afterElse.length - afterElse.trimStart().length) + 2;
+        elseNodes = [block('if', elseRest.slice(2), first.stop.line, at)];
       } else {
         const second = list(['end']);
         elseNodes = second.nodes;
@@ -408,8 +448,6 @@ export function goPrint(v: unknown): string {
   if (typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) return `[${v.map(goPrint).join(' ')}]`;
   if (isObject(v)) {
-    const custom = v[GO_FORMAT];
-    if (typeof custom === 'function') return (custom as () => string)();
     if (v[GO_STRUCT])
       return `{${Object.keys(v)
         .map((k) => goPrint(v[k]))
@@ -418,6 +456,14 @@ export function goPrint(v: unknown): string {
     return `map[${keys.map((k) => `${k}:${goPrint(v[k])}`).join(' ')}]`;
   }
   return String(v);
+}
+
+/**
+ * fmt's %v of a function argument: like goPrint, except that a struct pointer keeps its `&`
+ * (an action prints the struct it points to; printf gets the pointer itself).
+ */
+function goFmt(v: unknown): string {
+  return isObject(v) && v[GO_POINTER] ? `&${goPrint(v)}` : goPrint(v);
 }
 
 /** Go maps marshal with sorted keys; structs keep their field order. */
@@ -470,7 +516,7 @@ function goSprintf(format: string, args: unknown[]): string {
           ? Math.trunc(arg).toString(16)
           : Buffer.from(goPrint(arg)).toString('hex');
       default:
-        return goPrint(arg);
+        return goFmt(arg);
     }
   });
 }
@@ -492,17 +538,23 @@ const BUILTINS: Record<string, Fn> = {
   },
   index: (v, ...keys) => {
     let cur = v;
+    // Go's messages; an integer key is a template literal, Go's int.
+    const keyType = (k: unknown) => (Number.isInteger(k) ? 'int' : goType(k));
     for (const k of keys) {
       if (Array.isArray(cur) && typeof k === 'number') cur = cur[k];
       else if (isObject(cur) && typeof k === 'string') cur = k in cur ? cur[k] : MISSING;
-      else throw new GoTemplateError('error calling index: cannot index');
+      else if (isObject(cur))
+        throw new GoTemplateError(`error calling index: value has type ${keyType(k)}; should be string`);
+      else if (Array.isArray(cur))
+        throw new GoTemplateError(`error calling index: cannot index slice/array with type ${keyType(k)}`);
+      else throw new GoTemplateError(`error calling index: can't index item of type ${keyType(cur)}`);
       if (cur === undefined)
         throw new GoTemplateError(`error calling index: index out of range: ${String(k)}`);
     }
     return cur;
   },
-  print: (...args) => args.map(goPrint).join(''),
-  println: (...args) => `${args.map(goPrint).join(' ')}\n`,
+  print: (...args) => args.map(goFmt).join(''),
+  println: (...args) => `${args.map(goFmt).join(' ')}\n`,
   printf: (format, ...args) => goSprintf(String(format), args),
   not: (v) => !truth(v),
   and: (...args) => args.find((a) => !truth(a)) ?? args[args.length - 1],
@@ -517,24 +569,31 @@ const BUILTINS: Record<string, Fn> = {
 
 // --------------------------------------------------------------------------------- execution
 
-function field(value: unknown, path: string[], text: string): unknown {
+/** An execution error as Go words it: about the node at `pos` whose text is `text`. */
+function execError(text: string, message: string, pos?: number): GoTemplateError {
+  return new GoTemplateError(`executing "" at <${text}>: ${message}`, pos);
+}
+
+function field(value: unknown, path: string[], text: string, pos?: number): unknown {
   let cur = value;
+  // A value read from a map is an interface {} to Go, whatever it holds; a struct field has its type.
+  let fromMap = false;
   for (const name of path) {
     if (cur === MISSING) return MISSING;
     if (cur === null || cur === undefined) {
-      throw new GoTemplateError(`executing "" at <${text}>: nil pointer evaluating interface {}.${name}`);
+      throw execError(text, `nil pointer evaluating interface {}.${name}`, pos);
     }
     if (!isObject(cur)) {
-      throw new GoTemplateError(
-        `executing "" at <${text}>: can't evaluate field ${name} in type ${goType(cur)}`,
-      );
+      const type = fromMap ? 'interface {}' : goType(cur);
+      throw execError(text, `can't evaluate field ${name} in type ${type}`, pos);
     }
     const structName = cur[GO_STRUCT];
     if (structName !== undefined && !(name in cur)) {
-      throw new GoTemplateError(
-        `executing "" at <${text}>: can't evaluate field ${name} in type ${structName}`,
-      );
+      // Go names a struct reached through a pointer as *pkg.Type.
+      const type = cur[GO_POINTER] ? `*${structName}` : structName;
+      throw execError(text, `can't evaluate field ${name} in type ${type}`, pos);
     }
+    fromMap = structName === undefined;
     cur = name in cur ? cur[name] : MISSING;
   }
   return cur;
@@ -554,35 +613,72 @@ interface Variable {
   value: unknown;
 }
 
-/** The node Go's executor visited last in a pipeline: where an assignment's error points. */
-function lastNodeText(pipe: Pipeline): string {
+/** The node Go's executor visited last in a pipeline (text, position): where its errors point. */
+function lastNode(pipe: Pipeline): { text: string; pos: number } {
   const command = pipe.commands[pipe.commands.length - 1]!;
   const op = command[command.length - 1]!;
   switch (op.kind) {
     case 'paren':
-      return op.path.length > 0 ? `(...).${op.path.join('.')}` : lastNodeText(op.pipe);
+      return op.path.length > 0 ? { text: `(...).${op.path.join('.')}`, pos: op.pos } : lastNode(op.pipe);
     case 'func':
-      return op.name;
+      return { text: op.name, pos: op.pos };
     default:
-      return op.text;
+      return { text: op.text, pos: op.pos };
   }
+}
+
+/** Go's CommandNode.String(): the operands joined by spaces (`index .Env 5`). */
+function commandText(command: Command): string {
+  return command
+    .map((op) => {
+      switch (op.kind) {
+        case 'func':
+          return op.name;
+        case 'paren':
+          return `(${op.pipe.commands.map(commandText).join(' | ')})${op.path.map((p) => `.${p}`).join('')}`;
+        default:
+          return op.text;
+      }
+    })
+    .join(' ');
+}
+
+/** Go's `template: :LINE:COL: ` prefix for an execution error at byte offset `pos` of `source`. */
+function positioned(source: string, err: GoTemplateError): GoTemplateError {
+  if (err.pos === undefined) return err;
+  const before = source.slice(0, err.pos);
+  const line = 1 + countLines(before);
+  const col = err.pos - (before.lastIndexOf('\n') + 1);
+  return new GoTemplateError(`template: :${line}:${col}: ${err.message}`);
 }
 
 /** A compiled template: `execute(data)` returns the output text. */
 export class GoTemplate {
   private constructor(
+    private readonly source: string,
     private readonly nodes: Node[],
     private readonly functions: Record<string, Fn>,
   ) {}
 
   static parse(source: string, extraFunctions: Record<string, Fn> = {}): GoTemplate {
     const functions = { ...BUILTINS, ...extraFunctions };
-    return new GoTemplate(parse(source, new Set(Object.keys(functions))), functions);
+    return new GoTemplate(source, parse(source, new Set(Object.keys(functions))), functions);
   }
 
+  /**
+   * The output text. An execution error carries Go's `template: :LINE:COL: ` prefix and, as
+   * `partial`, what was written before it (Go's Execute has written that much already).
+   */
   execute(data: unknown): string {
     const out: string[] = [];
-    this.run(this.nodes, data, [{ name: '$', value: data }], out);
+    try {
+      this.run(this.nodes, data, [{ name: '$', value: data }], out);
+    } catch (err) {
+      if (!(err instanceof GoTemplateError)) throw err;
+      const positionedErr = positioned(this.source, err);
+      positionedErr.partial = out.join('');
+      throw positionedErr;
+    }
     return out.join('');
   }
 
@@ -627,7 +723,8 @@ export class GoTemplate {
             .map((k) => [k, value[k]])
         : truth(value)
           ? (() => {
-              throw new GoTemplateError(`range can't iterate over ${goPrint(value)}`);
+              const at = lastNode(node.pipe);
+              throw execError(at.text, `range can't iterate over ${goPrint(value)}`, at.pos);
             })()
           : [];
     const { decl, isAssign } = node.pipe;
@@ -672,7 +769,8 @@ export class GoTemplate {
   private setVar(vars: Variable[], name: string, value: unknown, pipe: Pipeline): void {
     const variable = vars.findLast((v) => v.name === name);
     if (!variable) {
-      throw new GoTemplateError(`executing "" at <${lastNodeText(pipe)}>: undefined variable: ${name}`);
+      const at = lastNode(pipe);
+      throw execError(at.text, `undefined variable: ${name}`, at.pos);
     }
     variable.value = value;
   }
@@ -684,33 +782,40 @@ export class GoTemplate {
         case 'literal':
           return op.value;
         case 'field':
-          return field(dot, op.path, op.text);
+          return field(dot, op.path, op.text, op.pos);
         case 'var': {
           // The parser knew the name, but e.g. one declared in an {{if}} body is gone in its {{else}}.
           const variable = vars.findLast((v) => v.name === op.name);
-          if (!variable) {
-            throw new GoTemplateError(`executing "" at <${op.text}>: undefined variable: ${op.name}`);
-          }
-          return field(variable.value, op.path, op.text);
+          if (!variable) throw execError(op.text, `undefined variable: ${op.name}`, op.pos);
+          return field(variable.value, op.path, op.text, op.pos);
         }
-        case 'paren':
-          return field(this.pipeline(op.pipe, dot, vars), op.path, `(...).${op.path.join('.')}`);
+        case 'paren': {
+          // Go reports a failed field of (…) at the node it evaluated last inside.
+          const at = lastNode(op.pipe);
+          return field(this.pipeline(op.pipe, dot, vars), op.path, at.text, at.pos);
+        }
         case 'func':
-          return this.call(op.name, []);
+          return this.call(op.name, [], op.name, op.pos);
       }
     };
-    if (head?.kind === 'func') return this.call(head.name, [...rest.map(operand), ...piped]);
+    if (head?.kind === 'func')
+      return this.call(head.name, [...rest.map(operand), ...piped], commandText(command), command.pos);
     if (rest.length > 0 || piped.length > 0) {
-      throw new GoTemplateError(
-        `can't give argument to non-function ${head?.kind === 'field' || head?.kind === 'var' ? head.text : 'value'}`,
-      );
+      const text = head?.kind === 'field' || head?.kind === 'var' ? head.text : 'value';
+      throw execError(commandText(command), `can't give argument to non-function ${text}`, command.pos);
     }
     return operand(head!);
   }
 
-  private call(name: string, args: unknown[]): unknown {
+  /** A function's own errors ("error calling index: …") are about the command that called it. */
+  private call(name: string, args: unknown[], text: string, pos?: number): unknown {
     const fn = this.functions[name]!;
-    return fn(...args);
+    try {
+      return fn(...args);
+    } catch (err) {
+      if (err instanceof GoTemplateError && err.pos === undefined) throw execError(text, err.message, pos);
+      throw err;
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 /** `ls` output: docker-machine's default table, `--format` templates and tabwriter alignment. Pure. */
 import type { HostListItem } from '../core/list.js';
-import { GO_FORMAT, GO_STRUCT, GoTemplate } from './go-template.js';
+import { GO_POINTER, GO_STRUCT, GoTemplate, GoTemplateError } from './go-template.js';
 import { tabwrite } from './tabwriter.js';
 
 export const LS_DEFAULT_FORMAT =
@@ -38,10 +38,23 @@ export function parseLsFormat(format: string | undefined): { template: GoTemplat
   return { template: GoTemplate.parse(`${source}\n`), table };
 }
 
+/**
+ * The `ls` text. A template that fails on an item throws a GoTemplateError whose `partial` is
+ * what docker-machine has printed by then (the rows before it and the failing row's beginning).
+ */
 export function renderLs(items: readonly HostListItem[], format?: string): string {
   const { template, table } = parseLsFormat(format);
-  let text = table ? template.execute(LS_HEADERS) : '';
-  for (const item of items) text += template.execute(goHostListItem(item));
+  let text = '';
+  try {
+    if (table) text += template.execute(LS_HEADERS);
+    for (const item of items) text += template.execute(goHostListItem(item));
+  } catch (err) {
+    if (err instanceof GoTemplateError) {
+      text += err.partial;
+      err.partial = table ? tabwrite(text, 5, 3) : text;
+    }
+    throw err;
+  }
   return table ? tabwrite(text, 5, 3) : text;
 }
 
@@ -50,19 +63,56 @@ function goHostListItem(item: HostListItem): Record<string | symbol, unknown> {
   return {
     [GO_STRUCT]: 'commands.HostListItem',
     ...item,
-    SwarmOptions: goStructPointer(item.SwarmOptions, 'swarm.Options'),
-    EngineOptions: goStructPointer(item.EngineOptions, 'engine.Options'),
+    SwarmOptions: goStructPointer('swarm.Options', SWARM_FIELDS, item.SwarmOptions),
+    EngineOptions: goStructPointer('engine.Options', ENGINE_FIELDS, item.EngineOptions),
     ResponseTime: goDuration(item.ResponseTime),
   };
 }
 
-function goStructPointer(value: object | null, type: string): unknown {
+/**
+ * docker-machine's engine.Options and swarm.Options: Go field name, its config.json key (when
+ * another) and its Go zero value, in the struct's order. Templates see the Go names
+ * (`.EngineOptions.TLSVerify`, `.EngineOptions.DNS`); a nil slice prints `[]`.
+ */
+type GoField = readonly [goName: string, zero: unknown, jsonKey?: string];
+const ENGINE_FIELDS: readonly GoField[] = [
+  ['ArbitraryFlags', []],
+  ['DNS', [], 'Dns'],
+  ['GraphDir', ''],
+  ['Env', []],
+  ['Ipv6', false],
+  ['InsecureRegistry', []],
+  ['Labels', []],
+  ['LogLevel', ''],
+  ['StorageDriver', ''],
+  ['SelinuxEnabled', false],
+  ['TLSVerify', false, 'TlsVerify'],
+  ['RegistryMirror', []],
+  ['InstallURL', ''],
+];
+const SWARM_FIELDS: readonly GoField[] = [
+  ['IsSwarm', false],
+  ['Address', ''],
+  ['Discovery', ''],
+  ['Agent', false],
+  ['Master', false],
+  ['Host', ''],
+  ['Image', ''],
+  ['Strategy', ''],
+  ['Heartbeat', 0],
+  ['Overcommit', 0],
+  ['ArbitraryFlags', []],
+  ['ArbitraryJoinFlags', []],
+  ['Env', []],
+  ['IsExperimental', false],
+];
+
+/** A `*pkg.Type` as the template sees it: `{{.X}}` prints `{…}`, `printf "%v"` prints `&{…}`. */
+function goStructPointer(type: string, fields: readonly GoField[], value: object | null): unknown {
   if (!value) return null;
-  const struct: Record<string | symbol, unknown> = { [GO_STRUCT]: type, ...value };
-  struct[GO_FORMAT] = () =>
-    `&{${Object.values(value)
-      .map((v) => (Array.isArray(v) ? `[${v.join(' ')}]` : v === null ? '[]' : String(v)))
-      .join(' ')}}`;
+  const json = value as Record<string, unknown>;
+  const struct: Record<string | symbol, unknown> = { [GO_STRUCT]: type, [GO_POINTER]: true };
+  for (const [goName, zero, jsonKey = goName] of fields) struct[goName] = json[jsonKey] ?? zero;
   return struct;
 }
 

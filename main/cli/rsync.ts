@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { MoorError } from '../base/errors.js';
 import type { SshTarget } from '../drivers/types.js';
-import { findOnPath, findSystemSsh, systemSshArgs } from '../ssh/external.js';
+import { assertSafeSshTarget, findOnPath, findSystemSsh, pinnedSshOptions } from '../ssh/external.js';
 import { ensureHostKeyPinned } from '../ssh/host-keys.js';
 
 type Side = { machine: string | null; path: string };
@@ -36,12 +36,12 @@ export async function runRsync(
   const remote = src.machine ?? dst.machine;
   if (!remote) throw new MoorError('Error: --delta needs a machine on one side (NAME:path)');
   const target = await targetOf(remote);
+  assertSafeSshTarget(target);
   await ensureHostKeyPinned(target);
-  // systemSshArgs ends with user@host, key and port; rsync adds the host itself.
-  const sshArgs = systemSshArgs(target, []);
-  const at = sshArgs.indexOf(`${target.user}@${target.host}`);
-  const sshCommand = [ssh, ...sshArgs.slice(0, at), ...sshArgs.slice(at + 1)].map(quote).join(' ');
-  const spec = (side: Side) => (side.machine ? `${target.user}@${target.host}:${side.path}` : side.path);
+  // rsync appends the host and its remote command to -e: the trailing `--` makes the host ssh's
+  // destination whatever it is, and the user goes as -l (never `user@` in the spec).
+  const sshCommand = [ssh, ...pinnedSshOptions(target), '--'].map(quote).join(' ');
+  const spec = (side: Side) => (side.machine ? `${target.host}:${side.path}` : side.path);
   const args = [
     '-t',
     ...(options.recursive ? ['-r'] : []),
@@ -50,7 +50,7 @@ export async function runRsync(
     sshCommand,
   ];
   return new Promise<number>((resolve, reject) => {
-    const child = spawn(rsync, [...args, spec(src), spec(dst)], { stdio: 'inherit' });
+    const child = spawn(rsync, [...args, '--', spec(src), spec(dst)], { stdio: 'inherit' });
     child.once('error', reject);
     child.once('exit', (code) => resolve(code ?? 1));
   });

@@ -1,8 +1,10 @@
 /** `moor ssh`: the terminal glue (stdio, raw mode, SIGINT) around the SSH layer, so it lives in the CLI. */
+
 import { spawn } from 'node:child_process';
+import { debug } from '../base/debug.js';
 import { MoorError } from '../base/errors.js';
 import type { SshTarget } from '../drivers/types.js';
-import { findSystemSsh, systemSshArgs } from '../ssh/external.js';
+import { assertSafeSshTarget, findSystemSsh, systemSshArgs } from '../ssh/external.js';
 import { checkHostKey, ensureHostKeyPinned } from '../ssh/host-keys.js';
 import type { SshSession } from '../ssh/types.js';
 
@@ -19,14 +21,19 @@ export interface RunSshOptions {
 export async function runSsh(target: SshTarget, command: readonly string[], options: RunSshOptions) {
   const ssh = options.native ? null : findSystemSsh(options.env);
   const withMachine = { ...target, machineName: target.machineName ?? options.machine };
+  assertSafeSshTarget(withMachine); // a store value never reaches a client, not even for pinning
   return ssh ? runSystemSsh(ssh, withMachine, command) : runNativeSsh(withMachine, command);
 }
 
 async function runSystemSsh(ssh: string, target: SshTarget, command: readonly string[]): Promise<number> {
   // The external ssh checks strictly against the machine's known_hosts: pin on first contact.
   await ensureHostKeyPinned(target);
+  const args = systemSshArgs(target, command);
+  // As docker-machine -D: which client, and the command line it runs.
+  debug('ssh', () => `using the system ssh client: ${[ssh, ...args].join(' ')}`);
+  const started = Date.now();
   const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn(ssh, systemSshArgs(target, command), { stdio: 'inherit' });
+    const child = spawn(ssh, args, { stdio: 'inherit' });
     // Ctrl-C belongs to the remote side; ssh gets it from the terminal, we must not die of it.
     const ignore = () => {};
     process.on('SIGINT', ignore);
@@ -36,6 +43,7 @@ async function runSystemSsh(ssh: string, target: SshTarget, command: readonly st
       resolve(exitCode ?? (signal ? 128 + 2 : 255));
     });
   });
+  debug('ssh', () => `system ssh exited ${code} after ${Date.now() - started} ms`);
   if (code === 255) {
     // ssh's own wording for a changed key is a wall of text; say what happened and what to run.
     const changed = await checkHostKey(target, target.machineName ?? '').catch(() => null);

@@ -72,8 +72,40 @@ export const SHARED_CREATE_FLAGS: FlagSpec[] = [
     default: '',
   },
   { name: 'swarm-experimental', type: 'bool', help: 'Enable Swarm experimental features' },
+  {
+    name: 'swarm-join',
+    type: 'string',
+    help: 'Join the Swarm mode cluster of this manager machine as the last create step',
+    default: '',
+  },
+  {
+    name: 'swarm-role',
+    type: 'string',
+    help: 'Role of the new node with --swarm-join: worker or manager',
+    default: 'worker',
+  },
   { name: 'tls-san', type: 'string[]', help: 'Support extra SANs for TLS certs' },
 ];
+
+/** Swarm mode (`moor swarm`) create flags; the other `swarm*` flags are docker-machine's legacy Swarm. */
+const SWARM_MODE_FLAGS = new Set(['swarm-join', 'swarm-role']);
+
+/** docker-machine's standalone-Swarm flags (`--swarm`, `--swarm-master`, ...): stored, never acted on. */
+export function isLegacySwarmFlag(name: string): boolean {
+  return name.startsWith('swarm') && !SWARM_MODE_FLAGS.has(name);
+}
+
+/** `--swarm-join MANAGER [--swarm-role R]`: the swarm a new machine joins, validated. */
+export function swarmJoinFromFlags(
+  values: FlagValues,
+): { manager: string; role: 'worker' | 'manager' } | undefined {
+  const manager = flagString(values['swarm-join']);
+  const role = flagString(values['swarm-role'], 'worker');
+  if (role !== 'worker' && role !== 'manager') {
+    throw new MoorError(`Error: --swarm-role must be "worker" or "manager", not "${role}"`);
+  }
+  return manager ? { manager, role } : undefined;
+}
 
 /** The config.json options docker-machine's cmdCreateInner builds from the shared flags. */
 export function hostOptionsFromFlags(values: FlagValues): {
@@ -109,8 +141,21 @@ export function hostOptionsFromFlags(values: FlagValues): {
   };
 }
 
+/**
+ * docker-machine's `--swarm*` flags set up standalone Swarm (swarm containers), retired by
+ * Docker. Moor accepts and stores them (scripts pass them) but starts nothing: say so.
+ */
+export function legacySwarmWarning(givenFlags: readonly string[], machine: string): string {
+  const flags = givenFlags.map((f) => `--${f}`).join(', ');
+  return (
+    `${flags}: legacy (standalone) Swarm is not supported by Moor. The options are stored in config.json ` +
+    'as docker-machine stores them, but no Swarm containers are started. Use Swarm mode instead: ' +
+    `moor swarm init ${machine}, then moor swarm join --manager ${machine} OTHER (or create OTHER with --swarm-join ${machine}).`
+  );
+}
+
 /** The create flags the app's form offers: the shared ones without the legacy Swarm flags. */
-export const FORM_CREATE_FLAGS: FlagSpec[] = SHARED_CREATE_FLAGS.filter((f) => !f.name.startsWith('swarm'));
+export const FORM_CREATE_FLAGS: FlagSpec[] = SHARED_CREATE_FLAGS.filter((f) => !isLegacySwarmFlag(f.name));
 
 /** A flag's value from its environment variable (docker-machine's EnvVar), parsed for its type. */
 export function flagValueFromEnv(spec: FlagSpec, env: NodeJS.ProcessEnv): FlagValue | undefined {

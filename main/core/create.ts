@@ -18,8 +18,9 @@ import {
 } from '../store/config.js';
 import { type Store, validateMachineName } from '../store/store.js';
 import { DEFAULT_WAIT, waitForState } from './actions.js';
+import { CreateJournal, clearJournal, removeCreatedResources } from './create-journal.js';
 import { driverContext } from './driver-context.js';
-import { clearCreateMarker, markCreateInProgress } from './interrupted-create.js';
+import { clearCreateMarker, markCreateInProgress, recoverBeforeCreate } from './interrupted-create.js';
 
 export interface CreateMachineRequest {
   store: Store;
@@ -27,6 +28,8 @@ export interface CreateMachineRequest {
   driverName: string;
   /** Values of the driver's flags, by FlagSpec name (defaults are applied here when missing). */
   flagValues: FlagValues;
+  /** Flags whose value came from elsewhere than the flag itself: name → `$ENV_VAR` (for errors). */
+  flagSources?: Record<string, string>;
   engine?: Partial<EngineOptions>;
   swarm?: Partial<SwarmOptions>;
   /** --tls-san extras for the server certificate. */
@@ -44,6 +47,8 @@ export interface CreateMachineRequest {
   secrets?: SecretStore;
   /** How to wait for the machine to run before provisioning (docker-machine: 60 × 3 s). */
   wait?: { tries: number; intervalMs: number };
+  /** `--swarm-join`: the machine joins this manager's swarm as its last create step. */
+  swarmJoin?: { manager: string; role: 'worker' | 'manager' };
 }
 
 /** Applies FlagSpec defaults to the values the user gave (the CLI already did; the app may not). */
@@ -76,9 +81,19 @@ export async function createMachine(request: CreateMachineRequest): Promise<Host
       `Error parsing swarm discovery: Swarm Discovery URL was in the wrong format: ${discovery}`,
     );
   }
+  // A killed create of this name is cleaned up first (its resources found by the journal).
+  await recoverBeforeCreate(store, name, { env, secrets: request.secrets, progress });
   if (await store.exists(name)) throw new MoorError(`Docker machine "${name}" already exists`);
+  if (request.swarmJoin) {
+    // Before anything is made: a manager that is not one would leave a machine outside its swarm.
+    const { checkCanJoin } = await import('./swarm/index.js');
+    await checkCanJoin({ store, env, signal }, request.swarmJoin.manager);
+  }
 
-  const ctx = driverContext(store, name, { progress, signal, env, secrets: request.secrets });
+  const ctx = {
+    ...driverContext(store, name, { progress, signal, env, secrets: request.secrets }),
+    flagSources: request.flagSources ?? {},
+  };
   let driverConfig: HostConfig['Driver'];
   try {
     driverConfig = await module.configFromFlags(
@@ -127,9 +142,33 @@ export async function createMachine(request: CreateMachineRequest): Promise<Host
   }
 
   throwIfCancelled(signal);
-  await store.createMachineDir(name); // atomic claim: a concurrent create of this name fails here
+  // The atomic claim (a concurrent create of this name fails here); the machine's lock is held
+  // until this create has succeeded or rolled back, so an `rm` meanwhile cannot remove a machine
+  // that the create then brings back (it is refused, or waits).
+  return store.claimMachineDir(name, () => createClaimed(request, { module, driver, host, ctx, env }));
+}
+
+/** Everything after the claim of the machine directory, holding the machine's lock. */
+async function createClaimed(
+  request: CreateMachineRequest,
+  parts: {
+    module: DriverModule;
+    driver: Driver;
+    host: HostConfig;
+    ctx: ReturnType<typeof driverContext> & { flagSources: Record<string, string> };
+    env: NodeJS.ProcessEnv;
+  },
+): Promise<HostConfig> {
+  const { store, name, progress, signal } = request;
+  const { module, driver, host, ctx, env } = parts;
+  const auth = host.HostOptions.AuthOptions;
   // Until this create finishes or rolls back: a kill -9 leaves a marker the next ls/rm acts on.
   await markCreateInProgress(store.machineDir(name)).catch(() => undefined);
+  // Write-ahead record of each cloud resource the driver is about to request (create-journal.ts).
+  ctx.journal = await CreateJournal.begin(store.machineDir(name)).catch(async (err: unknown) => {
+    await store.remove(name).catch(() => undefined); // nothing remote exists yet
+    throw new MoorError(`Error creating machine: could not write the create journal: ${errorMessage(err)}`);
+  });
   // The driver saves config.json as soon as it has made a cloud resource (droplet/key IDs).
   ctx.checkpoint = () => store.save(host);
   let created = false;
@@ -153,7 +192,9 @@ export async function createMachine(request: CreateMachineRequest): Promise<Host
     if (module.provisions) {
       progress.step('wait-running', 'Waiting for machine to be running, this may take a few minutes...');
       try {
-        await waitForState(driver, 'Running', request.wait ?? DEFAULT_WAIT, signal);
+        const wait = request.wait ?? DEFAULT_WAIT;
+        if (driver.waitUntilRunning) await driver.waitUntilRunning(wait);
+        else await waitForState(driver, 'Running', wait, signal);
       } catch (err) {
         if (err instanceof CancelledError) throw err;
         throw new MoorError(
@@ -178,6 +219,7 @@ export async function createMachine(request: CreateMachineRequest): Promise<Host
           host.Driver = driver.config;
           await store.save(host);
           await clearCreateMarker(store.machineDir(name)).catch(() => undefined); // kept on purpose
+          await clearJournal(store.machineDir(name)).catch(() => undefined);
           throw new MachineKeptError(
             `${full}\nThe machine "${name}" was kept: fix the cause, then run "moor provision ${name}" to finish (or "moor rm ${name}").`,
           );
@@ -194,6 +236,7 @@ export async function createMachine(request: CreateMachineRequest): Promise<Host
         store.machineDir(name),
       );
     }
+    await clearJournal(store.machineDir(name));
     await clearCreateMarker(store.machineDir(name));
     // Every machine gets its Docker context (`moor use NAME`); a failure there is only a warning.
     const { syncMachineContextOrWarn } = await import('../docker/contexts/hooks.js');
@@ -202,10 +245,37 @@ export async function createMachine(request: CreateMachineRequest): Promise<Host
       driverUrl: () => driver.url(),
       warn: progress.warn,
     });
+    if (request.swarmJoin) await joinAfterCreate(request, request.swarmJoin);
     return host;
   } catch (err) {
-    if (!(err instanceof MachineKeptError)) await rollBack(request, driver, created, err);
+    // Every write of this create has settled here (each step awaits its own): the rollback
+    // cannot race them. Its own failure is a warning; the user sees the error that stopped create.
+    if (!(err instanceof MachineKeptError)) {
+      await rollBack(request, driver, created, err).catch((rollbackErr) =>
+        progress.warn(`Error removing the partially created machine "${name}": ${errorMessage(rollbackErr)}`),
+      );
+    }
     throw err;
+  }
+}
+
+/**
+ * The last create step of `--swarm-join`. The machine itself is complete and working by now, so a
+ * failed join keeps it (a droplet deleted over a firewall rule helps no one) and says how to retry.
+ */
+async function joinAfterCreate(
+  request: CreateMachineRequest,
+  join: { manager: string; role: 'worker' | 'manager' },
+): Promise<void> {
+  const { store, name, progress, signal } = request;
+  const { joinSwarm } = await import('./swarm/index.js');
+  try {
+    await joinSwarm({ store, env: request.env, progress, signal }, join.manager, [name], { role: join.role });
+  } catch (err) {
+    if (err instanceof CancelledError) throw err;
+    throw new MachineKeptError(
+      `${errorMessage(err)}\nThe machine "${name}" was created and kept; fix the cause, then run "moor swarm join --manager ${join.manager} --role ${join.role} ${name}".`,
+    );
   }
 }
 
@@ -233,7 +303,8 @@ async function rollBack(request: CreateMachineRequest, driver: Driver, created: 
   );
   if (created) {
     try {
-      await driver.remove();
+      // The journal's resources, found by id or by this create's tag (also those never answered).
+      await removeCreatedResources(driver, store.machineDir(name), progress.log);
     } catch (err) {
       // config.json (checkpointed by the driver) is the only record of what still exists: keep it,
       // with the create marker, so the next `ls` or `moor rm` retries instead of orphaning it.

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { errorMessage } from '../base/errors.js';
 import type { ProgressReporter } from '../base/progress.js';
 import type { SecretStore } from '../secrets/types.js';
+import { readRegularFile } from '../store/regular-file.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -75,7 +76,7 @@ export async function clearCreateMarker(machineDir: string): Promise<void> {
 export async function readCreateMarker(machineDir: string): Promise<CreateMarker | null> {
   let text: string;
   try {
-    text = await fs.readFile(path.join(machineDir, CREATE_MARKER), 'utf8');
+    text = await readRegularFile(path.join(machineDir, CREATE_MARKER));
   } catch {
     return null;
   }
@@ -107,6 +108,19 @@ export function createIsInterrupted(marker: CreateMarker): boolean {
   return Boolean(marker.startTime && start && start !== marker.startTime);
 }
 
+/**
+ * Who is still creating the machine ("moor process 123", "a process on host h"), or null when no
+ * create of it is running. Inside that create's own flow (it holds the machine's lock), its own
+ * marker does not count: a rollback removes the machine it is making.
+ */
+export async function createStillRunning(store: Store, name: string): Promise<string | null> {
+  if (!(await store.exists(name)) || store.holdsMachineLock(name)) return null;
+  const marker = await readCreateMarker(store.machineDir(name));
+  if (!marker || createIsInterrupted(marker)) return null;
+  if (marker.hostname !== os.hostname()) return `by a process on host ${marker.hostname}`;
+  return `by process ${marker.pid}`;
+}
+
 export interface RecoveryOptions {
   env?: NodeJS.ProcessEnv;
   /** The app's secret store (safeStorage), so the driver can read a token it keeps. */
@@ -124,6 +138,8 @@ export interface RecoveryResult {
   /** Cloud resources and directory are gone. */
   cleaned: boolean;
   error?: string;
+  /** What the cleanup verified, one line per journaled resource ("deleted droplet 123", ...). */
+  outcomes?: string[];
 }
 
 /**
@@ -143,6 +159,7 @@ export async function recoverInterruptedCreate(
     () => true,
     () => false,
   );
+  const outcomes: string[] = [];
   try {
     if (hasConfig) {
       const host = await store.load(name);
@@ -152,14 +169,15 @@ export async function recoverInterruptedCreate(
         env: options.env,
         secrets: options.secrets,
       });
-      await driver.remove();
+      const { removeCreatedResources } = await import('./create-journal.js');
+      await removeCreatedResources(driver, dir, (line) => outcomes.push(line));
     }
     await store.remove(name);
-    return { name, cleaned: true };
+    return { name, cleaned: true, ...(outcomes.length ? { outcomes } : {}) };
   } catch (err) {
     // The marker stays, so the next ls/rm tries again; the directory keeps the record.
     await fs.rm(path.join(dir, RECOVERY_LOCK), { force: true });
-    return { name, cleaned: false, error: errorMessage(err) };
+    return { name, cleaned: false, error: errorMessage(err), ...(outcomes.length ? { outcomes } : {}) };
   }
 }
 
@@ -210,4 +228,22 @@ export async function recoverInterruptedCreates(
     }),
   );
   return results.filter((r): r is RecoveryResult => r !== null);
+}
+
+/**
+ * `create NAME` over a killed create of that name: clean it up first (reported as progress), so
+ * the name is free again; a cleanup that could not verify everything keeps the record, and the
+ * create then fails with "already exists" after saying what to delete.
+ */
+export async function recoverBeforeCreate(
+  store: Store,
+  name: string,
+  options: RecoveryOptions & { progress: ProgressReporter },
+): Promise<void> {
+  if (!(await store.exists(name))) return;
+  const result = await recoverInterruptedCreate(store, name, options);
+  if (!result) return;
+  const what = result.outcomes?.length ? `: ${result.outcomes.join('; ')}` : '';
+  if (result.cleaned) options.progress.log(`An interrupted create of "${name}" was cleaned up${what}`);
+  else options.progress.warn(`An interrupted create of "${name}" could not be cleaned up: ${result.error}`);
 }

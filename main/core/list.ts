@@ -4,7 +4,7 @@
  */
 import { errorMessage, MoorError } from '../base/errors.js';
 import type { MachineState } from '../base/state.js';
-import { engineVersion, readEngineTls } from '../docker/engine.js';
+import { engineVersion, isEngineUrl, readEngineTls } from '../docker/engine.js';
 import type { Driver } from '../drivers/types.js';
 import type { SecretStore } from '../secrets/types.js';
 import type { EngineOptions, HostConfig, SwarmOptions } from '../store/config.js';
@@ -375,12 +375,9 @@ export async function checkedDockerHost(
     const machineIp = new URL(dockerHost).hostname;
     dockerUrl = `tcp://${machineIp}:${swarmPort}`;
   }
-  let hostPort: string;
-  try {
-    hostPort = new URL(dockerUrl).host;
-  } catch (err) {
-    throw new MoorError(`Error parsing URL: ${errorMessage(err)}`);
-  }
+  // A URL that names no engine (`create -d none --url none`) has no host: docker-machine's
+  // check then fails with host "" and Go's "dial tcp: missing address"; so does this one.
+  const hostPort = isEngineUrl(dockerUrl) ? new URL(dockerUrl).host : '';
   const { checkEngineTls } = await import('../docker/tls-check.js');
   try {
     const creds = await readEngineTls(authPaths(host, store.root)).catch((err: NodeJS.ErrnoException) => {
@@ -388,6 +385,7 @@ export async function checkedDockerHost(
         err.code === 'ENOENT' ? `open ${err.path}: no such file or directory` : errorMessage(err),
       );
     });
+    if (!hostPort) throw new Error('dial tcp: missing address');
     await checkEngineTls(hostPort, creds, options.timeoutMs);
   } catch (err) {
     const program = options.programName ?? 'moor';

@@ -6,18 +6,18 @@
  * there is refused) and issues a server certificate for the new address over that SSH.
  */
 import { X509Certificate } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import { CancelledError, errorMessage, MoorError } from '../base/errors.js';
 import type { ProgressReporter } from '../base/progress.js';
 import type { Driver } from '../drivers/types.js';
 import type { HostConfig } from '../store/config.js';
 import { authPaths } from '../store/paths.js';
+import { readRegularFileBytes } from '../store/regular-file.js';
 import type { Store } from '../store/store.js';
 
 /** Whether the machine's server certificate names `ip` (false when it cannot be read). */
 export async function serverCertNamesIp(serverCertPath: string, ip: string): Promise<boolean> {
   try {
-    return new X509Certificate(await fs.readFile(serverCertPath)).checkIP(ip) !== undefined;
+    return new X509Certificate(await readRegularFileBytes(serverCertPath)).checkIP(ip) !== undefined;
   } catch {
     return false;
   }

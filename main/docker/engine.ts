@@ -1,8 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import { isIP } from 'node:net';
+import { debug } from '../base/debug.js';
 import { CancelledError, errorMessage, MoorError } from '../base/errors.js';
 import { sleep } from '../base/sleep.js';
+import { readRegularFileBytes } from '../store/regular-file.js';
+import { isEngineUrl, parseEngineUrl } from './engine-url.js';
+
+export { isEngineUrl };
 
 /** The client side of a TLS-secured engine: CA to trust, client cert and key to present. */
 export interface EngineTls {
@@ -17,18 +21,17 @@ export async function readEngineTls(paths: {
   clientKey: string;
 }): Promise<EngineTls> {
   const [ca, cert, key] = await Promise.all([
-    readFile(paths.caCert),
-    readFile(paths.clientCert),
-    readFile(paths.clientKey),
+    readRegularFileBytes(paths.caCert),
+    readRegularFileBytes(paths.clientCert),
+    readRegularFileBytes(paths.clientKey),
   ]);
   return { ca, cert, key };
 }
 
 /** tcp://host:port (what DOCKER_HOST holds) → the https origin the engine API answers on. */
 export function engineOrigin(dockerHost: string): URL {
-  const url = new URL(dockerHost.replace(/^tcp:/, 'https:'));
-  if (url.protocol !== 'https:')
-    throw new MoorError(`Unsupported engine URL "${dockerHost}": expected tcp://host:port`);
+  const url = parseEngineUrl(dockerHost);
+  if (!url) throw new MoorError(`"${dockerHost}" is not an engine URL (tcp://host:port)`);
   return url;
 }
 
@@ -40,6 +43,15 @@ export class EngineUnreachableError extends MoorError {
     super(message);
     this.name = 'EngineUnreachableError';
   }
+}
+
+/** An engine API request beyond a GET: method and JSON body. */
+export interface EngineRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Sent as JSON. Never logged: swarm join tokens travel in bodies. */
+  body?: unknown;
+  timeoutMs: number;
+  signal?: AbortSignal;
 }
 
 /**
@@ -54,14 +66,32 @@ export function engineGet(
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<string> {
+  return engineRequest(dockerHost, apiPath, tls, { method: 'GET', timeoutMs, signal });
+}
+
+/**
+ * One engine API call over mutual TLS; resolves with the body of a 2xx answer. An HTTP error is a
+ * MoorError with the status and the engine's message; no answer at all is EngineUnreachableError.
+ */
+export function engineRequest(
+  dockerHost: string,
+  apiPath: string,
+  tls: EngineTls,
+  request: EngineRequest,
+): Promise<string> {
+  const { timeoutMs, signal } = request;
   const origin = engineOrigin(dockerHost);
+  const started = Date.now();
+  const took = () => `${Date.now() - started} ms`;
+  const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
         host: origin.hostname,
         port: origin.port || 2376,
         path: apiPath,
-        method: 'GET',
+        method: request.method,
+        headers: payload === undefined ? {} : { 'Content-Type': 'application/json' },
         ca: tls.ca,
         cert: tls.cert,
         key: tls.key,
@@ -76,8 +106,12 @@ export function engineGet(
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const body = Buffer.concat(chunks).toString('utf8');
+          debug(
+            'engine',
+            () => `${request.method} ${origin.host}${apiPath} → ${res.statusCode} in ${took()}`,
+          );
           if ((res.statusCode ?? 500) >= 400) {
-            reject(new MoorError(`${res.statusCode} ${res.statusMessage}: ${body.trim()}`));
+            reject(new EngineHttpError(res.statusCode ?? 500, res.statusMessage ?? '', body));
           } else {
             resolve(body);
           }
@@ -88,11 +122,39 @@ export function engineGet(
     req.on('timeout', () =>
       req.destroy(Object.assign(new Error(`timeout after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
     );
-    req.on('error', (err: NodeJS.ErrnoException) =>
-      reject(new EngineUnreachableError(`${origin.host}: ${errorMessage(err)}`, err.code)),
-    );
-    req.end();
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      debug(
+        'engine',
+        () => `${request.method} ${origin.host}${apiPath} failed in ${took()}: ${errorMessage(err)}`,
+      );
+      reject(new EngineUnreachableError(`${origin.host}: ${errorMessage(err)}`, err.code));
+    });
+    req.end(payload);
   });
+}
+
+/** The engine answered with an HTTP error; `engineMessage` is its own `{"message": ...}` text. */
+export class EngineHttpError extends MoorError {
+  readonly engineMessage: string;
+  constructor(
+    readonly status: number,
+    statusText: string,
+    body: string,
+  ) {
+    super(`${status} ${statusText}: ${body.trim()}`);
+    this.name = 'EngineHttpError';
+    this.engineMessage = parseEngineMessage(body);
+  }
+}
+
+function parseEngineMessage(body: string): string {
+  try {
+    const message = (JSON.parse(body) as { message?: unknown }).message;
+    if (typeof message === 'string') return message;
+  } catch {
+    // not JSON: the raw text is the message
+  }
+  return body.trim();
 }
 
 /** Whether a host name is an IP literal (TLS sends no SNI for those); URL brackets IPv6 literals. */

@@ -1,5 +1,6 @@
 import type { ProgressReporter } from '../base/progress.js';
 import type { MachineState } from '../base/state.js';
+import type { HostPrice } from '../schedule/cost.js';
 import type { SecretStore } from '../secrets/types.js';
 import type { BaseDriverConfig, HostConfig } from '../store/config.js';
 
@@ -16,7 +17,21 @@ export interface FlagSpec {
   required?: boolean;
   /** A credential: masked in the form, never echoed, kept in the OS keychain where there is one. */
   secret?: boolean;
+  /**
+   * The config.json `Driver` field that stores the flag's value, when it is not docker-machine's
+   * usual PascalCase of the name without the driver prefix (`digitalocean-access-token` → AccessToken).
+   */
+  configKey?: string;
+  /**
+   * What the value must be, checked by one shared function (main/base/validate-input.ts
+   * flagValueProblem) in the driver when the CLI or the app creates, and in the create form as
+   * the user types.
+   */
+  check?: FlagCheck;
 }
+
+/** A value rule a flag declares: a host address (IPv4/IPv6/DNS name) or a TCP port. */
+export type FlagCheck = 'host-address' | 'port';
 
 export type FlagValue = string | number | boolean | string[];
 export type FlagValues = Record<string, FlagValue | undefined>;
@@ -28,10 +43,53 @@ export interface SshTarget {
   user: string;
   /** Private key file; empty means "ssh-agent / the user's default keys". */
   keyPath: string;
+  /** How the key is named in errors when keyPath is a copy, e.g. `…/id_rsa (a copy of ~/.ssh/deploy)`. */
+  keyLabel?: string;
   /** Pinned host keys of this machine (OpenSSH known_hosts format), in its machine directory. */
   knownHostsPath: string;
   /** Named in host key errors; defaults to the name of knownHostsPath's directory. */
   machineName?: string;
+}
+
+/** One resource a create asked (or was about to ask) the cloud for: see main/core/create-journal.ts. */
+export interface JournalEntry {
+  /** The driver's word for it: "droplet", "ssh-key", "instance", "key-pair", "security-group". */
+  kind: string;
+  /**
+   * How the driver finds it again without its id (this create's tag, a fingerprint, a unique
+   * name), as data the driver itself wrote; shown to the user when it cannot be checked.
+   */
+  find: Record<string, string>;
+  /** The cloud's id, once an answer named it. */
+  id?: string;
+}
+
+export interface JournalRecord {
+  createId: string;
+  startedAt: string;
+  entries: JournalEntry[];
+}
+
+/** What a cleanup saw of one journaled resource (never a removal it did not see). */
+export interface CleanupOutcome {
+  entry: JournalEntry;
+  result: 'deleted' | 'already gone' | 'could not check';
+  /** The deleted resource's id, or why it could not be checked. */
+  detail?: string;
+}
+
+/** The running create's journal, as a driver sees it. */
+export interface CreateJournalHandle {
+  /** Unique per create; the driver puts `tag` on every resource it makes. */
+  readonly createId: string;
+  /** `moor-create-<createId>`. */
+  readonly tag: string;
+  /** Write-ahead: call before the request that may create the resource. */
+  intend(kind: string, find: Record<string, string>): Promise<JournalEntry>;
+  /** The answer named the resource's id. */
+  created(entry: JournalEntry, id: string): Promise<void>;
+  /** The cloud refused the request (4xx): nothing was made. */
+  refused(entry: JournalEntry): Promise<void>;
 }
 
 /** What a driver gets from the core: paths, progress output, cancellation. */
@@ -49,6 +107,13 @@ export interface DriverContext {
   checkpoint?: () => Promise<void>;
   /** The app's secret store (Electron safeStorage); the CLI leaves it unset and uses the OS keychain. */
   secrets?: SecretStore;
+  /**
+   * Set during create only: where a driver flag's value came from, as the user would name it
+   * (`$DIGITALOCEAN_ACCESS_TOKEN`); a flag without an entry was given as a flag (or form field).
+   */
+  flagSources?: Readonly<Record<string, string>>;
+  /** Set during create only (cloud drivers): the write-ahead record of what the create requests. */
+  journal?: CreateJournalHandle;
 }
 
 /**
@@ -69,6 +134,19 @@ export interface Driver {
   url(): Promise<string>;
   /** null when the machine has no SSH access (the `none` driver). */
   sshTarget(): Promise<SshTarget | null>;
+  /**
+   * Waits for a new machine to run, reporting why it does not yet and failing early on errors
+   * that will not heal (generic: DNS, a refusing port). Without it, create polls state().
+   */
+  waitUntilRunning?(wait: { tries: number; intervalMs: number }): Promise<void>;
+  /**
+   * Cloud drivers: deletes every resource of a failed or killed create's journal, each found by
+   * its id or else by the create's tag, and reports what it verified. Used instead of remove()
+   * while a create is rolled back or recovered; it also removes what remove() would (keychain).
+   */
+  cleanUpCreate?(record: JournalRecord): Promise<CleanupOutcome[]>;
+  /** What the host costs at its provider (clouds only): `moor schedule ls`, the app's details. */
+  price?(): Promise<HostPrice>;
 }
 
 /** The power actions a machine can be asked for (`moor start|stop|restart|kill`, tray, window). */

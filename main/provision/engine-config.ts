@@ -4,6 +4,7 @@
  * with the drop-in's flags. docker-machine hard-coded `/usr/bin/dockerd` and `-H unix://`; on
  * Debian's docker.io (/usr/sbin/dockerd, socket-activated with -H fd://) that never came up.
  */
+import { parseJsonText } from '../base/json-text.js';
 
 /** docker-machine's drop-in file: both tools overwrite the same one, so either can re-provision. */
 export const DROP_IN_DIR = '/etc/systemd/system/docker.service.d';
@@ -262,12 +263,9 @@ export type DaemonJsonPlan =
  */
 export function planDaemonJson(existing: string | null, command: DockerdCommand): DaemonJsonPlan {
   if (existing === null || existing.trim() === '') return { action: 'keep' };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(existing);
-  } catch (err) {
-    return { action: 'keep', warning: `${DAEMON_JSON} is not valid JSON (${(err as Error).message})` };
-  }
+  const json = parseJsonText(existing);
+  if (!json.ok) return { action: 'keep', warning: `${DAEMON_JSON} is not valid JSON (${json.problem})` };
+  const parsed = json.value;
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return { action: 'keep', warning: `${DAEMON_JSON} does not hold a JSON object` };
   }

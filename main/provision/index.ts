@@ -10,16 +10,18 @@
  *
  * The server certificate is generated while steps 1-3 run. Every step is a progress event.
  */
-import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { errorMessage, MoorError } from '../base/errors.js';
 import type { ProgressReporter } from '../base/progress.js';
-import type { Driver } from '../drivers/types.js';
+import type { Driver, SshTarget } from '../drivers/types.js';
 import type { SshSession } from '../ssh/types.js';
+import { recoverCertsSwap, swapCertsDir } from '../store/certs-swap.js';
 import { DEFAULT_ENGINE_PORT, type HostConfig } from '../store/config.js';
 import { authPaths } from '../store/paths.js';
+import { readRegularFile, readRegularFileBytes } from '../store/regular-file.js';
 import type { Store } from '../store/store.js';
+import { boot2dockerProfile, boot2dockerScript } from './boot2docker.js';
 import {
   DAEMON_JSON,
   DROP_IN_PATH,
@@ -40,6 +42,7 @@ import {
   configureScript,
   diagnoseScript,
   installScript,
+  makeStageDirScript,
   probeScript,
   removeEngineConfigScript,
   type StagedFile,
@@ -72,7 +75,9 @@ const TLS_WAIT_MS = 30_000;
  * Idempotent: run again after any failure (an SSH drop, a reboot mid-way), it finishes the job.
  */
 export async function provisionMachine(request: ProvisionRequest): Promise<void> {
-  await withProvisionSession(request, { certificates: true }, async (ctx) => {
+  await recoverCertsSwapOf(request);
+  const boot2docker = (ctx: Boot2DockerContext) => configureBoot2Docker(ctx, { setHostname: true });
+  await withProvisionSession(request, { certificates: true, boot2docker }, async (ctx) => {
     let facts = ctx.facts;
     if (!facts.dockerd) facts = await installDocker(ctx);
     else request.progress.log(`Docker is already installed (${facts.dockerVersion || facts.dockerd})`);
@@ -90,8 +95,16 @@ export interface RegenerateCertsRequest extends ProvisionRequest {
  * engine restart. docker-machine re-ran the whole provisioner (apt-get, get.docker.com) here.
  */
 export async function regenerateCerts(request: RegenerateCertsRequest): Promise<void> {
+  await recoverCertsSwapOf(request);
   // With --client-certs the server certificate must be signed by the new CA: made after rotating.
-  await withProvisionSession(request, { certificates: !request.clientCerts }, async (ctx) => {
+  const boot2docker = async (ctx: Boot2DockerContext) => {
+    if (request.clientCerts) {
+      await rotateClientCerts(request);
+      ctx.serverCert = prepareCertificates(request);
+    }
+    await configureBoot2Docker(ctx, { setHostname: false });
+  };
+  await withProvisionSession(request, { certificates: !request.clientCerts, boot2docker }, async (ctx) => {
     if (!ctx.facts.dockerd) {
       throw new MoorError(
         `Docker is not installed on "${request.host.Name}": run "moor provision ${request.host.Name}" to install and configure it`,
@@ -111,6 +124,12 @@ export async function regenerateCerts(request: RegenerateCertsRequest): Promise<
     driverUrl: () => request.driver.url(),
     warn: request.progress.warn,
   });
+}
+
+/** What an interrupted `regenerate-certs --client-certs` left in the machine directory goes first. */
+async function recoverCertsSwapOf(request: ProvisionRequest): Promise<void> {
+  const { store, host } = request;
+  await store.withMachineLock(host.Name, () => recoverCertsSwap(store.machineDir(host.Name)));
 }
 
 /** `upgrade`: upgrade the installed engine package and restart it (docker-machine's behaviour). */
@@ -190,33 +209,77 @@ interface ProvisionContext {
   serverCert: Promise<void>;
 }
 
+/** A boot2docker guest has no Provisioner (no systemd, no package manager): its own path. */
+type Boot2DockerContext = Omit<ProvisionContext, 'provisioner'>;
+
+interface SessionOptions {
+  certificates: boolean;
+  /** What to do on a boot2docker guest; unset: the operation is refused there. */
+  boot2docker?: (ctx: Boot2DockerContext) => Promise<void>;
+}
+
 /** Connect, probe, detect; runs `work` and always closes the connection. */
 async function withProvisionSession(
   request: ProvisionRequest,
-  options: { certificates: boolean },
+  options: SessionOptions,
   work: (ctx: ProvisionContext) => Promise<void>,
 ): Promise<void> {
-  const { host, driver, progress, signal } = request;
+  const { host, driver } = request;
   const target = await driver.sshTarget();
   if (!target) throw new MoorError(`machine "${host.Name}" has no SSH access: it cannot be provisioned`);
 
   // CPU work (an RSA key) overlaps with the network round trips below.
   const serverCert = options.certificates ? prepareCertificates(request) : Promise.resolve();
   serverCert.catch(() => {}); // awaited later; avoid an unhandled rejection meanwhile
+  try {
+    await provisionSession(request, target, serverCert, options, work);
+  } finally {
+    // It writes into the machine directory: it must not land after a failed create's rollback
+    // removed that directory (a driver whose ip() takes a while, e.g. virtualbox's, over SSH).
+    await serverCert.catch(() => {});
+  }
+}
 
+async function provisionSession(
+  request: ProvisionRequest,
+  target: SshTarget,
+  serverCert: Promise<void>,
+  options: SessionOptions,
+  work: (ctx: ProvisionContext) => Promise<void>,
+): Promise<void> {
+  const { host, progress, signal } = request;
   progress.step('ssh', 'Waiting for SSH to be available...');
   let session: SshSession;
   try {
-    session = await connectForProvisioning(target, { waitMs: SSH_WAIT_MS, signal });
+    session = await connectForProvisioning(target, { waitMs: SSH_WAIT_MS, signal, progress });
   } catch (err) {
+    await settleCertificates(serverCert);
     throw new ProvisionError(errorMessage(err), false);
   }
   let touched = false;
+  // The server certificate being written, whichever one `work` swapped in (regenerate-certs).
+  let ctx: ProvisionContext | undefined;
   try {
     progress.step('detect', 'Detecting the provisioner...');
-    const probe = await runScript(session, probeScript(), { asRoot: false, isRoot: false, progress, signal });
+    const probe = await runScript(session, probeScript({ stageTag: stageTag(host) }), {
+      asRoot: false,
+      isRoot: false,
+      progress,
+      signal,
+    });
     if (probe.code !== 0) throw scriptError(`Detecting the OS of "${host.Name}" failed`, probe);
     const facts = parseFacts(probe.sections);
+    if (facts.os.id === 'boot2docker') {
+      if (!options.boot2docker) {
+        throw new MoorError(
+          `"${host.Name}" runs boot2docker, which has no package manager: this is not supported there`,
+        );
+      }
+      progress.step('provisioner', `Provisioning with boot2docker (${osLabel(facts.os)})...`);
+      touched = true;
+      await options.boot2docker({ request, session, facts, serverCert });
+      return;
+    }
     const provisioner = detectProvisioner(facts.os);
     if (!provisioner) {
       throw new MoorError(
@@ -235,13 +298,24 @@ async function withProvisionSession(
     }
     progress.step('provisioner', `Provisioning with ${provisioner.name} (${osLabel(facts.os)})...`);
     touched = true;
-    await work({ request, session, facts, provisioner, serverCert });
+    ctx = { request, session, facts, provisioner, serverCert };
+    await work(ctx);
   } catch (err) {
     if (err instanceof ProvisionError) throw err;
     throw new ProvisionError(errorMessage(err), touched);
   } finally {
     session.close();
+    await settleCertificates(ctx?.serverCert ?? serverCert);
   }
+}
+
+/**
+ * Waits until the certificate writes started for this provisioning have ended, whatever their
+ * outcome: a create that failed on the way must not roll back (delete the machine directory)
+ * while they still write into it (ENOTEMPTY hid the real error, and left a folder behind).
+ */
+async function settleCertificates(serverCert: Promise<void>): Promise<void> {
+  await serverCert.catch(() => undefined);
 }
 
 /**
@@ -358,26 +432,26 @@ async function configureEngine(
   await ctx.serverCert;
   const paths = authPaths(host, store.root);
   progress.step('copy-certs', 'Copying certs to the remote machine...');
-  const stage = `${facts.home.replace(/\/$/, '') || '/tmp'}/.moor-stage-${randomBytes(6).toString('hex')}`;
+  const stage = await makeStageDir(ctx);
   const files: Array<StagedFile & { data: Promise<string | Buffer> }> = [
-    { staged: `${stage}-ca.pem`, target: REMOTE_CA, mode: '0644', data: fs.readFile(paths.caCert) },
+    { staged: `${stage}/ca.pem`, target: REMOTE_CA, mode: '0644', data: readRegularFileBytes(paths.caCert) },
     {
-      staged: `${stage}-server.pem`,
+      staged: `${stage}/server.pem`,
       target: REMOTE_SERVER_CERT,
       mode: '0644',
-      data: fs.readFile(paths.serverCert),
+      data: readRegularFileBytes(paths.serverCert),
     },
     {
-      staged: `${stage}-server-key.pem`,
+      staged: `${stage}/server-key.pem`,
       target: REMOTE_SERVER_KEY,
       mode: '0600',
-      data: fs.readFile(paths.serverKey),
+      data: readRegularFileBytes(paths.serverKey),
     },
-    { staged: `${stage}-10-machine.conf`, target: DROP_IN_PATH, mode: '0644', data: Promise.resolve(dropIn) },
+    { staged: `${stage}/10-machine.conf`, target: DROP_IN_PATH, mode: '0644', data: Promise.resolve(dropIn) },
   ];
   if (daemonJson.action === 'rewrite') {
     files.push({
-      staged: `${stage}-daemon.json`,
+      staged: `${stage}/daemon.json`,
       target: DAEMON_JSON,
       mode: '0644',
       data: Promise.resolve(daemonJson.content),
@@ -388,14 +462,16 @@ async function configureEngine(
   );
   const failed = uploads.find((u) => u.status === 'rejected');
   if (failed) {
-    // Best effort: leave no key material staged in the home directory (the session may be gone).
-    const staged = files.map((f) => shellQuote(f.staged)).join(' ');
-    await session.exec(`rm -f ${staged}`, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+    // Best effort: leave no key material staged (the session may be gone; the next probe sweeps).
+    await session
+      .exec(`rm -rf ${shellQuote(stage)}`, { signal: AbortSignal.timeout(10_000) })
+      .catch(() => undefined);
     throw failed.reason;
   }
 
   const script = configureScript({
     hostname: host.Name,
+    stageDir: stage,
     files: files.map(({ staged, target, mode }) => ({ staged, target, mode })),
     backupDaemonJson: daemonJson.action === 'rewrite',
     socketActivated: facts.unit.socketActivated,
@@ -405,6 +481,55 @@ async function configureEngine(
   });
   const result = await asRoot(ctx, script);
   if (result.code === 42) throw await engineDownError(ctx, result);
+  if (result.code !== 0) throw scriptError(`Configuring Docker on "${host.Name}" failed`, result);
+  await checkTls(ctx);
+}
+
+/** The machine's tag in stage directory names (a hash: a machine name may be 249 characters). */
+function stageTag(host: HostConfig): string {
+  return createHash('sha256').update(host.Name).digest('hex').slice(0, 12);
+}
+
+/** A new private stage directory in the login user's home (see makeStageDirScript). */
+async function makeStageDir(ctx: ProvisionContext): Promise<string> {
+  const result = await ctx.session.exec(makeStageDirScript(stageTag(ctx.request.host)), {
+    signal: ctx.request.signal,
+  });
+  const dir = result.stdout.trim();
+  if (result.code !== 0 || !dir.startsWith('/') || dir.includes('\n')) {
+    throw new MoorError(
+      `Could not create a private staging directory in the home of the login user on "${ctx.request.host.Name}": ${result.stderr.trim() || `mktemp exited ${result.code}`}`,
+    );
+  }
+  return dir;
+}
+
+/** boot2docker: certificates and /var/lib/boot2docker/profile, Docker restarted by its init script. */
+async function configureBoot2Docker(
+  ctx: Boot2DockerContext,
+  options: { setHostname: boolean },
+): Promise<void> {
+  const { request, session } = ctx;
+  const { progress, host, store } = request;
+  const { port } = await enginePortOf(request.driver);
+  progress.step('certs', 'Copying certs to the local machine directory...');
+  await ctx.serverCert;
+  const paths = authPaths(host, store.root);
+  const [ca, serverCert, serverKey] = await Promise.all(
+    [paths.caCert, paths.serverCert, paths.serverKey].map((p) => readRegularFile(p)),
+  );
+  const profile = boot2dockerProfile(engineSettings(host, port));
+  const script = boot2dockerScript({
+    files: { ca: ca ?? '', serverCert: serverCert ?? '', serverKey: serverKey ?? '', profile },
+    hostname: options.setHostname ? host.Name : undefined,
+    port,
+  });
+  const result = await runScript(session, script, {
+    asRoot: true,
+    isRoot: ctx.facts.uid === '0',
+    progress,
+    signal: request.signal,
+  });
   if (result.code !== 0) throw scriptError(`Configuring Docker on "${host.Name}" failed`, result);
   await checkTls(ctx);
 }
@@ -432,7 +557,7 @@ function diagnosis(sections: Record<string, string>): string {
 }
 
 /** Waits until the engine answers TLS with the machine's client certificate (from here). */
-async function checkTls(ctx: ProvisionContext): Promise<void> {
+async function checkTls(ctx: Boot2DockerContext): Promise<void> {
   const { request } = ctx;
   const { progress, host, store, signal } = request;
   progress.step('tls', 'Checking connection to Docker...');
@@ -475,37 +600,29 @@ export async function rotateClientCerts(request: ProvisionRequest): Promise<void
   const { store, host, progress } = request;
   const { bootstrapCertificates } = await import('../certs/index.js');
   const machineDir = store.machineDir(host.Name);
-  const certDir = path.join(machineDir, 'certs');
-  const next = path.join(machineDir, `.certs-next-${randomBytes(4).toString('hex')}`);
   progress.step('rotate', 'Creating a new CA and client certificate for this machine...');
-  try {
-    await bootstrapCertificates(
-      {
-        caCert: path.join(next, 'ca.pem'),
-        caKey: path.join(next, 'ca-key.pem'),
-        clientCert: path.join(next, 'cert.pem'),
-        clientKey: path.join(next, 'key.pem'),
-      },
-      undefined,
-      { force: true, lock: (fn) => fn() },
-    );
-    const old = `${certDir}.old-${randomBytes(4).toString('hex')}`;
-    await fs.rename(certDir, old).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
+  // Under the machine's lock: a concurrent load() that recovers a swap must not sweep ours.
+  const updated = await store.withMachineLock(host.Name, async () => {
+    const certDir = await swapCertsDir(machineDir, async (next) => {
+      await bootstrapCertificates(
+        {
+          caCert: path.join(next, 'ca.pem'),
+          caKey: path.join(next, 'ca-key.pem'),
+          clientCert: path.join(next, 'cert.pem'),
+          clientKey: path.join(next, 'key.pem'),
+        },
+        undefined,
+        { force: true, lock: (fn) => fn() },
+      );
     });
-    await fs.rename(next, certDir);
-    await fs.rm(old, { recursive: true, force: true });
-  } catch (err) {
-    await fs.rm(next, { recursive: true, force: true });
-    throw err;
-  }
-  const updated = await store.update(host.Name, (config) => {
-    const auth = config.HostOptions.AuthOptions;
-    auth.CertDir = certDir;
-    auth.CaCertPath = path.join(certDir, 'ca.pem');
-    auth.CaPrivateKeyPath = path.join(certDir, 'ca-key.pem');
-    auth.ClientCertPath = path.join(certDir, 'cert.pem');
-    auth.ClientKeyPath = path.join(certDir, 'key.pem');
+    return store.update(host.Name, (config) => {
+      const auth = config.HostOptions.AuthOptions;
+      auth.CertDir = certDir;
+      auth.CaCertPath = path.join(certDir, 'ca.pem');
+      auth.CaPrivateKeyPath = path.join(certDir, 'ca-key.pem');
+      auth.ClientCertPath = path.join(certDir, 'cert.pem');
+      auth.ClientKeyPath = path.join(certDir, 'key.pem');
+    });
   });
   request.host.HostOptions = updated.HostOptions;
 }

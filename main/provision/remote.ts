@@ -112,19 +112,26 @@ function lineSplitter(onLine: (line: string) => void) {
 
 /** Connection retries: a booting host refuses for a while; a wrong key stays wrong. */
 const AUTH_RETRY_MS = 10_000;
+/** Failed attempts are only logged (-D) this long, then reported as warnings too. */
+export const QUIET_WAIT_MS = 10_000;
 
 /**
  * Connects for provisioning, waiting up to `waitMs` for sshd (docker-machine's WaitForSSH waited
  * 3 minutes). Authentication failures are retried only briefly (cloud-init may still be
- * installing the key) and then reported as they are, with the credentials that were tried.
+ * installing the key) and then reported as they are, with the credentials that were tried. Each
+ * failed attempt is logged, and after 10 s reported as a warning (again when the reason changes,
+ * and every 30 s), so a host that
+ * never answers is not three silent minutes.
  */
 export async function connectForProvisioning(
   target: SshTarget,
-  options: { waitMs: number; signal?: AbortSignal },
+  options: { waitMs: number; signal?: AbortSignal; progress?: ProgressReporter },
 ): Promise<SshSession> {
   const { connect, SshAuthError, SshConnectError } = await import('../ssh/index.js');
   const started = Date.now();
-  for (;;) {
+  let lastWarnedReason = '';
+  let lastWarned = 0;
+  for (let attempt = 1; ; attempt++) {
     try {
       return await connect(target, { retryForMs: 0, signal: options.signal, readyTimeoutMs: 15_000 });
     } catch (err) {
@@ -132,7 +139,21 @@ export async function connectForProvisioning(
       const retry =
         (err instanceof SshConnectError && elapsed < options.waitMs) ||
         (err instanceof SshAuthError && elapsed < Math.min(AUTH_RETRY_MS, options.waitMs));
-      if (!retry || options.signal?.aborted) throw err;
+      if (!retry || options.signal?.aborted) {
+        if (err instanceof SshConnectError && attempt > 1) {
+          err.message += ` (gave up after ${Math.round(elapsed / 1000)} s and ${attempt} attempts)`;
+        }
+        throw err;
+      }
+      const reason = err instanceof SshConnectError ? err.reason : 'permission denied';
+      const line = `Waiting for SSH on ${target.user}@${target.host}:${target.port}: ${reason} (attempt ${attempt}, ${Math.round(elapsed / 1000)} s)`;
+      options.progress?.log(line);
+      // Quiet for the first seconds: a booting host is normal, a long silence is not.
+      if (elapsed >= QUIET_WAIT_MS && (reason !== lastWarnedReason || Date.now() - lastWarned >= 30_000)) {
+        options.progress?.warn(line);
+        lastWarned = Date.now();
+        lastWarnedReason = reason;
+      }
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
   }

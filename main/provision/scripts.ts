@@ -33,8 +33,8 @@ echo; echo "@@section end"`;
  * Read-only, as the login user: everything provisioning needs to decide what to do, in one
  * round trip (docker-machine ran `exit 0`, `cat /etc/os-release`, `docker --version`, ... apart).
  */
-export function probeScript(): string {
-  return `${PATH_LINE}
+export function probeScript(o: { stageTag?: string } = {}): string {
+  return `${PATH_LINE}${o.stageTag ? `\n${sweepStagesLine(o.stageTag)}` : ''}
 echo; echo "@@section os-release"; cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null || true
 echo; echo "@@section uid"; id -u
 echo; echo "@@section home"; printf '%s\\n' "$HOME"
@@ -42,6 +42,32 @@ echo; echo "@@section sudo"; if command -v sudo >/dev/null 2>&1; then echo yes; 
 echo; echo "@@section systemd"; if [ -d /run/systemd/system ]; then echo yes; else echo no; fi
 echo; echo "@@section hostname"; hostname 2>/dev/null || cat /etc/hostname 2>/dev/null || true${ENGINE_FACTS}
 `;
+}
+
+/**
+ * Where provisioning stages the files it uploads (the server key among them): a private directory
+ * (`mktemp -d`: mode 700) in the login user's home, named after the machine (`stageTag`) so that
+ * the next provision of that machine knows which ones are its own leftovers.
+ */
+export const STAGE_PREFIX = '.moor-stage-';
+
+/** `mktemp -d` of a new stage directory; prints its path. */
+export function makeStageDirScript(stageTag: string): string {
+  return `umask 077 && mktemp -d "\${HOME:-/tmp}/${STAGE_PREFIX}${stageTag}.XXXXXXXXXX"`;
+}
+
+/**
+ * Sweeps what killed or dropped provisions left: this machine's stage directories whatever their
+ * age (one machine is provisioned by one process at a time), any other's (and the loose
+ * .moor-stage-* files of older versions) after an hour, so a provision of another machine running
+ * now on the same host keeps its own. Never fails the probe.
+ */
+function sweepStagesLine(stageTag: string): string {
+  const home = `"\${HOME:-/tmp}"`;
+  return (
+    `rm -rf ${home}/${STAGE_PREFIX}${stageTag}.* 2>/dev/null; ` +
+    `find ${home}/ -maxdepth 1 -name '${STAGE_PREFIX}*' -mmin +60 -exec rm -rf {} + 2>/dev/null; :`
+  );
 }
 
 const MARKER = /@@(?:section|step|info|fail) /;
@@ -130,7 +156,7 @@ export function installScript(p: Provisioner, installUrl: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** A file staged by SFTP in the login user's home, installed into place by the configure script. */
+/** A file staged by SFTP in the stage directory, installed into place by the configure script. */
 export interface StagedFile {
   staged: string;
   target: string;
@@ -139,6 +165,8 @@ export interface StagedFile {
 
 export interface ConfigureOptions {
   hostname: string;
+  /** The private directory the files are staged in; removed whatever happens. */
+  stageDir: string;
   files: StagedFile[];
   /** Back up the existing daemon.json before replacing it. */
   backupDaemonJson: boolean;
@@ -213,7 +241,7 @@ export function configureScript(o: ConfigureOptions): string {
     );
   }
   // The staged copies (one is the server key) go whatever happens, also when an install fails.
-  lines.push(`trap ${shellQuote(`rm -f ${o.files.map((f) => shellQuote(f.staged)).join(' ')}`)} EXIT`);
+  lines.push(`trap ${shellQuote(`rm -rf ${shellQuote(o.stageDir)}`)} EXIT`);
   for (const f of o.files) {
     lines.push(
       `install -m ${f.mode} ${shellQuote(f.staged)} ${shellQuote(f.target)} || { echo "@@fail could not install ${f.target}"; exit 4; }`,

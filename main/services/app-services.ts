@@ -6,7 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  type AboutInfo,
   type ActiveHost,
+  type AppNotification,
+  type AppSettings,
   type AppSnapshot,
   type CreateRequest,
   DEFAULT_CONTEXT,
@@ -20,14 +23,24 @@ import {
   OPERATION_LOG_LIMIT,
   type OperationInfo,
   type ProgressEvent,
+  type ScheduleAction,
+  type ScheduleInfo,
   type TerminalAttachResult,
   type TerminalInfo,
 } from '../api/contract.js';
 import { errorMessage, MoorError } from '../base/errors.js';
+import { canPower, NO_CAPABILITIES, unsupportedActionMessage } from '../drivers/capabilities.js';
 import type { Store } from '../store/store.js';
 import { validateMachineName } from '../store/store.js';
 import type { ActiveHostBackend, MachineAction, MachineBackend, MachineRow, ShellOpener } from './backend.js';
 import { machineDetails } from './inspect.js';
+import {
+  DEFAULT_PREFERENCES,
+  memoryPreferences,
+  type Preferences,
+  type PreferencesStore,
+} from './preferences.js';
+import { type Clock, ScheduleService, scheduleLoopError, systemClock } from './schedules.js';
 import { TerminalSession } from './terminals.js';
 
 /** One pushed event as (name, payload) pairs: checking the name narrows the payload. */
@@ -49,6 +62,26 @@ export interface AppServicesOptions {
   onDispose?: () => void;
   /** How long dispose() waits for aborted operations to roll back (default 60 s). */
   disposeTimeoutMs?: number;
+  /** Shows a file in the system file manager (Electron's shell.showItemInFolder). */
+  revealPath?: (path: string) => void | Promise<void>;
+  /** The schedules' clock (tests drive a fake one). */
+  clock?: Clock;
+  /** How long before a scheduled stop `scheduleStopSoon` comes (default 5 min). */
+  scheduleNoticeMs?: number;
+  /** Keeps the OS scheduler's job in line with the store's schedules (wiring.ts; none in unit tests). */
+  syncOsScheduler?: (now: number) => Promise<void>;
+  /** Look up cloud prices for schedules (default true). */
+  scheduleCosts?: boolean;
+  /** Idle stop's activity probe and running check (default: over SSH, from the driver). */
+  idleProbe?: import('../core/schedule.js').ActivityProbe;
+  idleIsRunning?: (name: string) => Promise<boolean>;
+  env?: NodeJS.ProcessEnv;
+  /** Where the app's preferences are kept (default: in memory). */
+  preferences?: PreferencesStore;
+  /** Start at login (Electron's login item settings); absent where the build cannot. */
+  loginItem?: { get(): boolean; set(enabled: boolean): void };
+  /** Runtime versions for About (process.versions in Electron: electron, chrome, node). */
+  versions?: Record<string, string>;
 }
 
 const MAX_FINISHED_OPERATIONS = 20;
@@ -74,6 +107,36 @@ interface Operation {
   done: Promise<void>;
 }
 
+const KIND_LABEL: Record<OperationInfo['kind'], { doing: string; done: string }> = {
+  create: { doing: 'Creating', done: 'is ready' },
+  provision: { doing: 'Provisioning', done: 'is provisioned' },
+  'regenerate-certs': { doing: 'Regenerating the certificates of', done: 'has new certificates' },
+};
+
+/** What to tell the user when an operation ends: a failure or a success; a cancel was their own doing. */
+export function operationNotice(info: OperationInfo): AppNotification | null {
+  const label = KIND_LABEL[info.kind];
+  const about = { operationId: info.id, machine: info.machine };
+  if (info.status === 'failed') {
+    const kept = info.machineKept ? ' The machine was kept: Retry provisions it again.' : '';
+    return {
+      level: 'error',
+      title: `${label.doing} "${info.machine}" failed`,
+      body: `${info.error}${kept}`,
+      ...about,
+    };
+  }
+  if (info.status === 'succeeded') {
+    return {
+      level: 'info',
+      title: `"${info.machine}" ${label.done}`,
+      body: 'Docker is up and running on it.',
+      ...about,
+    };
+  }
+  return null;
+}
+
 const ACTION_BUSY: Record<MachineAction, MachineBusy> = {
   start: 'starting',
   stop: 'stopping',
@@ -97,8 +160,41 @@ export class AppServices implements MoorInvoke {
   private catalog: Promise<DriverCatalog> | null = null;
   private disposed = false;
   private disposing: Promise<boolean> | null = null;
+  private readonly preferences: PreferencesStore;
+  private prefs: Preferences = { ...DEFAULT_PREFERENCES };
 
-  constructor(private readonly options: AppServicesOptions) {}
+  private readonly schedules: ScheduleService;
+
+  constructor(private readonly options: AppServicesOptions) {
+    this.schedules = new ScheduleService({
+      store: options.store,
+      clock: options.clock ?? systemClock,
+      emit: this.emit,
+      runAction: (name, action) => this.runScheduledAction(name, action),
+      syncOsScheduler: options.syncOsScheduler,
+      noticeMs: options.scheduleNoticeMs,
+      withCost: options.scheduleCosts,
+      env: options.env,
+      probe: options.idleProbe,
+      isRunning: options.idleIsRunning,
+      onError: (err) => console.error(scheduleLoopError(err)),
+    });
+    this.preferences = options.preferences ?? memoryPreferences();
+  }
+
+  /** Whether a notice should also be a desktop notification (the user's Notifications setting). */
+  wantsDesktopNotification(notification: AppNotification): boolean {
+    const choice = this.prefs.notifications;
+    return choice === 'all' || (choice === 'failures' && notification.level === 'error');
+  }
+
+  /**
+   * Tells the user about something that happened in the background (an operation's end, a failed
+   * tray action): a toast in the window and, through main/app, a desktop notification.
+   */
+  report(notification: AppNotification): void {
+    this.emit('notify', notification);
+  }
 
   /** Subscribes to pushed events; returns the unsubscribe. */
   subscribe(listener: EventListener): () => void {
@@ -112,9 +208,11 @@ export class AppServices implements MoorInvoke {
 
   /** Starts polling and watching the active context. Never changes the active host by itself. */
   async init(): Promise<void> {
+    this.prefs = await this.preferences.load();
     this.unwatchActive = this.options.active.watch((active) => this.setActive(active));
     this.active = await this.options.active.current().catch(() => this.active);
     await this.refresh();
+    this.schedules.start();
   }
 
   /**
@@ -130,6 +228,7 @@ export class AppServices implements MoorInvoke {
 
   private async shutdown(): Promise<boolean> {
     this.disposed = true;
+    this.schedules.stop();
     if (this.pollTimer) clearTimeout(this.pollTimer);
     this.unwatchActive?.();
     this.options.onDispose?.();
@@ -193,7 +292,7 @@ export class AppServices implements MoorInvoke {
           url: '',
           dockerVersion: '',
           error: '',
-          canSsh: false,
+          capabilities: NO_CAPABILITIES,
         });
       }
     }
@@ -338,7 +437,15 @@ export class AppServices implements MoorInvoke {
   ): void {
     op.info = { ...op.info, status, error, machineKept, endedAt: Date.now() };
     this.busy.delete(op.info.machine);
+    // A create that rolled back removed its machine: the list says so before the operation's end
+    // is told (a poll taken while it ran still holds the row until the next one finishes).
+    if (op.info.kind === 'create' && status !== 'succeeded' && !machineKept) {
+      this.rows = this.rows.filter((r) => r.name !== op.info.machine);
+    }
+    this.pushMachines();
     this.emit('createProgress', { operation: op.info, event: null });
+    const notice = operationNotice(op.info);
+    if (notice && !this.disposed) this.report(notice);
     this.pruneOperations();
     if (!this.disposed) void this.refresh();
   }
@@ -358,17 +465,62 @@ export class AppServices implements MoorInvoke {
 
   private async runAction(action: MachineAction, name: string): Promise<void> {
     if (this.busy.has(name)) throw new MoorError(`"${name}" is busy (${this.busy.get(name)})`);
-    // Only explicit user actions come through here: stop/kill mark the machine so that nothing
-    // automatic brings it back; start/restart clear the mark.
-    if (action === 'stop' || action === 'kill') this.stoppedByUser.add(name);
-    else this.stoppedByUser.delete(name);
+    const row = this.rows.find((r) => r.name === name);
+    if (!row) throw new MoorError(`Docker machine "${name}" does not exist`);
+    // Refused before anything runs (or is marked busy): the driver cannot do it.
+    if (!canPower(row.capabilities, action)) {
+      throw new MoorError(unsupportedActionMessage(row.driver, action, name));
+    }
     this.setBusy(name, ACTION_BUSY[action]);
     try {
       await this.options.machines.action(action, name);
+      // Only a user action that worked records intent: stop/kill mark the machine so that nothing
+      // automatic brings it back; start/restart clear the mark. A failed one changes nothing.
+      if (action === 'stop' || action === 'kill') this.stoppedByUser.add(name);
+      else this.stoppedByUser.delete(name);
     } finally {
       this.setBusy(name, null);
       await this.refresh();
     }
+  }
+
+  /**
+   * A schedule's start or stop: shown busy like a user's action. A scheduled start is the user's
+   * own setting, so it lifts the stopped-by-user mark; a machine already so is left alone.
+   */
+  private async runScheduledAction(name: string, action: ScheduleAction): Promise<void> {
+    if (this.busy.has(name)) throw new MoorError(`"${name}" is busy (${this.busy.get(name)})`);
+    if (action === 'start') this.stoppedByUser.delete(name);
+    this.setBusy(name, ACTION_BUSY[action]);
+    try {
+      await this.options.machines.action(action, name);
+    } catch (err) {
+      if (!/is already (running|stopped)/.test(errorMessage(err))) throw err;
+    } finally {
+      this.setBusy(name, null);
+      await this.refresh();
+    }
+  }
+
+  /** The schedule loop (tests: tick after moving the fake clock). */
+  get scheduleService(): ScheduleService {
+    return this.schedules;
+  }
+
+  listSchedules(): Promise<ScheduleInfo[]> {
+    return this.schedules.list();
+  }
+  getSchedule({ name }: InvokeArgs<'getSchedule'>): Promise<ScheduleInfo> {
+    return this.schedules.get(name);
+  }
+  setSchedule(args: InvokeArgs<'setSchedule'>): Promise<ScheduleInfo> {
+    return this.schedules.set(args);
+  }
+  clearSchedule({ name }: InvokeArgs<'clearSchedule'>): Promise<void> {
+    return this.schedules.clear(name);
+  }
+  postponeStop({ name, hours }: InvokeArgs<'postponeStop'>): Promise<{ until: number }> {
+    return this.schedules.postpone(name, hours);
   }
 
   start({ name }: InvokeArgs<'start'>): Promise<void> {
@@ -413,6 +565,10 @@ export class AppServices implements MoorInvoke {
   async regenerateCerts({ name }: InvokeArgs<'regenerateCerts'>): Promise<{ operationId: string }> {
     if (this.busy.has(name)) throw new MoorError(`"${name}" is busy (${this.busy.get(name)})`);
     const row = this.rows.find((r) => r.name === name);
+    // Checked before anything is marked busy: a missing machine must not show as provisioning.
+    if (!row && !(await this.options.store.exists(name))) {
+      throw new MoorError(`Docker machine "${name}" does not exist`);
+    }
     const op = this.beginOperation('regenerate-certs', name, row?.driver ?? '', {
       name,
       driver: row?.driver ?? '',
@@ -524,6 +680,54 @@ export class AppServices implements MoorInvoke {
 
   async listTerminals(): Promise<TerminalInfo[]> {
     return [...this.terminals.values()].map((t) => t.info());
+  }
+
+  async revealInFolder({ name }: InvokeArgs<'revealInFolder'>): Promise<{ path: string }> {
+    const { store, revealPath } = this.options;
+    if (!(await store.exists(name))) throw new MoorError(`Docker machine "${name}" does not exist`);
+    if (!revealPath) throw new MoorError('Showing files is not available here');
+    const config = store.configPath(name);
+    const { existsSync } = await import('node:fs');
+    const path = existsSync(config) ? config : store.machineDir(name);
+    await revealPath(path);
+    return { path };
+  }
+
+  private currentSettings(): AppSettings {
+    const login = this.options.loginItem;
+    return { ...this.prefs, openAtLogin: login ? login.get() : null };
+  }
+
+  async settings(): Promise<{ settings: AppSettings; about: AboutInfo }> {
+    return {
+      settings: this.currentSettings(),
+      about: {
+        version: this.options.version ?? '',
+        storePath: this.options.store.root,
+        platform: process.platform,
+        versions: this.options.versions ?? { node: process.versions.node },
+      },
+    };
+  }
+
+  async updateSettings(change: InvokeArgs<'updateSettings'>): Promise<AppSettings> {
+    if (change.defaultDriver !== undefined) {
+      const catalog = await this.listDrivers();
+      if (!catalog.drivers.some((d) => d.name === change.defaultDriver)) {
+        throw new MoorError(`Driver "${change.defaultDriver}" not found`);
+      }
+    }
+    if (change.openAtLogin !== undefined) {
+      if (!this.options.loginItem) throw new MoorError('Starting at login is not available in this build');
+      this.options.loginItem.set(change.openAtLogin);
+    }
+    const next: Preferences = {
+      defaultDriver: change.defaultDriver ?? this.prefs.defaultDriver,
+      notifications: change.notifications ?? this.prefs.notifications,
+    };
+    await this.preferences.save(next);
+    this.prefs = next;
+    return this.currentSettings();
   }
 
   async readLogs({ operationId }: InvokeArgs<'readLogs'>): Promise<ProgressEvent[]> {

@@ -1,7 +1,9 @@
 import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { CertificateInfo, JsonValue, MachineDetails, MachineSummary } from '../api/contract.js';
+import { redactHostConfig } from '../drivers/redact.js';
+import { DRIVER_NAMES, loadDriver } from '../drivers/registry.js';
 import { authPaths } from '../store/paths.js';
+import { readRegularFileBytes } from '../store/regular-file.js';
 import type { Store } from '../store/store.js';
 
 /** Reads one PEM certificate's headline facts; a missing or unreadable file is reported, not thrown. */
@@ -18,7 +20,7 @@ export async function certificateInfo(label: string, file: string): Promise<Cert
   if (!file) return info;
   let pem: Buffer;
   try {
-    pem = await readFile(file);
+    pem = await readRegularFileBytes(file);
   } catch {
     return info;
   }
@@ -35,7 +37,11 @@ export async function certificateInfo(label: string, file: string): Promise<Cert
   return info;
 }
 
-/** The details view: config.json as stored, SSH access, certificates and engine options. */
+/**
+ * The details view: config.json as stored but with every credential redacted (it goes to the
+ * renderer, and without a keychain the file holds cloud tokens), SSH access, certificates and
+ * engine options.
+ */
 export async function machineDetails(store: Store, summary: MachineSummary): Promise<MachineDetails> {
   const config = await store.load(summary.name);
   const paths = authPaths(config, store.root);
@@ -45,9 +51,11 @@ export async function machineDetails(store: Store, summary: MachineSummary): Pro
     certificateInfo('Server', paths.serverCert),
   ]);
   const d = config.Driver;
+  // A machine of a driver Moor lacks is still redacted by field name.
+  const flags = DRIVER_NAMES.includes(config.DriverName) ? (await loadDriver(config.DriverName)).flags : [];
   return {
     summary,
-    config: JSON.parse(JSON.stringify(config)) as JsonValue,
+    config: JSON.parse(JSON.stringify(redactHostConfig(config, flags))) as JsonValue,
     ip: String(d.IPAddress ?? ''),
     sshUser: String(d.SSHUser ?? ''),
     sshPort: Number(d.SSHPort ?? 0),

@@ -6,14 +6,21 @@
 import type { CreateRequest, DriverCatalog, FlagSpec, FlagValue } from '../api/contract.js';
 import { MoorError } from '../base/errors.js';
 import { type ProgressSink, progressReporter } from '../base/progress.js';
-import { FORM_CREATE_FLAGS, flagValueFromEnv, hostOptionsFromFlags } from '../core/create-flags.js';
+import {
+  FORM_CREATE_FLAGS,
+  flagValueFromEnv,
+  hostOptionsFromFlags,
+  swarmJoinFromFlags,
+} from '../core/create-flags.js';
+import { NO_CAPABILITIES } from '../drivers/capabilities.js';
 import { DRIVER_NAMES, loadDriver } from '../drivers/registry.js';
-import type { FlagValues } from '../drivers/types.js';
+import type { DriverCapabilities, FlagValues } from '../drivers/types.js';
 import type { SecretStore } from '../secrets/types.js';
 import { defaultStoragePath } from '../store/paths.js';
 import { Store } from '../store/store.js';
 import { AppServices } from './app-services.js';
 import type { ActiveHostBackend, MachineBackend, MachineRow, ShellOpener } from './backend.js';
+import { filePreferences } from './preferences.js';
 
 /** Values given, else the env var; defaults are applied by the core. */
 export function resolveFlags(
@@ -35,6 +42,13 @@ export function resolveFlags(
   return out;
 }
 
+/** Each known driver's declared capabilities (unknown names, "not found", '' are left out). */
+async function capabilitiesByDriver(names: readonly string[]): Promise<Map<string, DriverCapabilities>> {
+  const known = [...new Set(names)].filter((n) => DRIVER_NAMES.includes(n));
+  const modules = await Promise.all(known.map((n) => loadDriver(n)));
+  return new Map(modules.map((m) => [m.name, m.capabilities]));
+}
+
 export interface WiringOptions {
   env?: NodeJS.ProcessEnv;
   storagePath?: string;
@@ -47,6 +61,18 @@ export interface WiringOptions {
    * secrets go there only where no OS keychain is usable; secrets it keeps are read through it.
    */
   secrets?: SecretStore;
+  /** Shows a file in the system file manager (Electron's shell.showItemInFolder). */
+  revealPath?: (path: string) => void | Promise<void>;
+  /**
+   * The command line of a `moor` CLI for the OS scheduler's job (`… schedule run` is appended by
+   * nobody: give the whole line). Unset: the app runs schedules only while open and leaves the OS
+   * job to `moor schedule`, which installs it with its own command line.
+   */
+  schedulerCommand?: string[];
+  /** The app's preferences file (Electron: userData/preferences.json); in memory without. */
+  preferencesPath?: string;
+  loginItem?: { get(): boolean; set(enabled: boolean): void };
+  versions?: Record<string, string>;
 }
 
 export function machineBackend(
@@ -67,6 +93,7 @@ export function machineBackend(
     async list(): Promise<MachineRow[]> {
       const { listMachines } = await import('../core/list.js');
       const items = await listMachines({ store, timeoutMs: queryTimeoutMs, env, secrets });
+      const capabilities = await capabilitiesByDriver(items.map((i) => i.DriverName));
       return items.map((i) => ({
         name: i.Name,
         driver: i.DriverName,
@@ -74,7 +101,7 @@ export function machineBackend(
         url: i.URL,
         dockerVersion: i.DockerVersion,
         error: i.Error,
-        canSsh: i.DriverName !== 'none' && i.DriverName !== 'not found',
+        capabilities: capabilities.get(i.DriverName) ?? NO_CAPABILITIES,
       }));
     },
 
@@ -84,6 +111,7 @@ export function machineBackend(
         name: m.name,
         description: m.description,
         provisions: m.provisions,
+        capabilities: m.capabilities,
         flags: m.flags,
       }));
       const envVars = [...modules.flatMap((m) => m.flags), ...FORM_CREATE_FLAGS]
@@ -107,7 +135,8 @@ export function machineBackend(
         Object.entries(request.flags).filter(([k]) => commonNames.has(k)),
       );
       const flagValues = resolveFlags(module.flags, driverGiven, env);
-      const commonOptions = hostOptionsFromFlags(resolveFlags(FORM_CREATE_FLAGS, commonGiven, env));
+      const commonValues = resolveFlags(FORM_CREATE_FLAGS, commonGiven, env);
+      const commonOptions = hostOptionsFromFlags(commonValues);
       const progress = progressReporter(request.name, sink);
       await createMachine({
         store,
@@ -116,6 +145,7 @@ export function machineBackend(
         flagValues,
         engine: commonOptions.engine,
         tlsSans: commonOptions.tlsSans,
+        swarmJoin: swarmJoinFromFlags(commonValues),
         progress,
         signal,
         env,
@@ -208,7 +238,24 @@ export async function createAppServices(options: WiringOptions = {}): Promise<Ap
     openShell: sshShellOpener,
     pollIntervalMs: options.pollIntervalMs,
     version: options.version,
+    revealPath: options.revealPath,
+    preferences: options.preferencesPath ? filePreferences(options.preferencesPath) : undefined,
+    loginItem: options.loginItem,
+    versions: options.versions,
     onDispose: () => active.close(),
+    env,
+    syncOsScheduler: options.schedulerCommand
+      ? async (now) => {
+          const { syncOsScheduler } = await import('../core/os-scheduler.js');
+          const result = await syncOsScheduler(store, {
+            env,
+            now,
+            command: options.schedulerCommand,
+            force: true,
+          });
+          if (result.warning) console.warn(result.warning);
+        }
+      : undefined,
   });
   await services.init();
   return services;

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
+import { debug } from '../base/debug.js';
 import { MoorError } from '../base/errors.js';
 import type { SshTarget } from '../drivers/types.js';
 import {
@@ -63,7 +64,7 @@ async function loadCredentials(target: SshTarget, options: ConnectOptions): Prom
   if (target.keyPath) {
     try {
       methods.push({ type: 'publickey', username, key: await readPrivateKey(target.keyPath) });
-      labels.push(`key ${target.keyPath}`);
+      labels.push(`key ${target.keyLabel ?? target.keyPath}`);
     } catch (err) {
       // An encrypted key can still be used through the agent that holds it.
       if (!(err instanceof SshKeyError && /encrypted/.test(err.message) && agentSock)) throw err;
@@ -105,12 +106,21 @@ export async function connect(target: SshTarget, options: ConnectOptionsExt = {}
   const credentials = await loadCredentials(target, options);
   for (;;) {
     if (options.signal?.aborted) throw abortError();
+    const started = Date.now();
     try {
       const pinned = await pinnedHostKeys(target.knownHostsPath, target.host, target.port);
-      return await connectOnce(target, options, credentials, pinned);
+      debug('ssh', () => `connecting to ${describeTarget(target)} (${credentials.labels.join(', ')})`);
+      const session = await connectOnce(target, options, credentials, pinned);
+      debug('ssh', () => `connected to ${describeTarget(target)} in ${Date.now() - started} ms`);
+      return session;
     } catch (err) {
       const retryable = err instanceof SshConnectError || err instanceof SshAuthError;
       const remaining = deadline - Date.now();
+      debug(
+        'ssh',
+        () =>
+          `connect to ${describeTarget(target)} failed after ${Date.now() - started} ms: ${(err as Error).message}`,
+      );
       if (!retryable || remaining <= 0) throw err;
       await new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_PAUSE_MS, remaining)));
     }
@@ -245,6 +255,14 @@ function connectOnce(
   });
 }
 
+/** A command line as debug output shows it: one line, long scripts cut (they come on stdin anyway). */
+function commandForLog(command: string, stdin?: ExecOptions['stdin']): string {
+  // A provisioning script comes on stdin of `sh -s`: show what it runs, not just `sh -s`.
+  const script = typeof stdin === 'string' ? ` <<< ${stdin}` : '';
+  const oneLine = `${command}${script}`.replace(/\s*\n\s*/g, '; ').replace(/(; )+/g, '; ');
+  return oneLine.length > 300 ? `${oneLine.slice(0, 300)}…` : oneLine;
+}
+
 function channelError(address: string, err: Error): SshConnectError {
   return new SshConnectError(address, `cannot open a channel: ${err.message}`);
 }
@@ -291,8 +309,10 @@ class Ssh2Session implements SshSession {
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     if (options.signal?.aborted) throw abortError();
     const release = await this.limiter.acquire();
+    const started = Date.now();
+    debug('ssh', () => `exec on ${this.address}: ${commandForLog(command, options.stdin)}`);
     try {
-      return await new Promise<ExecResult>((resolve, reject) => {
+      const result = await new Promise<ExecResult>((resolve, reject) => {
         if (this.isClosed) return reject(this.lostError());
         const execOptions = options.pty ? { pty: { term: 'xterm-256color' } } : {};
         this.client.exec(command, execOptions, (err, channel) => {
@@ -339,6 +359,11 @@ class Ssh2Session implements SshSession {
           else options.stdin.pipe(channel);
         });
       });
+      debug(
+        'ssh',
+        () => `exit ${result.signal ?? result.code} in ${Date.now() - started} ms: ${commandForLog(command)}`,
+      );
+      return result;
     } finally {
       release();
     }
@@ -388,6 +413,7 @@ class Ssh2Session implements SshSession {
   }
 
   async upload(localPath: string, remotePath: string, mode?: number): Promise<void> {
+    debug('ssh', () => `sftp upload ${localPath} to ${this.address}:${remotePath}`);
     const sftp = await this.sftp();
     const tmp = `${remotePath}.moor-${randomBytes(4).toString('hex')}`;
     try {
@@ -400,6 +426,7 @@ class Ssh2Session implements SshSession {
   }
 
   async writeFile(remotePath: string, data: string | Buffer, mode?: number): Promise<void> {
+    debug('ssh', () => `sftp write ${this.address}:${remotePath} (${Buffer.byteLength(data)} bytes)`);
     const sftp = await this.sftp();
     const tmp = `${remotePath}.moor-${randomBytes(4).toString('hex')}`;
     try {
@@ -412,6 +439,7 @@ class Ssh2Session implements SshSession {
   }
 
   async download(remotePath: string, localPath: string): Promise<void> {
+    debug('ssh', () => `sftp download ${this.address}:${remotePath} to ${localPath}`);
     const sftp = await this.sftp();
     const tmp = path.join(
       path.dirname(localPath),

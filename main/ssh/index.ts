@@ -18,9 +18,12 @@ export {
 export {
   fingerprint,
   generateSshKey,
+  isPublicKeyFile,
   publicKeyFingerprint,
+  publicKeyMistake,
   readPrivateKey,
   type SshKeyType,
 } from './keys.js';
 export { knownHostsName, movePinnedHostKeys, pinnedHostKeys } from './known-hosts.js';
+export { probeTcp, waitForPort } from './reachability.js';
 export type * from './types.js';

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import ssh2 from 'ssh2';
 import { writeFileAtomic } from '../store/atomic.js';
+import { NotRegularFileError, readRegularFileBytes } from '../store/regular-file.js';
 import { SshKeyError } from './errors.js';
 import { publicKeyFingerprint } from './fingerprint.js';
 
@@ -32,8 +33,9 @@ export async function generateSshKey(
 export async function readPrivateKey(path: string, passphrase?: string): Promise<Buffer> {
   let data: Buffer;
   try {
-    data = await fs.readFile(path);
+    data = await readRegularFileBytes(path);
   } catch (err) {
+    if (err instanceof NotRegularFileError) throw new SshKeyError(path, `it is ${err.kind}, not a key file`);
     const code = (err as NodeJS.ErrnoException).code;
     throw new SshKeyError(path, code === 'ENOENT' ? 'the file does not exist' : `cannot read it (${code})`);
   }
@@ -54,5 +56,35 @@ export async function readPrivateKey(path: string, passphrase?: string): Promise
     }
     throw new SshKeyError(path, parsed.message);
   }
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (key && !key.isPrivateKey()) throw new SshKeyError(path, await publicKeyMistake(path));
   return data;
+}
+
+/**
+ * Why a public key file cannot log in, and which file was probably meant: OpenSSH keeps the
+ * private key beside it under the same name without `.pub`.
+ */
+export async function publicKeyMistake(path: string): Promise<string> {
+  const base = path.endsWith('.pub') ? path.slice(0, -4) : '';
+  const isFile = (p: string) =>
+    fs.stat(p).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+  const meant =
+    base && (await isFile(base))
+      ? `; the private key is probably ${base}`
+      : '; give the private key file (the one without .pub)';
+  return `it is a public key, and logging in needs the private key${meant}`;
+}
+
+/** Whether a key file holds a public key (OpenSSH or RFC 4716), not a private one. */
+export async function isPublicKeyFile(path: string): Promise<boolean> {
+  const data = await readRegularFileBytes(path).catch(() => undefined);
+  if (!data) return false;
+  const parsed = ssh2.utils.parseKey(data);
+  if (parsed instanceof Error) return false;
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  return Boolean(key && !key.isPrivateKey());
 }

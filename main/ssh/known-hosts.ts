@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { writeFileAtomic } from '../store/atomic.js';
+import { readRegularFile } from '../store/regular-file.js';
 import { fingerprint, keyBlobType } from './fingerprint.js';
 
 /**
@@ -62,7 +63,7 @@ function parse(text: string): Line[] {
 
 async function readText(file: string): Promise<string> {
   try {
-    return await fs.readFile(file, 'utf8');
+    return await readRegularFile(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
     throw err;

@@ -96,6 +96,27 @@ export async function copy(
   await copyEntry(src, srcPath, dst, into, source, options);
 }
 
+/**
+ * A directory entry named by the source side, joined onto the destination directory: only a single
+ * path component that stays inside `dir` is accepted; anything else is an error naming the entry.
+ */
+export function childPath(dst: Endpoint, dir: string, name: string, listed: string): string {
+  const single =
+    name !== '' && name !== '.' && name !== '..' && !name.includes('\0') && dst.basename(name) === name;
+  const joined = single ? dst.join(dir, name) : '';
+  if (!single || !isInside(dst, dir, joined)) {
+    throw new MoorError(
+      `scp: ${listed}: the remote listing names ${JSON.stringify(name)}, which is not a file name inside the directory; refusing to write it`,
+    );
+  }
+  return joined;
+}
+
+function isInside(dst: Endpoint, dir: string, joined: string): boolean {
+  const parent = dst.join(joined, '..');
+  return parent === dst.join(dir) && joined !== parent;
+}
+
 async function copyEntry(
   src: Endpoint,
   srcPath: string,
@@ -107,9 +128,11 @@ async function copyEntry(
   if (stat.isDirectory) {
     await dst.mkdir(dstPath, stat.mode || 0o755);
     for (const name of await src.readdir(srcPath)) {
+      // The listing comes from the other side: a lying server must not steer writes (CVE-2019-6111).
+      const target = childPath(dst, dstPath, name, `${src.label}${srcPath}`);
       const child = src.join(srcPath, name);
       const childStat = await src.stat(child);
-      if (childStat) await copyEntry(src, child, dst, dst.join(dstPath, name), childStat, options);
+      if (childStat) await copyEntry(src, child, dst, target, childStat, options);
     }
     return;
   }

@@ -20,6 +20,21 @@ export interface BaseDriverConfig {
   [extra: string]: unknown;
 }
 
+/** The base fields of a driver's config.json object, in docker-machine's order (drivers embed it first). */
+export function baseDriverFields(c: BaseDriverConfig): BaseDriverConfig {
+  return {
+    IPAddress: c.IPAddress,
+    MachineName: c.MachineName,
+    SSHUser: c.SSHUser,
+    SSHPort: c.SSHPort,
+    SSHKeyPath: c.SSHKeyPath,
+    StorePath: c.StorePath,
+    SwarmMaster: c.SwarmMaster,
+    SwarmHost: c.SwarmHost,
+    SwarmDiscovery: c.SwarmDiscovery,
+  };
+}
+
 export interface EngineOptions {
   ArbitraryFlags: string[] | null;
   Dns: string[] | null;

@@ -1,19 +1,21 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { debug } from '../base/debug.js';
 import { errorMessage, MachineNotFoundError, MoorError } from '../base/errors.js';
+import { parseJsonText } from '../base/json-text.js';
+import { machineNameProblem } from '../base/validate-input.js';
 import { writeFileAtomic } from './atomic.js';
+import { certsDirMissing, recoverCertsSwap } from './certs-swap.js';
 import { CONFIG_VERSION, type HostConfig } from './config.js';
+import { ensureDir } from './dirs.js';
 import { goMarshalIndent } from './go-json.js';
+import { readRegularFile } from './regular-file.js';
 
-/** docker-machine's rule (libmachine/host/host.go ValidateHostName). */
-const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9\-.]*$/;
-
+/** docker-machine's rule, shared with the app's create form (base/validate-input.ts). */
 export function validateMachineName(name: string): void {
-  if (!VALID_NAME.test(name)) {
-    throw new MoorError(
-      'Error creating machine: Invalid hostname specified. Allowed hostname chars are: 0-9a-zA-Z . -',
-    );
-  }
+  const problem = machineNameProblem(name);
+  if (problem) throw new MoorError(`Error creating machine: ${problem}`);
 }
 
 /** Whether `name` is a single path segment (what a machine directory's name must be). */
@@ -42,6 +44,12 @@ export class Store {
   readonly certsDir: string;
   readonly machinesDir: string;
 
+  /**
+   * The machine locks the current async flow holds (a create holds its machine's lock from start to
+   * end, and the saves it makes meanwhile must not wait for that same lock).
+   */
+  private readonly heldLocks = new AsyncLocalStorage<ReadonlySet<string>>();
+
   constructor(readonly root: string) {
     this.certsDir = path.join(root, 'certs');
     this.machinesDir = path.join(root, 'machines');
@@ -67,7 +75,13 @@ export class Store {
     try {
       entries = await fs.readdir(this.machinesDir, { withFileTypes: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return [];
+      if (code === 'ENOTDIR') {
+        throw new MoorError(
+          `the storage path ${this.root} is not a directory tree (${this.machinesDir}: ${code})`,
+        );
+      }
       throw err;
     }
     return entries
@@ -90,14 +104,28 @@ export class Store {
     const file = this.configPath(name);
     let text: string;
     try {
-      text = await fs.readFile(file, 'utf8');
+      text = await readRegularFile(file);
     } catch (err) {
+      if (err instanceof MoorError) throw err;
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new MoorError(`open ${file}: no such file or directory`);
       }
       throw new MoorError(`open ${file}: ${errorMessage(err)}`);
     }
-    return parseHostConfig(text, name, file);
+    const config = parseHostConfig(text, name, file);
+    await this.recoverCertsSwapOf(config);
+    return config;
+  }
+
+  /**
+   * A `regenerate-certs --client-certs` killed between its two renames left the machine without
+   * certs/: put it back before anyone reads it (one lstat for machines with their own certs).
+   */
+  private async recoverCertsSwapOf(config: HostConfig): Promise<void> {
+    const dir = this.machineDir(config.Name);
+    const recorded = config.HostOptions.AuthOptions?.CertDir ?? '';
+    if (!recorded || !(await certsDirMissing(dir, recorded))) return;
+    await this.withMachineLock(config.Name, () => recoverCertsSwap(dir)).catch(() => undefined);
   }
 
   /** Every machine, loaded in parallel; one that fails to load becomes an error row, never a throw. */
@@ -115,22 +143,32 @@ export class Store {
   }
 
   /**
-   * Claims a new machine directory. mkdir is atomic, so of two concurrent creates of one name
-   * exactly one wins; the other gets docker-machine's "already exists" error.
+   * Claims a new machine directory and runs `fn` (the whole create, rollback included) holding the
+   * machine's lock, so that an `rm` meanwhile waits for it or is refused, never deletes a machine
+   * that the create then brings back. The lock is taken before the directory exists: no moment is
+   * left where the directory is there but unlocked. mkdir is atomic, so of two concurrent creates
+   * of one name exactly one wins; the other gets docker-machine's "already exists" error.
    */
-  async createMachineDir(name: string): Promise<string> {
+  async claimMachineDir<T>(name: string, fn: (dir: string) => Promise<T>): Promise<T> {
     validateMachineName(name);
-    await fs.mkdir(this.machinesDir, { recursive: true, mode: 0o700 });
+    await ensureDir(this.machinesDir);
     const dir = this.machineDir(name);
-    try {
-      await fs.mkdir(dir, { mode: 0o700 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new MoorError(`Docker machine "${name}" already exists`);
+    return this.lockMachine(name, async () => {
+      try {
+        await fs.mkdir(dir, { mode: 0o700 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw new MoorError(`Docker machine "${name}" already exists`);
+        }
+        throw err;
       }
-      throw err;
-    }
-    return dir;
+      return fn(dir);
+    });
+  }
+
+  /** Claims a new machine directory without keeping it locked (tests and imports). */
+  async createMachineDir(name: string): Promise<string> {
+    return this.claimMachineDir(name, async (dir) => dir);
   }
 
   /**
@@ -181,21 +219,33 @@ export class Store {
    * was removed while we waited, is the not-found error: this never creates a machine directory.
    */
   async withMachineLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const dir = this.machineDir(name);
     if (!(await this.exists(name))) throw new MachineNotFoundError(name);
+    return this.lockMachine(name, async () => {
+      if (!(await this.exists(name))) throw new MachineNotFoundError(name);
+      return fn();
+    });
+  }
+
+  /** Whether the current async flow holds the machine's lock (inside a create, for instance). */
+  holdsMachineLock(name: string): boolean {
+    return this.heldLocks.getStore()?.has(name) ?? false;
+  }
+
+  /** The lock itself; re-entrant within one async flow (a create's own saves). */
+  private lockMachine<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    if (this.holdsMachineLock(name)) return fn();
+    const held = new Set(this.heldLocks.getStore() ?? []).add(name);
     return withLockFile(
-      path.join(dir, 'config.json'),
+      path.join(this.machineDir(name), 'config.json'),
       path.join(this.machinesDir, `.${name}.lock`),
-      async () => {
-        if (!(await this.exists(name))) throw new MachineNotFoundError(name);
-        return fn();
-      },
+      () => this.heldLocks.run(held, fn),
+      `machine "${name}"`,
     );
   }
 
   /** Runs `fn` holding the store-wide certificate lock (bootstrap of CA/client certs). */
   async withCertsLock<T>(fn: () => Promise<T>): Promise<T> {
-    await fs.mkdir(this.certsDir, { recursive: true, mode: 0o700 });
+    await ensureDir(this.certsDir);
     return withCertsDirLock(this.certsDir, fn);
   }
 }
@@ -204,13 +254,38 @@ export class Store {
  * Runs `fn` holding an inter-process lock (proper-lockfile: a lock directory at `lockfilePath`,
  * taken over once stale, so a killed holder does not block others for good).
  */
-async function withLockFile<T>(target: string, lockfilePath: string, fn: () => Promise<T>): Promise<T> {
+async function withLockFile<T>(
+  target: string,
+  lockfilePath: string,
+  fn: () => Promise<T>,
+  what = target,
+): Promise<T> {
   const { lock } = await import('proper-lockfile'); // loaded on first write: read-only commands stay fast
-  const release = await lock(target, { ...LOCK_OPTIONS, lockfilePath });
+  let release: () => Promise<void>;
+  try {
+    // A holder stopped for longer than `stale` (Ctrl-Z during a create) finds its lock "compromised"
+    // when it resumes; proper-lockfile's default then throws from a timer and kills the process.
+    // Carry on instead: the create marker still tells every other process that it is running.
+    const onCompromised = (err: Error) => debug('store', () => `lock ${lockfilePath}: ${err.message}`);
+    release = await lock(target, { ...LOCK_OPTIONS, lockfilePath, onCompromised });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+    throw new LockBusyError(
+      `${what} is busy: another Moor process is changing it (lock ${lockfilePath}); try again when it is done`,
+    );
+  }
   try {
     return await fn();
   } finally {
-    await release();
+    await release().catch(() => undefined); // already released when it was compromised
+  }
+}
+
+/** A lock another process held for longer than we wait (≈20 s). */
+export class LockBusyError extends MoorError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LockBusyError';
   }
 }
 
@@ -221,12 +296,10 @@ export function withCertsDirLock<T>(dir: string, fn: () => Promise<T>): Promise<
 
 /** Parses and checks a config.json text, with docker-machine's messages for the common failures. */
 export function parseHostConfig(text: string, name: string, file = 'config.json'): HostConfig {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new MoorError(`Error getting migrated host: ${errorMessage(err)} (in ${file})`);
-  }
+  const json = parseJsonText(text);
+  if (!json.ok)
+    throw new MoorError(`Error getting migrated host: ${file} is not valid JSON: ${json.problem}`);
+  const parsed = json.value;
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new MoorError(`Error getting migrated host: ${file} does not hold a JSON object`);
   }

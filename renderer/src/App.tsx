@@ -2,17 +2,21 @@ import { useEffect, useState, useSyncExternalStore } from 'react';
 import { type ActiveHost, isDefaultContext } from '../../main/api/contract.js';
 import { activeHostChoices } from '../../main/app/tray-template.js';
 import { Icon } from './components.js';
-import { attempt, clearNotice, onNavigate, useAppState } from './store.js';
+import { ConfirmHost } from './dialogs.js';
+import { attempt, closeTasks, dismissNotice, onNavigate, openTasks, useAppState } from './store.js';
 import { getTabs, openTerminal, subscribeTabs, tabsVersion } from './terminals.js';
 import { CreateView } from './views/Create.js';
 import { DetailsView } from './views/Details.js';
 import { HostsView } from './views/Hosts.js';
+import { SettingsView } from './views/Settings.js';
+import { TaskPanel } from './views/Tasks.js';
 import { TerminalsView } from './views/Terminals.js';
 
 export type Route =
   | { view: 'hosts' }
   | { view: 'create' }
   | { view: 'terminals' }
+  | { view: 'settings' }
   | { view: 'details'; machine: string };
 export type Navigate = (route: Route) => void;
 
@@ -24,7 +28,7 @@ function ActiveSwitcher() {
   return (
     <div className="switcher" data-testid="active-switcher">
       <div className="switcher-title">Active Docker host</div>
-      {choices.map(({ name, checked, enabled }) => {
+      {choices.map(({ name, checked, enabled, note }) => {
         const testId = name === null ? 'switch-default-context' : `switch-${name}`;
         return (
           <label
@@ -41,6 +45,8 @@ function ActiveSwitcher() {
             />
             <span className="radio" />
             <span className="switch-name">{name ?? 'default (local)'}</span>
+            {note ? <span className="switch-note">{note}</span> : null}
+            {checked ? <span className="switch-note switch-current">active</span> : null}
           </label>
         );
       })}
@@ -55,16 +61,47 @@ export function activeLabel(active: ActiveHost): string {
   return isDefaultContext(active) ? 'default (local)' : `context ${active.context}`;
 }
 
-function Notice() {
-  const notice = useAppState((s) => s.notice);
-  if (!notice) return null;
+/** Toasts, bottom right, above nothing the user needs: info closes itself, errors on ✕. */
+function Notices() {
+  const notices = useAppState((s) => s.notices);
+  if (!notices.length) return null;
   return (
-    <div className={`toast toast-${notice.kind}`} role="alert" data-testid="notice">
-      <Icon name={notice.kind === 'error' ? 'alert' : 'info'} />
-      <span>{notice.text}</span>
-      <button type="button" className="toast-close" onClick={clearNotice} aria-label="Dismiss">
-        <Icon name="x" size={14} />
-      </button>
+    <div className="toasts" aria-live="polite">
+      {notices.map((n) => (
+        <div
+          key={n.id}
+          className={`toast toast-${n.kind}`}
+          role={n.kind === 'error' ? 'alert' : 'status'}
+          data-testid="notice"
+        >
+          <Icon name={n.kind === 'error' ? 'alert' : 'info'} />
+          <div className="toast-text">
+            {n.title ? <strong data-testid="notice-title">{n.title}</strong> : null}
+            <span className="toast-body">{n.text}</span>
+            {n.operationId ? (
+              <button
+                type="button"
+                className="link"
+                onClick={() => {
+                  openTasks(n.operationId ?? null);
+                  dismissNotice(n.id);
+                }}
+                data-testid="notice-show-task"
+              >
+                Show task
+              </button>
+            ) : null}
+          </div>
+          <button
+            type="button"
+            className="toast-close"
+            onClick={() => dismissNotice(n.id)}
+            aria-label="Dismiss"
+          >
+            <Icon name="x" size={14} />
+          </button>
+        </div>
+      ))}
     </div>
   );
 }
@@ -76,6 +113,7 @@ export function App() {
   const version = useAppState((s) => s.version);
   useSyncExternalStore(subscribeTabs, tabsVersion);
   const tabCount = getTabs().length;
+  const tasksOpen = useAppState((s) => s.tasks.open);
   const running = useAppState(
     (s) => Object.values(s.operations).filter((o) => o.info.status === 'running').length,
   );
@@ -86,7 +124,9 @@ export function App() {
         if (n.view === 'terminal' && n.machine) {
           openTerminal(n.machine);
           setRoute({ view: 'terminals' });
-        } else if (n.view === 'details' && n.machine) setRoute({ view: 'details', machine: n.machine });
+        } else if (n.view === 'tasks') openTasks();
+        else if (n.view === 'settings') setRoute({ view: 'settings' });
+        else if (n.view === 'details' && n.machine) setRoute({ view: 'details', machine: n.machine });
         else if (n.view === 'create') setRoute({ view: 'create' });
         else setRoute({ view: 'hosts' });
       }),
@@ -127,10 +167,26 @@ export function App() {
         </div>
         <nav>
           {nav('hosts', 'Hosts', 'server', machines.length)}
-          {nav('create', 'Create host', 'plus', running)}
+          {nav('create', 'Create host', 'plus')}
           {nav('terminals', 'Terminals', 'terminal', tabCount)}
+          <button
+            type="button"
+            className={`nav-item${tasksOpen ? ' selected' : ''}`}
+            onClick={() => (tasksOpen ? closeTasks() : openTasks())}
+            aria-expanded={tasksOpen}
+            data-testid="nav-tasks"
+          >
+            <Icon name="tasks" />
+            <span>Tasks</span>
+            {running ? (
+              <span className="nav-badge" data-testid="tasks-running">
+                {running}
+              </span>
+            ) : null}
+          </button>
         </nav>
         <ActiveSwitcher />
+        <nav className="nav-foot">{nav('settings', 'Settings', 'gear')}</nav>
         <div className="sidebar-foot">
           <span className="subtle small">Active:</span>{' '}
           <span className="mono small" data-testid="active-host">
@@ -139,13 +195,16 @@ export function App() {
         </div>
       </aside>
       <main className="content">
-        <Notice />
+        <Notices />
+        <TaskPanel navigate={setRoute} />
         {route.view === 'hosts' ? <HostsView navigate={setRoute} /> : null}
         {route.view === 'details' ? <DetailsView name={route.machine} navigate={setRoute} /> : null}
         {route.view === 'create' ? <CreateView navigate={setRoute} /> : null}
+        {route.view === 'settings' ? <SettingsView /> : null}
         {/* Always mounted: each tab's xterm lives as long as the tab, whichever view is shown. */}
         <TerminalsView visible={route.view === 'terminals'} />
       </main>
+      <ConfirmHost />
     </div>
   );
 }

@@ -20,10 +20,16 @@ const PATHS: Record<string, string> = {
   check: 'M5 12.5l4.5 4.5L19 7',
   alert: 'M12 4L2.8 19.5h18.4zM12 10v4.5M12 17h.01',
   detach: 'M14 4h6v6M20 4l-8 8M18 14v6H4V6h6',
+  more: 'M6 12h.01M12 12h.01M18 12h.01',
+  gear: 'M12 9a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM12 2.5v3M12 18.5v3M2.5 12h3M18.5 12h3M5.3 5.3l2.1 2.1M16.6 16.6l2.1 2.1M5.3 18.7l2.1-2.1M16.6 7.4l2.1-2.1',
+  tasks: 'M9 6h11M9 12h11M9 18h11M4 6l1 1 2-2M4 12l1 1 2-2M4 18l1 1 2-2',
+  target: 'M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8z',
+  folder: 'M3.5 6.5h6l2 2h9v10h-17z',
 };
 
 export function Icon({ name, size = 16 }: { name: keyof typeof PATHS | string; size?: number }) {
   const filled = name === 'play' || name === 'stop' || name === 'star' || name === 'bolt';
+  const dots = name === 'more';
   return (
     <svg
       className="icon"
@@ -32,7 +38,7 @@ export function Icon({ name, size = 16 }: { name: keyof typeof PATHS | string; s
       viewBox="0 0 24 24"
       fill={filled ? 'currentColor' : 'none'}
       stroke="currentColor"
-      strokeWidth={filled ? 0 : 1.8}
+      strokeWidth={filled ? 0 : dots ? 3 : 1.8}
       strokeLinecap="round"
       strokeLinejoin="round"
       aria-hidden="true"
@@ -52,6 +58,8 @@ export function Button(props: {
   type?: 'button' | 'submit';
   small?: boolean;
   testId?: string;
+  /** The accessible name when the visible text alone does not say it ("Stop web"). */
+  ariaLabel?: string;
 }) {
   return (
     <button
@@ -60,6 +68,7 @@ export function Button(props: {
       onClick={props.onClick}
       disabled={props.disabled}
       title={props.title}
+      aria-label={props.ariaLabel}
       data-testid={props.testId}
     >
       {props.icon ? <Icon name={props.icon} size={props.small ? 14 : 16} /> : null}

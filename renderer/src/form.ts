@@ -3,6 +3,7 @@
  * validation before submit, and the flags sent to main. Pure functions (unit-tested).
  */
 import type { CreateRequest, DriverCatalog, FlagSpec, FlagValue } from '../../main/api/contract.js';
+import { flagValueProblem, machineNameProblem } from '../../main/base/validate-input.js';
 
 /** What the inputs hold: text for string/int/string[] (one item per line), booleans for bool. */
 export type FormValues = Record<string, string | boolean>;
@@ -65,16 +66,23 @@ function lines(text: string): string[] {
     .filter(Boolean);
 }
 
-/** Errors by field name ('name' for the machine name); empty when the form can be submitted. */
+/**
+ * Errors by field name ('name' for the machine name); empty when the form can be submitted. The
+ * rules are the CLI's: the machine name check and each flag's declared `check`, from the one
+ * shared module (main/base/validate-input.ts); `existing` are the names already in the store.
+ */
 export function validate(
   name: string,
   fields: readonly FieldModel[],
   values: FormValues,
+  existing: readonly string[] = [],
 ): Record<string, string> {
   const errors: Record<string, string> = {};
   if (!name) errors.name = 'A name is required';
   else if (!NAME_PATTERN.test(name))
     errors.name = 'Use letters, digits, "." and "-" (starting with a letter or digit)';
+  else if (machineNameProblem(name)) errors.name = machineNameProblem(name)!;
+  else if (existing.includes(name)) errors.name = `A host named "${name}" already exists`;
   for (const field of fields) {
     const value = values[field.flag.name];
     if (field.input === 'checkbox') continue;
@@ -85,6 +93,10 @@ export function validate(
     }
     if (field.input === 'number' && !/^-?\d+$/.test(text))
       errors[field.flag.name] = `${field.label} must be a whole number`;
+    else if (field.flag.check) {
+      const problem = flagValueProblem(field.flag.check, text);
+      if (problem) errors[field.flag.name] = problem;
+    }
   }
   return errors;
 }

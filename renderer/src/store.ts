@@ -28,9 +28,27 @@ export interface AppState {
   terminals: TerminalInfo[];
   platform: string;
   version: string;
-  /** The last failed action, shown as a dismissible banner. */
-  notice: { kind: 'error' | 'info'; text: string } | null;
+  /** Toasts, newest last: info ones close by themselves, errors stay until dismissed. */
+  notices: Notice[];
+  /** The task panel is open, showing this operation expanded (or none). */
+  tasks: { open: boolean; focus: string | null };
 }
+
+export interface Notice {
+  id: number;
+  kind: 'error' | 'info';
+  /** Bold first line (a notification's title); the text follows. */
+  title: string;
+  text: string;
+  /** The operation it is about: the toast offers "Show task". */
+  operationId?: string;
+}
+
+/** How long a toast stays: long enough to read, never for good (it would cover buttons). */
+export const NOTICE_MS = { info: 6_000, error: 20_000 } as const;
+/** At most this many toasts at once (the oldest go first). */
+const MAX_NOTICES = 3;
+let noticeIds = 0;
 
 let state: AppState = {
   ready: false,
@@ -40,7 +58,8 @@ let state: AppState = {
   terminals: [],
   platform: '',
   version: '',
-  notice: null,
+  notices: [],
+  tasks: { open: false, focus: null },
 };
 const listeners = new Set<() => void>();
 
@@ -62,12 +81,50 @@ export function useAppState<T>(select: (s: AppState) => T): T {
   return useSyncExternalStore(subscribe, () => select(state));
 }
 
-export function notify(kind: 'error' | 'info', text: string): void {
-  set({ notice: { kind, text } });
+/** Shows a toast. The same text already showing is not shown twice. */
+export function notify(
+  kind: 'error' | 'info',
+  text: string,
+  extra: { title?: string; operationId?: string } = {},
+): void {
+  const title = extra.title ?? '';
+  if (state.notices.some((n) => n.text === text && n.title === title)) return;
+  const notice: Notice = { id: ++noticeIds, kind, title, text, operationId: extra.operationId };
+  set({ notices: [...state.notices, notice].slice(-MAX_NOTICES) });
+  setTimeout(() => dismissNotice(notice.id), NOTICE_MS[kind]);
 }
 
-export function clearNotice(): void {
-  set({ notice: null });
+/**
+ * Operations the user is looking at right now (the Create view's progress, the task panel's
+ * expanded one): their end is shown there, so no toast repeats it.
+ */
+const viewedOperations = new Map<string, number>();
+
+/** Marks an operation as on screen; returns the unmark (call it from a useEffect cleanup). */
+export function viewingOperation(id: string): () => void {
+  viewedOperations.set(id, (viewedOperations.get(id) ?? 0) + 1);
+  return () => {
+    const n = (viewedOperations.get(id) ?? 1) - 1;
+    if (n > 0) viewedOperations.set(id, n);
+    else viewedOperations.delete(id);
+  };
+}
+
+export function dismissNotice(id: number): void {
+  if (state.notices.some((n) => n.id === id)) set({ notices: state.notices.filter((n) => n.id !== id) });
+}
+
+/** Opens the task panel (from anywhere), optionally with one operation expanded. */
+export function openTasks(focus: string | null = null): void {
+  set({ tasks: { open: true, focus } });
+}
+
+export function closeTasks(): void {
+  set({ tasks: { ...state.tasks, open: false } });
+}
+
+export function focusTask(focus: string | null): void {
+  set({ tasks: { ...state.tasks, focus } });
 }
 
 /** Runs an API call, turning a rejection into the error banner. */
@@ -116,6 +173,10 @@ export async function connect(): Promise<void> {
   moor.on('machineState', ({ machines }) => set({ machines }));
   moor.on('activeChanged', ({ active }) => set({ active }));
   moor.on('createProgress', onProgress);
+  moor.on('notify', (n) => {
+    if (n.operationId && viewedOperations.has(n.operationId)) return;
+    notify(n.level, n.body, { title: n.title, ...(n.operationId ? { operationId: n.operationId } : {}) });
+  });
   moor.on('terminalsChanged', ({ terminals }) => set({ terminals }));
   const snap: AppSnapshot = await moor.snapshot();
   const operations: Record<string, OperationView> = {};

@@ -10,6 +10,7 @@ import { WebLinksAddon } from '@xterm/addon-web-links';
 import { Terminal } from '@xterm/xterm';
 import { TERMINAL_ACK_EVERY, type TerminalInfo } from '../../main/api/contract.js';
 import { notify } from './store.js';
+import { type ShortcutKey, terminalShortcut } from './terminal-keys.js';
 
 export interface TerminalTab {
   /** Local key (stable from the moment the tab appears, before the session exists). */
@@ -92,6 +93,52 @@ export function selectTab(key: string): void {
   changed();
 }
 
+/** Ctrl+Tab / Ctrl+Shift+Tab: the next or previous tab, wrapping around; focus follows. */
+export function cycleTab(delta: 1 | -1): void {
+  if (tabs.length < 2) return;
+  const at = tabs.findIndex((t) => t.key === activeKey);
+  const next = tabs[(at + delta + tabs.length) % tabs.length]!;
+  selectTab(next.key);
+  next.term.focus();
+}
+
+/** Terminal font size, shared by every tab and kept across restarts (Ctrl+= / Ctrl+- / Ctrl+0). */
+export const FONT_SIZE = { min: 8, max: 32, default: 13 } as const;
+const FONT_KEY = 'moor.terminalFontSize';
+
+function storedFontSize(): number {
+  const n = Number(globalThis.localStorage?.getItem(FONT_KEY));
+  return Number.isInteger(n) && n >= FONT_SIZE.min && n <= FONT_SIZE.max ? n : FONT_SIZE.default;
+}
+
+let fontSize = storedFontSize();
+
+export function getFontSize(): number {
+  return fontSize;
+}
+
+/** Sets the font size of every tab (clamped), refits them: the remote ptys get the new size. */
+export function setFontSize(size: number): void {
+  fontSize = Math.min(FONT_SIZE.max, Math.max(FONT_SIZE.min, Math.round(size)));
+  globalThis.localStorage?.setItem(FONT_KEY, String(fontSize));
+  for (const tab of tabs) {
+    tab.term.options.fontSize = fontSize;
+    fitTab(tab);
+  }
+  changed();
+}
+
+/** Runs a terminal shortcut; true when the key was one. */
+export function runShortcut(e: ShortcutKey): boolean {
+  const action = terminalShortcut(e);
+  if (action === 'next-tab') cycleTab(1);
+  else if (action === 'previous-tab') cycleTab(-1);
+  else if (action === 'zoom-in') setFontSize(fontSize + 1);
+  else if (action === 'zoom-out') setFontSize(fontSize - 1);
+  else if (action === 'zoom-reset') setFontSize(FONT_SIZE.default);
+  return action !== null;
+}
+
 function isMac(): boolean {
   return navigator.platform.toLowerCase().includes('mac');
 }
@@ -109,7 +156,7 @@ export async function pasteInto(tab: TerminalTab): Promise<void> {
 function makeTab(machine: string, title: string): TerminalTab {
   const term = new Terminal({
     fontFamily: '"JetBrains Mono", "Fira Code", "DejaVu Sans Mono", Menlo, Consolas, monospace',
-    fontSize: 13,
+    fontSize,
     lineHeight: 1.15,
     cursorBlink: true,
     scrollback: 5000,
@@ -144,6 +191,10 @@ function makeTab(machine: string, title: string): TerminalTab {
   // Copy/paste: Ctrl+Shift+C/V (Cmd+C/V on macOS). Plain Ctrl+C/Ctrl+V stay terminal keys.
   term.attachCustomKeyEventHandler((e) => {
     if (e.type !== 'keydown') return true;
+    if (runShortcut(e)) {
+      e.preventDefault();
+      return false;
+    }
     const mod = isMac() ? e.metaKey : e.ctrlKey && e.shiftKey;
     const key = e.key.toLowerCase();
     if (mod && key === 'c') {
@@ -227,6 +278,12 @@ function pump(tab: TerminalTab): void {
   if (tab.queue.length) schedulePump(tab);
 }
 
+/** Runs `then` once the tab's queued output went to xterm (whose writes keep their order). */
+function afterQueued(tab: TerminalTab, then: () => void): void {
+  if (!tab.queue.length || !tabs.includes(tab)) then();
+  else requestAnimationFrame(() => afterQueued(tab, then));
+}
+
 /** Opens xterm into its element once that element is in the document and visible, then fits. */
 export function mountTab(tab: TerminalTab, host: HTMLElement): void {
   if (tab.element.parentElement !== host) host.appendChild(tab.element);
@@ -303,6 +360,35 @@ export function openTerminal(machine: string): TerminalTab {
   return tab;
 }
 
+/**
+ * After a drop, a reboot or an exit: a new session on the same host in the same tab (its
+ * scrollback stays, a line marks the reconnect).
+ */
+export function reconnect(tab: TerminalTab): void {
+  if (tab.status === 'open' || tab.status === 'opening') return;
+  const old = tab.id;
+  if (old) void window.moor.terminalClose({ id: old }).catch(() => {});
+  tab.id = null;
+  tab.status = 'opening';
+  tab.message = '';
+  tab.term.write(`\r\n\x1b[2m[Reconnecting to ${tab.machine}…]\x1b[0m\r\n`);
+  changed();
+  whenMounted(tab, (rows, cols) =>
+    window.moor.terminalOpen({ machine: tab.machine, rows, cols }).then(
+      (result) => {
+        if (bind(tab, result.info, result.replay)) tab.term.focus();
+      },
+      (err: unknown) => {
+        if (!tabs.includes(tab)) return;
+        tab.status = 'failed';
+        tab.message = err instanceof Error ? err.message : String(err);
+        tab.term.write(`\r\n\x1b[31m${tab.message}\x1b[0m\r\n`);
+        changed();
+      },
+    ),
+  );
+}
+
 /** Shows a running session that has no tab (e.g. after the window was closed). */
 export function reattach(info: TerminalInfo): TerminalTab {
   const existing = tabs.find((t) => t.id === info.id);
@@ -358,7 +444,9 @@ export function connectTerminals(): void {
     if (!tab) return;
     tab.status = 'exited';
     tab.message = exitCode === 0 ? 'Session ended' : `Session ended (exit ${exitCode})`;
-    tab.term.write(`\r\n\x1b[2m[${tab.message}]\x1b[0m\r\n`);
+    // After the output main sent before the exit (it may still wait for the next frame here).
+    const message = tab.message;
+    afterQueued(tab, () => tab.term.write(`\r\n\x1b[2m[${message}]\x1b[0m\r\n`));
     changed();
   });
   window.moor.on('terminalsChanged', ({ terminals }) => {

@@ -15,8 +15,13 @@ import { pickFreeAddress, startTestHost, type TestHost } from '../hosts/index.js
 import { type AppHarness, startApp } from './harness.js';
 
 const run = promisify(execFile);
-const E2E_FIRST = '127.0.30.2';
-const E2E_LAST = '127.0.39.254';
+/** MOOR_E2E_NET=127.0.45 runs this file in one /24 of one's own (parallel checkouts never collide). */
+const NET = process.env.MOOR_E2E_NET;
+const E2E_FIRST = NET ? `${NET}.2` : '127.0.30.2';
+const E2E_LAST = NET ? `${NET}.254` : '127.0.39.254';
+/** Hosts are picked below this; nothing listens from here up. */
+const E2E_NOWHERE = NET ? `${NET}.200` : '127.0.39.200';
+const E2E_HOSTS_LAST = NET ? `${NET}.199` : '127.0.39.199';
 
 function nextAddress(address: string): string {
   const parts = address.split('.').map(Number);
@@ -163,6 +168,10 @@ describe('Moor renderer in Chromium against the real services', () => {
     const status = await page.getByTestId('create-status').textContent();
     const log = await page.getByTestId('create-log').textContent();
     expect(status, log ?? '').toBe('succeeded');
+    // Next steps for the new host, and a form ready for the next one.
+    await page.getByTestId('use-created').waitFor();
+    await page.getByTestId('terminal-created').waitFor();
+    expect(await page.getByTestId('machine-name').inputValue()).toBe('');
     const steps = await page.locator('[data-testid=create-steps] li').allTextContents();
     expect(steps.length).toBeGreaterThanOrEqual(3);
     expect(await page.locator('[data-testid=create-steps] li.step-done').count()).toBe(steps.length);
@@ -202,6 +211,7 @@ describe('Moor renderer in Chromium against the real services', () => {
     await expect
       .poll(() => page.getByTestId('active-host').textContent(), { timeout: 15_000 })
       .toBe('default (local)');
+    await page.getByTestId('more-db').click();
     await page.getByTestId('use-db').click();
     await expect.poll(() => page.getByTestId('active-host').textContent()).toBe('db');
     expect((await run(docker, ['context', 'show'], { env })).stdout.trim()).toBe('db');
@@ -299,7 +309,7 @@ describe('Moor renderer in Chromium against the real services', () => {
 
   it('cancels a create (rolled back: no machine left) and retries it', async () => {
     // Nothing listens on this address: the create waits for the machine to come up until cancelled.
-    const nowhere = await pickFreeAddress('127.0.39.200', E2E_LAST);
+    const nowhere = await pickFreeAddress(E2E_NOWHERE, E2E_LAST);
     await page.getByTestId('nav-create').click();
     await page.getByTestId('driver-generic').click();
     await page.getByTestId('machine-name').fill('ghost');
@@ -330,17 +340,19 @@ describe('Moor renderer in Chromium against the real services', () => {
 
   it('shows details: inspect data, certificates, engine options', async () => {
     await page.getByTestId('nav-hosts').click();
-    await page.getByTestId('host-web').getByRole('button', { name: 'web' }).click();
+    await page.getByTestId('open-web').click();
     await page.getByTestId('details').waitFor();
     await expect.poll(() => page.locator('.certs tbody tr').count()).toBe(3);
     const certs = await page.locator('.certs').textContent();
     expect(certs).toMatch(/Server/);
     expect(certs).not.toMatch(/missing/);
-    expect(await page.getByTestId('details').textContent()).toContain('InstallURL');
+    expect(await page.getByTestId('details').textContent()).toContain('InstallURL'); // config.json
+    // Engine options in a person's words, not Go field names.
+    expect(await page.getByTestId('engine-options').textContent()).toMatch(/Install script\s*distro/);
     await app.screenshot('details');
   });
   it('keeps a machine whose provisioning failed after changing the host; Retry provisions it again', async () => {
-    const spareAddress = await pickFreeAddress(nextAddress(web!.address), '127.0.39.199');
+    const spareAddress = await pickFreeAddress(nextAddress(web!.address), E2E_HOSTS_LAST);
     spare = await startTestHost({
       name: `moor-e2e-spare-${process.pid}`,
       address: spareAddress,

@@ -34,6 +34,8 @@ export interface AppHarness {
   browser: Browser;
   context: BrowserContext;
   page: Page;
+  /** Paths the app asked the file manager to show (Reveal in folder), in order. */
+  revealed: string[];
   /** A fresh page on the same bridge (a "new window"). */
   newPage(): Promise<Page>;
   screenshot(name: string): Promise<string>;
@@ -46,6 +48,7 @@ export async function startApp(options: {
   env?: NodeJS.ProcessEnv;
   pollIntervalMs?: number;
   viewport?: { width: number; height: number };
+  colorScheme?: 'dark' | 'light';
 }): Promise<AppHarness> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -59,8 +62,13 @@ export async function startApp(options: {
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => {});
   };
+  const revealed: string[] = [];
   try {
     const services = await createAppServices({
+      preferencesPath: path.join(options.storagePath, '..', 'app-preferences.json'),
+      revealPath: (file) => {
+        revealed.push(file);
+      },
       env,
       storagePath: options.storagePath,
       pollIntervalMs: options.pollIntervalMs ?? 1_000,
@@ -74,6 +82,9 @@ export async function startApp(options: {
     const context = await browser.newContext({
       viewport: options.viewport ?? { width: 1280, height: 800 },
       deviceScaleFactor: 1,
+      // Pinned: Chromium's default is light; the screenshots show the dark theme unless a test
+      // asks for the light one (page.emulateMedia).
+      colorScheme: options.colorScheme ?? 'dark',
     });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], {
       origin: new URL(bridge.url).origin,
@@ -93,6 +104,7 @@ export async function startApp(options: {
       browser,
       context,
       page,
+      revealed,
       newPage,
       async screenshot(name) {
         mkdirSync(SCREENSHOTS, { recursive: true });

@@ -31,6 +31,8 @@ export interface RunOptions {
   /** Written to stdin, which is then closed (empty by default). */
   input?: string;
   timeoutMs?: number;
+  /** Working directory (default: this process's). */
+  cwd?: string;
 }
 
 function definedEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
@@ -46,7 +48,11 @@ function exitCode(code: number | null, signal: NodeJS.Signals | null): number {
 /** Runs `file args` to completion and collects its output; rejects only when it cannot start. */
 export function runProcess(file: string, args: readonly string[], options: RunOptions = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: definedEnv(options.env), timeout: options.timeoutMs });
+    const child = spawn(file, args, {
+      env: definedEnv(options.env),
+      timeout: options.timeoutMs,
+      cwd: options.cwd,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -57,6 +63,8 @@ export function runProcess(file: string, args: readonly string[], options: RunOp
     });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code: exitCode(code, signal), stdout, stderr }));
+    // A child killed or done before reading its stdin (kill -9 tests) closes the pipe: not an error.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
   });
 }
@@ -67,6 +75,7 @@ export function runProcessSync(file: string, args: readonly string[], options: R
     env: definedEnv(options.env),
     input: options.input ?? '',
     timeout: options.timeoutMs,
+    cwd: options.cwd,
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
   });

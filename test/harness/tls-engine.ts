@@ -7,7 +7,7 @@
  *  - refusedAddress: a loopback port nothing listens on (a stopped host).
  * Everything listens on loopback only and is closed by close().
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
@@ -38,6 +38,7 @@ export async function startTlsEngine(options: TlsEngineOptions): Promise<TestEng
   const host = options.host ?? '127.0.0.1';
   const serverCert = path.join(options.dir, 'server.pem');
   const serverKey = path.join(options.dir, 'server-key.pem');
+  await mkdir(options.dir, { recursive: true });
   await generateServerCert({
     caCert: options.caCert,
     caKey: options.caKey,
@@ -58,7 +59,8 @@ export async function startTlsEngine(options: TlsEngineOptions): Promise<TestEng
       requests.push(req.url ?? '');
       if (req.url === '/_ping') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('OK');
-      } else if (req.url === '/version') {
+      } else if (/^(\/v[\d.]+)?\/version$/.test(req.url ?? '')) {
+        // docker-machine asks /v1.15/version, moor and the docker CLI /version or /vX.Y/version.
         res
           .writeHead(200, { 'content-type': 'application/json' })
           .end(JSON.stringify({ Version: options.version ?? '27.5.1', ApiVersion: '1.47', Os: 'linux' }));

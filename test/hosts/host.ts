@@ -14,6 +14,13 @@ const ADDRESS_LABEL = 'org.moor.testhost.address';
 const IMAGE_LABEL = 'org.moor.testhost.image';
 /** PID of the process that owns the host: the vitest main process (set by global setup) or the creator. */
 const OWNER_LABEL = 'org.moor.testhost.owner-pid';
+/** The checkout (repository root) that started the host: `cli.ts clean` removes only its own. */
+const CHECKOUT_LABEL = 'org.moor.testhost.checkout';
+/** A host a person started with `cli.ts start`: kept by test teardowns until `cli.ts clean`. */
+const KEEP_LABEL = 'org.moor.testhost.keep';
+
+/** This checkout's root directory (test/hosts/ is two levels down). */
+export const CHECKOUT = path.resolve(import.meta.dirname, '../..');
 
 function ownerPid(): string {
   return process.env.MOOR_TESTHOSTS_OWNER_PID ?? String(process.pid);
@@ -38,6 +45,11 @@ export interface StartTestHostOptions {
   waitForSsh?: boolean;
   /** For the sshd wait (default 60 s). */
   timeoutMs?: number;
+  /**
+   * A host for a person (`cli.ts start`): test teardowns leave it alone whatever its owner process,
+   * `cli.ts clean` of the same checkout removes it.
+   */
+  keep?: boolean;
 }
 
 export type TestHostState = 'running' | 'stopped' | 'missing';
@@ -246,7 +258,12 @@ export async function startTestHost(opts: StartTestHostOptions): Promise<TestHos
       '--label',
       `${IMAGE_LABEL}=${variant}`,
       '--label',
-      `${OWNER_LABEL}=${ownerPid()}`,
+      // A kept host is owned by PID 1, which is always alive: the teardowns of checkouts from before
+      // the keep label (they remove hosts whose owner is gone) leave it alone too.
+      `${OWNER_LABEL}=${opts.keep ? '1' : ownerPid()}`,
+      '--label',
+      `${CHECKOUT_LABEL}=${CHECKOUT}`,
+      ...(opts.keep ? ['--label', `${KEEP_LABEL}=1`] : []),
       ...labels,
       // `reboot` inside exits the container with status 129: come back like a rebooted server. A clean
       // poweroff exits 0 (image drop-ins) and docker stop/kill are manual: those stay off.
@@ -355,22 +372,82 @@ export async function stopAll(prefix = ''): Promise<number> {
   return hosts.length;
 }
 
+/** What `removeLeftovers` and `cli.ts clean` need to know about a test host. */
+export interface HostOwnership {
+  name: string;
+  /** PID of the run that started it ('' when unlabelled). */
+  owner: string;
+  /** Repository root that started it ('' for hosts from before the label existed). */
+  checkout: string;
+  /** Started by a person with `cli.ts start`. */
+  keep: boolean;
+}
+
+async function hostOwnerships(): Promise<HostOwnership[]> {
+  const format = ['.Names', `.Label "${OWNER_LABEL}"`, `.Label "${KEEP_LABEL}"`, `.Label "${CHECKOUT_LABEL}"`]
+    .map((field) => `{{${field}}}`)
+    .join('\t');
+  return (await testHostLines(format)).map((line) => {
+    const [name = '', owner = '', keep = '', checkout = ''] = line.split('\t');
+    return { name, owner, keep: keep === '1', checkout };
+  });
+}
+
+/**
+ * The hosts a test run's teardown removes: its own (owner = `mine`) and those of crashed runs (owner
+ * process gone), never a live run's and never a host a person keeps.
+ */
+export function leftoverHosts(
+  hosts: readonly HostOwnership[],
+  mine: string,
+  alive: (pid: number) => boolean = processAlive,
+): string[] {
+  return hosts
+    .filter((h) => !h.keep && (!h.owner || h.owner === mine || !alive(Number(h.owner))))
+    .map((h) => h.name);
+}
+
+/**
+ * The hosts `cli.ts clean` (no prefix) removes: this checkout's kept hosts and this checkout's
+ * test hosts whose run has ended. Other checkouts' hosts and live runs' hosts stay.
+ */
+export function checkoutHosts(
+  hosts: readonly HostOwnership[],
+  checkout: string,
+  alive: (pid: number) => boolean = processAlive,
+): string[] {
+  return hosts
+    .filter((h) => h.checkout === checkout && (h.keep || !h.owner || !alive(Number(h.owner))))
+    .map((h) => h.name);
+}
+
 /**
  * Removes the test hosts of this test run (owner = MOOR_TESTHOSTS_OWNER_PID) and those whose owner process
- * is gone (crashed runs), but never the hosts of another run in progress on the same machine.
+ * is gone (crashed runs), but never the hosts of another run in progress on the same machine, nor the
+ * ones a person started with `cli.ts start`.
  */
 export async function removeLeftovers(): Promise<string[]> {
   const ping = await docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 10_000 });
   if (ping.exitCode !== 0) return [];
-  const mine = ownerPid();
-  const doomed = (await testHostLines(`{{.Names}} {{.Label "${OWNER_LABEL}"}}`))
-    .map((line) => line.split(' '))
-    .filter(([, owner]) => !owner || owner === mine || !processAlive(Number(owner)))
-    .map(([name]) => name!);
+  const doomed = leftoverHosts(await hostOwnerships(), ownerPid());
   await Promise.all(doomed.map((name) => removeTestHost(name)));
   // Anonymous /var/lib/docker volumes of hosts removed without -v (all volumes here belong to test hosts).
   await docker(['volume', 'prune', '-f']);
   return doomed;
+}
+
+/**
+ * `cli.ts clean` without a prefix: removes this checkout's hosts (see checkoutHosts); returns the
+ * names removed and the names of the test hosts left (other checkouts, live runs).
+ */
+export async function cleanCheckout(checkout = CHECKOUT): Promise<{ removed: string[]; kept: string[] }> {
+  const ping = await docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 10_000 });
+  if (ping.exitCode !== 0) return { removed: [], kept: [] };
+  const hosts = await hostOwnerships();
+  const removed = checkoutHosts(hosts, checkout);
+  await Promise.all(removed.map((name) => removeTestHost(name)));
+  await docker(['volume', 'prune', '-f']);
+  return { removed, kept: hosts.map((h) => h.name).filter((n) => !removed.includes(n)) };
 }
 
 /**

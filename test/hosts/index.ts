@@ -15,8 +15,13 @@ export {
   testDockerStatus,
 } from './docker.js';
 export {
+  CHECKOUT,
+  checkoutHosts,
+  cleanCheckout,
   type ExecOptions,
   getTestHost,
+  type HostOwnership,
+  leftoverHosts,
   listTestHosts,
   pickFreeAddress,
   removeLeftovers,

@@ -3,10 +3,12 @@
  * backpressure really stops the remote writer when the view does not acknowledge, resumes when it
  * does, and Ctrl-C gets through a flood. (The renderer side is covered in Chromium by the e2e suite.)
  */
+
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TERMINAL_HIGH_WATERMARK } from '../../main/api/contract.js';
+import generic from '../../main/drivers/generic/index.js';
 import { AppServices } from '../../main/services/app-services.js';
 import type { MachineBackend } from '../../main/services/backend.js';
 import { sshShellOpener } from '../../main/services/wiring.js';
@@ -35,7 +37,7 @@ beforeAll(async () => {
         url: '',
         dockerVersion: '',
         error: '',
-        canSsh: true,
+        capabilities: generic.capabilities,
       },
     ],
     drivers: async () => ({ drivers: [], commonFlags: [], envSet: [] }),

@@ -31,6 +31,7 @@ describe('certificates verified by openssl', () => {
       clientCert: client,
       clientKey: path.join(certs, 'key.pem'),
     });
+    await fs.mkdir(machineDir, { recursive: true });
     await generateServerCert({
       caCert: ca,
       caKey: path.join(certs, 'ca-key.pem'),

@@ -254,7 +254,7 @@ describe('moor commands', () => {
       const missing = await moor(['rm', '-y', 'nope']);
       expect(missing.code).toBe(1);
       expect(missing.stderr).toBe(
-        'Error removing host "nope": Docker machine "nope" does not exist. Use "docker-machine ls" to list machines. Use "docker-machine create" to add a new one.\n',
+        'Error removing host "nope": Docker machine "nope" does not exist. Use "moor ls" to list machines. Use "moor create" to add a new one.\n',
       );
       const forced = await moor(['rm', '-f', 'nope']);
       expect(forced.code).toBe(0);
@@ -350,20 +350,35 @@ describe('moor commands', () => {
       });
     });
 
-    it("create -d DRIVER --help lists the driver's flags; no driver is an error", async () => {
+    it("create -d DRIVER --help lists the driver's flags; no driver means docker-machine's virtualbox", async () => {
       const r = await moor(['create', '-d', 'none', '--help']);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/--url <value>\s+URL of host when no driver is selected/);
       expect(r.stdout).toMatch(/--engine-install-url <value>/);
       const generic = await moor(['create', '--driver=generic', '--help']);
       expect(generic.stdout).toMatch(/--generic-ip-address <value>/);
+      // docker-machine's default driver; VirtualBox is not installed on this machine.
       const none = await moor(['create', 'x']);
-      expect(none.code).toBe(1);
-      expect(none.stderr).toMatch(/no driver given.*virtualbox.*-d\/--driver/);
+      expect(none.code).toBe(3);
+      expect(none.stderr).toContain(
+        'Error with pre-create check: "VBoxManage not found. Make sure VirtualBox is installed and VBoxManage is in the path"',
+      );
       expect(existsSync(path.join(store, 'machines/x'))).toBe(false);
       const viaEnv = await moor(['create', '--url', deadUrl, 'fromenv'], { env: { MACHINE_DRIVER: 'none' } });
       expect(viaEnv.code, viaEnv.stderr).toBe(0);
       await moor(['rm', '-y', 'fromenv']);
+    });
+
+    it('start/stop/restart/kill help names the drivers that can do it (their declared capabilities)', async () => {
+      const stop = await moor(['stop', '--help']);
+      expect(stop.code).toBe(0);
+      expect(stop.stdout).toMatch(
+        /Drivers that can stop: digitalocean, amazonec2, google, qemu, virtualbox\.\nNot available for: none, generic/,
+      );
+      const restart = await moor(['help', 'restart']);
+      expect(restart.stdout).toMatch(
+        /Drivers that can restart: generic, digitalocean, amazonec2, google, qemu, virtualbox\.\nNot available for: none /,
+      );
     });
 
     it('MACHINE_DEBUG must parse as a boolean', async () => {

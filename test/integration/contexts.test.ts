@@ -90,6 +90,7 @@ describe('Docker contexts with the real docker CLI and two TLS engines', () => {
     const started = await Promise.allSettled(
       ENGINES.map(async ({ machine, host }) => {
         const tls = path.join(dir, `engine-${machine}`);
+        mkdirSync(tls, { recursive: true });
         await generateServerCert({
           caCert: paths.caCert,
           caKey: paths.caKey,

@@ -1,7 +1,7 @@
 // The TLS dockerd harness itself: two instances side by side (each with its own managed
 // containerd) do not clash, and stop() leaves no process and no directory behind.
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +62,7 @@ describe('dockerd test harness', () => {
     };
     await bootstrapCertificates(paths);
     for (const host of HOSTS) {
+      mkdirSync(path.join(dir, host), { recursive: true });
       await generateServerCert({
         caCert: paths.caCert,
         caKey: paths.caKey,

@@ -50,12 +50,12 @@ describe('generic driver on Debian 12 without Docker', () => {
       IPAddress: ADDRESS,
       SSHUser: 'root',
       SSHPort: 22,
-      SSHKeyPath: path.join(machineDir, 'id_test'),
+      SSHKeyPath: path.join(machineDir, 'id_rsa'),
       EnginePort: 2376,
       SSHKey: fx.keyPath,
     });
-    expect(statSync(path.join(machineDir, 'id_test')).mode & 0o777).toBe(0o600);
-    expect(statSync(path.join(machineDir, 'id_test.pub')).mode & 0o777).toBe(0o600);
+    expect(statSync(path.join(machineDir, 'id_rsa')).mode & 0o777).toBe(0o600);
+    expect(statSync(path.join(machineDir, 'id_rsa.pub')).mode & 0o777).toBe(0o600);
     for (const file of ['ca.pem', 'cert.pem', 'key.pem', 'server.pem', 'server-key.pem', 'known_hosts']) {
       expect(statSync(path.join(machineDir, file)).isFile()).toBe(true);
     }

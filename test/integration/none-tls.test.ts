@@ -43,6 +43,7 @@ describe('none driver against a real TLS dockerd', () => {
 
     // The store's CA and client certificate, and the engine's server certificate, all from Moor.
     await bootstrapStoreCerts(store);
+    mkdirSync(engineTls, { recursive: true });
     await generateServerCert({
       caCert: path.join(certs, 'ca.pem'),
       caKey: path.join(certs, 'ca-key.pem'),

@@ -109,7 +109,7 @@ describe('docker-machine 0.16.2 store compatibility', () => {
     const missing = await moor(store, ['url', 'nope']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe(
-      'Docker machine "nope" does not exist. Use "docker-machine ls" to list machines. Use "docker-machine create" to add a new one.\n',
+      'Docker machine "nope" does not exist. Use "moor ls" to list machines. Use "moor create" to add a new one.\n',
     );
   });
 
@@ -288,7 +288,7 @@ for (let i = 0; i < Number(rounds); i++) {
       [
         ['create', '-d', 'bogus', 'x1'],
         1,
-        'Driver "bogus" not found. Do you have the plugin binary "docker-machine-driver-bogus" accessible in your PATH?\n',
+        'Driver "bogus" not found: Moor\'s drivers are none, generic, digitalocean, amazonec2, google, qemu, virtualbox (built in; docker-machine plugin binaries such as docker-machine-driver-bogus are not supported)\n',
       ],
       [
         ['create', '-d', 'none', 'x2'],
@@ -298,7 +298,9 @@ for (let i = 0; i < Number(rounds); i++) {
       [
         ['create', '-d', 'none', '--url', 'tcp://127.0.2.41:2376', '--swarm-discovery', 'nope', 'x3'],
         1,
-        'Error parsing swarm discovery: Swarm Discovery URL was in the wrong format: nope\n',
+        // Moor says first that legacy Swarm does nothing (issue 9, item 24), then docker-machine's error.
+        '--swarm-discovery: legacy (standalone) Swarm is not supported by Moor. The options are stored in config.json as docker-machine stores them, but no Swarm containers are started. Use Swarm mode instead: moor swarm init x3, then moor swarm join --manager x3 OTHER (or create OTHER with --swarm-join x3).\n' +
+          'Error parsing swarm discovery: Swarm Discovery URL was in the wrong format: nope\n',
       ],
       [
         ['create', '-d', 'none', '--url', 'tcp://127.0.2.41:2376', 'x4', 'extra'],

@@ -239,7 +239,8 @@ describe('test hosts (systemd + sshd containers on their own loopback addresses)
     const { stdout, code } = await sshExec(
       FLATCAR,
       'core',
-      '. /etc/os-release; echo $ID; command -v apt-get || echo no-apt; sudo -n systemctl is-active docker',
+      // Docker may still be starting on a loaded box: wait up to 60 s for it.
+      '. /etc/os-release; echo $ID; command -v apt-get || echo no-apt; for i in $(seq 60); do sudo -n systemctl is-active -q docker && break; sleep 1; done; sudo -n systemctl is-active docker',
     );
     expect(code).toBe(0);
     expect(stdout.trim().split('\n')).toEqual(['flatcar', 'no-apt', 'active']);

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import forge from 'node-forge';
@@ -211,27 +211,65 @@ describe('bootstrapCertificates', () => {
     await fs.mkdir(store.certsDir, { recursive: true });
     await fs.writeFile(paths.clientKey, 'a key someone kept', { mode: 0o600 });
     await expect(bootstrapCertificates(paths)).rejects.toThrow(
-      `client key already exists: ${paths.clientKey}`,
+      `client key already exists: ${paths.clientKey} (and is not a private key`,
     );
     expect(await fs.readFile(paths.clientKey, 'utf8')).toBe('a key someone kept');
   });
 
-  it('refuses to overwrite a CA key whose certificate is missing (docker-machine rule)', async () => {
+  it('a --tls-ca-cert/--tls-client-cert naming no file is an error naming the flag, and writes nothing', async () => {
     await bootstrapFromTemplate();
-    const key = await fs.readFile(paths.caKey, 'utf8');
-    await fs.rm(paths.caCert);
-    await expect(bootstrapCertificates(paths)).rejects.toThrow(
-      `certificate authority key already exists: ${paths.caKey}`,
+    const before = (await fs.readdir(store.certsDir)).sort();
+    const elsewhere = path.join(path.dirname(store.certsDir), 'nowhere');
+    await expect(bootstrapCertificates({ ...paths, caCert: path.join(elsewhere, 'ca.pem') })).rejects.toThrow(
+      `the CA certificate ${path.join(elsewhere, 'ca.pem')} does not exist, but the CA key ${paths.caKey} does: check --tls-ca-cert`,
     );
-    expect(await fs.readFile(paths.caKey, 'utf8')).toBe(key);
+    await expect(
+      bootstrapCertificates({ ...paths, clientCert: path.join(elsewhere, 'cert.pem') }),
+    ).rejects.toThrow(
+      `the client certificate ${path.join(elsewhere, 'cert.pem')} does not exist, but the client key ${paths.clientKey} does: check --tls-client-cert`,
+    );
+    expect((await fs.readdir(store.certsDir)).sort()).toEqual(before);
+    expect(await fs.readdir(elsewhere).catch(() => [])).toEqual([]);
   });
 
-  it('refuses to overwrite a client key whose certificate is missing', async () => {
+  it('gives a lone CA key (a crash between key and certificate) its certificate, keeping the key', async () => {
     await bootstrapFromTemplate();
-    await fs.rm(paths.clientCert);
-    await expect(bootstrapCertificates(paths)).rejects.toThrow(
-      `client key already exists: ${paths.clientKey}`,
+    const key = await fs.readFile(paths.caKey, 'utf8');
+    const client = await fs.readFile(paths.clientCert, 'utf8');
+    await fs.rm(paths.caCert);
+    const { events, progress } = recordingReporter();
+    expect(await bootstrapCertificates(paths, progress)).toEqual({ createdCa: true, createdClient: false });
+    expect(await fs.readFile(paths.caKey, 'utf8')).toBe(key);
+    expect(mode(paths.caCert)).toBe(0o644);
+    // Same key and subject: certificates the lost ca.pem signed still verify against the new one.
+    expect(await fs.readFile(paths.clientCert, 'utf8')).toBe(client);
+    expect((await x509(paths.clientCert)).verify((await x509(paths.caCert)).publicKey)).toBe(true);
+    expect(events.map((e) => e.message)).toContain(
+      `Found the CA key ${paths.caKey} without its certificate: creating the certificate for it`,
     );
+  });
+
+  it('gives a lone client key its certificate, keeping the key', async () => {
+    await bootstrapFromTemplate();
+    const key = await fs.readFile(paths.clientKey, 'utf8');
+    await fs.rm(paths.clientCert);
+    expect(await bootstrapCertificates(paths)).toEqual({ createdCa: false, createdClient: true });
+    expect(await fs.readFile(paths.clientKey, 'utf8')).toBe(key);
+    const cert = await x509(paths.clientCert);
+    expect(cert.checkPrivateKey(createPrivateKey(key))).toBe(true);
+    expect(cert.verify((await x509(paths.caCert)).publicKey)).toBe(true);
+  });
+
+  it('a full disk while writing a certificate leaves neither it nor its key', async () => {
+    process.env.MOOR_FAULT = 'write:cert.pem=enospc';
+    try {
+      await expect(bootstrapCertificates(paths)).rejects.toThrow('ENOSPC: no space left on device');
+    } finally {
+      delete process.env.MOOR_FAULT;
+    }
+    // The CA is complete; the client key was staged only, and is gone with its certificate.
+    expect((await fs.readdir(store.certsDir)).sort()).toEqual(['ca-key.pem', 'ca.pem']);
+    expect(await bootstrapCertificates(paths)).toEqual({ createdCa: false, createdClient: true });
   });
 
   it('names the file when a certificate is corrupt, and keeps it', async () => {

@@ -118,3 +118,26 @@ describe('DigitalOcean API client', () => {
     await expect(pending).rejects.toThrow('cancelled by test');
   });
 });
+
+// Issue 9, item 21: with -D every API call is one debug line (method, path, status, duration);
+// the token (a header) and query strings never appear.
+describe('DigitalOcean API debug output', () => {
+  it('logs method, path, status and duration, never the token', async () => {
+    const { setDebugSink } = await import('../../main/base/debug.js');
+    const lines: string[] = [];
+    setDebugSink((line) => lines.push(line));
+    try {
+      await api().listRegions();
+      await api({ token: 'dop_v1_wrongwrongwrong' })
+        .listRegions()
+        .catch(() => undefined);
+    } finally {
+      setDebugSink(null);
+    }
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^\(digitalocean\) GET \/v2\/regions → 200 in \d+ ms$/);
+    expect(lines[1]).toMatch(/^\(digitalocean\) GET \/v2\/regions → 401 in \d+ ms$/);
+    expect(lines.join('\n')).not.toContain(emulator.token);
+    expect(lines.join('\n')).not.toContain('dop_v1_wrong');
+  });
+});

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ProgressEvent, progressReporter } from '../../main/base/progress.js';
+import { CreateJournal, readJournal } from '../../main/core/create-journal.js';
 import { DigitalOceanApi } from '../../main/drivers/digitalocean/api.js';
 import digitalocean from '../../main/drivers/digitalocean/index.js';
 import type { DriverContext, FlagValues } from '../../main/drivers/types.js';
@@ -53,6 +54,7 @@ function context(name: string, env: NodeJS.ProcessEnv = {}): DriverContext {
 async function open(name: string, values: FlagValues = {}, env: NodeJS.ProcessEnv = {}) {
   const ctx = context(name, env);
   await fs.mkdir(ctx.machineDir, { recursive: true });
+  ctx.journal = await CreateJournal.begin(ctx.machineDir); // as createMachine does
   const defaults = Object.fromEntries(digitalocean.flags.map((f) => [f.name, f.default]));
   const config = await digitalocean.configFromFlags(
     { ...defaults, 'digitalocean-access-token': emulator.token, ...values },
@@ -112,7 +114,7 @@ describe('digitalocean driver (emulator, no hosts)', () => {
   it('creates, reports state, powers off/on, restarts, kills and removes (zero leaks)', async () => {
     const userData = path.join(dir, 'user-data');
     await fs.writeFile(userData, '#cloud-config\n');
-    const { driver, config } = await open('web', {
+    const { driver, config, ctx } = await open('web', {
       'digitalocean-region': 'ams3',
       'digitalocean-size': 's-2vcpu-4gb',
       'digitalocean-tags': 'a, b',
@@ -133,8 +135,9 @@ describe('digitalocean driver (emulator, no hosts)', () => {
       private_networking: false,
       monitoring: false,
       user_data: '#cloud-config\n',
-      tags: ['a', 'b'],
+      tags: ['a', 'b', ctx.journal!.tag], // the create's tag: how a lost answer is recognised
     });
+    expect(ctx.journal!.tag).toMatch(/^moor-create-[0-9a-f]{12}$/);
     expect(config.DropletID).toBeGreaterThan(0);
     expect(config.IPAddress).toMatch(/^127\.0\.(2\d)\.\d+$/);
     expect(config.SSHKeyPath).toBe(path.join(dir, 'machines', 'web', 'id_rsa'));
@@ -346,21 +349,30 @@ describe('digitalocean driver (emulator, no hosts)', () => {
     });
   });
 
-  it('names the droplet to delete when a droplet create fails ambiguously and the lookup fails too', async () => {
+  it('a droplet create that fails ambiguously and whose lookup fails too: the journal finds it later', async () => {
     emulator.injectFault({ method: 'POST', path: '/v2/droplets', status: 500, afterCommit: true });
     emulator.injectFault({ method: 'GET', path: /^\/v2\/droplets$/, status: 503, times: 10 });
-    const { driver } = await open('unknown-droplet');
+    const { driver, ctx } = await open('unknown-droplet');
     const err = await driver.create().then(
       () => new Error('create succeeded'),
       (e: unknown) => e as Error,
     );
     expect(err.message).toMatch(/^DigitalOcean API POST \/v2\/droplets: HTTP 500 /);
     expect(err.message).toContain('checking whether the droplet was created anyway failed too');
-    expect(err.message).toContain('has a droplet named "unknown-droplet", delete it');
+    expect(err.message).toContain(`looks again for the droplet tagged ${ctx.journal!.tag}`);
     emulator.clearFaults();
-    await driver.remove(); // what the create recorded (the key); the droplet by hand, as the error says
-    const api = new DigitalOceanApi({ token: emulator.token, baseUrl: emulator.url });
-    for (const d of emulator.state().droplets) await api.deleteDroplet(d.id);
+    const record = (await readJournal(ctx.machineDir))!;
+    expect(record.entries.find((e) => e.kind === 'droplet')).toEqual({
+      kind: 'droplet',
+      find: { tag: ctx.journal!.tag },
+    });
+    const dropletId = emulator.state().droplets[0]!.id;
+    const outcomes = await driver.cleanUpCreate!(record);
+    expect(outcomes.map((o) => [o.entry.kind, o.result])).toEqual([
+      ['droplet', 'deleted'],
+      ['ssh-key', 'deleted'],
+    ]);
+    expect(outcomes[0]!.detail).toBe(String(dropletId));
     await emulator.idle();
     expect(emulator.state()).toMatchObject({ droplets: [], keys: [] });
   });

@@ -9,7 +9,8 @@ import { type DigitalOceanEmulator, startDigitalOceanEmulator } from '../emulato
 // codes, bodies and headers the driver (and any other client) relies on.
 let emulator: DigitalOceanEmulator;
 beforeAll(async () => {
-  emulator = await startDigitalOceanEmulator({ actionMinMs: 10 });
+  // Long enough that the "busy" request lands mid-action on a loaded box too.
+  emulator = await startDigitalOceanEmulator({ actionMinMs: 1000 });
 });
 afterAll(async () => {
   await emulator.close();

@@ -96,6 +96,49 @@ describe('create rollback (emulator, no hosts)', () => {
     await expectNoLeaks('rb');
   });
 
+  it("a lost droplet answer never adopts another client's droplet of the same name", async () => {
+    // Another client made droplet "same" a moment ago; Moor's own POST then fails with a 500
+    // before anything was made. Adoption used to take any droplet of that name from the last
+    // 120 s — and the rollback deleted it.
+    const { DigitalOceanApi } = await import('../../main/drivers/digitalocean/api.js');
+    const api = new DigitalOceanApi({ token: emulator.token, baseUrl: emulator.url });
+    const other = await api.createDroplet({
+      name: 'same',
+      region: 'nyc3',
+      size: 's-1vcpu-1gb',
+      image: 'ubuntu-24-04-x64',
+      ssh_keys: [],
+      backups: false,
+      ipv6: false,
+      private_networking: false,
+      monitoring: false,
+      tags: [],
+    });
+    emulator.injectFault({ method: 'POST', path: '/v2/droplets', status: 500 });
+    await expect(create('same')).rejects.toThrow(/HTTP 500/);
+    await emulator.idle();
+    expect(emulator.state().droplets.map((d) => d.id)).toEqual([other.id]);
+    expect(
+      emulator.requests.filter((r) => r.method === 'DELETE' && r.path === `/v2/droplets/${other.id}`),
+    ).toEqual([]);
+    expect(events.some((e) => /was created: using it/.test(e.message))).toBe(false);
+    await api.deleteDroplet(other.id);
+    await expectNoLeaks('same');
+  });
+
+  it('a journal that cannot be written (full disk) fails the create before any request, leaving nothing', async () => {
+    const before = emulator.requests.length;
+    process.env.MOOR_FAULT = 'write:.moor-create-journal.json=enospc';
+    try {
+      await expect(create('nojournal')).rejects.toThrow(/could not write the create journal: ENOSPC/);
+    } finally {
+      delete process.env.MOOR_FAULT;
+    }
+    // Only the pre-create check's read happened: no key, no droplet was asked for.
+    expect(emulator.requests.slice(before).map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v2/regions']);
+    await expectNoLeaks('nojournal');
+  });
+
   const dropletFaults: DropletFault[] = ['never-ip', 'host-fails'];
   it.each(dropletFaults)('droplet fault %s: bounded wait, then rollback', async (fault) => {
     emulator.injectDropletFault(fault);
@@ -191,8 +234,14 @@ describe('rollback that cannot delete the droplet', () => {
       path.join(store.machineDir('stuck'), '.moor-create-in-progress'),
       JSON.stringify({ ...marker, pid: await deadPid() }),
     );
+    // Only what it saw: the rollback had deleted the key already, the droplet goes now.
+    const dropletId = emulator.state().droplets[0]!.id;
     expect(await recoverInterruptedCreates(store, { env: env() })).toEqual([
-      { name: 'stuck', cleaned: true },
+      {
+        name: 'stuck',
+        cleaned: true,
+        outcomes: [`deleted droplet ${dropletId}`, expect.stringMatching(/^ssh-key \d+: already gone$/)],
+      },
     ]);
     await expectNoLeaks('stuck');
   });
@@ -243,6 +292,58 @@ describe('interrupted create (marker with a dead pid)', () => {
     const { listMachines } = await import('../../main/core/list.js');
     expect((await listMachines({ store, env: env() })).map((r) => r.Name)).toEqual([]);
     expect(await store.exists('early')).toBe(false);
+  });
+
+  it('`create` of the same name cleans up a killed create first, by its journal, and says what it saw', async () => {
+    // What a kill -9 while POST /v2/droplets was in flight leaves: a journal entry with the tag
+    // only (no droplet ID anywhere), the marker of a dead process, and the droplet itself.
+    const dir = await store.createMachineDir('again');
+    const { CreateJournal } = await import('../../main/core/create-journal.js');
+    const journal = await CreateJournal.begin(dir);
+    await journal.intend('droplet', { tag: journal.tag });
+    const { DigitalOceanApi } = await import('../../main/drivers/digitalocean/api.js');
+    const api = new DigitalOceanApi({ token: emulator.token, baseUrl: emulator.url });
+    const orphan = await api.createDroplet({
+      name: 'again',
+      region: 'nyc3',
+      size: 's-1vcpu-1gb',
+      image: 'ubuntu-24-04-x64',
+      ssh_keys: [],
+      backups: false,
+      ipv6: false,
+      private_networking: false,
+      monitoring: false,
+      tags: [journal.tag],
+    });
+    const { newHostConfig, baseDriverConfig } = await import('../../main/store/config.js');
+    await store.save(
+      newHostConfig({
+        name: 'again',
+        storePath: store.root,
+        driverName: 'digitalocean',
+        driver: {
+          ...baseDriverConfig('again', store.root),
+          AccessToken: emulator.token,
+          DropletID: 0,
+          SSHKeyID: 0,
+        },
+      }),
+    );
+    await fs.writeFile(
+      path.join(dir, '.moor-create-in-progress'),
+      JSON.stringify({
+        pid: await deadPid(),
+        hostname: os.hostname(),
+        bootId: '',
+        startTime: '',
+        startedAt: '',
+      }),
+    );
+    emulator.injectDropletFault('never-ip'); // the new create then fails and rolls back too
+    await expect(create('again')).rejects.toThrow(/did not become active/);
+    const logs = events.map((e) => e.message).join('\n');
+    expect(logs).toContain(`An interrupted create of "again" was cleaned up: deleted droplet ${orphan.id}`);
+    await expectNoLeaks('again');
   });
 
   it('leaves a create that is still running alone', async () => {

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,18 +95,34 @@ describe('GenericDriver', () => {
     await expect(noKey.preCreateCheck()).resolves.toBeUndefined();
   });
 
-  it('create copies the key and its .pub into the machine dir, 0600', async () => {
+  it('create copies the key and its .pub into the machine dir as id_rsa, 0600', async () => {
     const key = path.join(tmp.dir, 'id_user');
     writeFileSync(key, 'PRIVATE');
     writeFileSync(`${key}.pub`, 'PUBLIC');
     chmodSync(`${key}.pub`, 0o644);
     const driver = generic.open(config({ 'generic-ip-address': '1.2.3.4', 'generic-ssh-key': key }), ctx);
     await driver.create();
-    expect(driver.config.SSHKeyPath).toBe(path.join(machineDir, 'id_user'));
-    expect(statSync(path.join(machineDir, 'id_user')).mode & 0o777).toBe(0o600);
-    expect(statSync(path.join(machineDir, 'id_user.pub')).mode & 0o777).toBe(0o600);
+    expect(driver.config.SSHKeyPath).toBe(path.join(machineDir, 'id_rsa'));
+    expect(statSync(path.join(machineDir, 'id_rsa')).mode & 0o777).toBe(0o600);
+    expect(statSync(path.join(machineDir, 'id_rsa.pub')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path.join(machineDir, 'id_rsa.pub'), 'utf8')).toBe('PUBLIC');
     expect(logs).toContain('Importing SSH key...');
   });
+
+  it.each(['key.pem', 'cert.pem', 'ca.pem', 'config.json', 'server-key.pem', 'known_hosts'])(
+    'a key named %s never touches the store file of that name',
+    async (name) => {
+      const dir = path.join(tmp.dir, `keys-${name}`);
+      mkdirSync(dir, { recursive: true });
+      const key = path.join(dir, name);
+      writeFileSync(key, `PRIVATE ${name}`);
+      writeFileSync(path.join(machineDir, name), 'STORE FILE');
+      const driver = generic.open(config({ 'generic-ip-address': '1.2.3.4', 'generic-ssh-key': key }), ctx);
+      await driver.create();
+      expect(readFileSync(path.join(machineDir, name), 'utf8')).toBe('STORE FILE');
+      expect(readFileSync(driver.config.SSHKeyPath, 'utf8')).toBe(`PRIVATE ${name}`);
+    },
+  );
 
   it('state is a TCP dial to the SSH port; url needs it running', async () => {
     const up = generic.open(config({ 'generic-ip-address': '127.0.0.1', 'generic-ssh-port': openPort }), ctx);

@@ -32,8 +32,9 @@ describe('Go template subset', () => {
     expect(renderGoTemplate('{{with .Driver}}{{$.Name}} {{.URL}}{{end}}', host)).toBe(
       'foo tcp://127.0.0.1:2376',
     );
+    // Read from a map, Go sees an interface {} (docker-machine 0.16.2 `inspect -f`, verified).
     expect(() => renderGoTemplate('{{.Name.First}}', host)).toThrow(
-      /can't evaluate field First in type string/,
+      `template: :1:7: executing "" at <.Name.First>: can't evaluate field First in type interface {}`,
     );
   });
 
@@ -190,7 +191,7 @@ describe('Go template variables', () => {
       'true <no value>',
     );
     expect(() => renderGoTemplate('{{$h := .}}{{$h.Name.First}}', host)).toThrow(
-      `executing "" at <$h.Name.First>: can't evaluate field First in type string`,
+      `template: :1:15: executing "" at <$h.Name.First>: can't evaluate field First in type interface {}`,
     );
   });
 
@@ -227,6 +228,41 @@ describe('Go template variables', () => {
     expect(() => renderGoTemplate('{{$z = 1}}', host)).toThrow('undefined variable: $z');
     expect(() => renderGoTemplate('{{if .Missing}}{{$y := 1}}{{else}}{{$y}}{{end}}', host)).toThrow(
       'executing "" at <$y>: undefined variable: $y',
+    );
+  });
+});
+
+// Issue 9, item 20: execution errors carry Go's `template: :LINE:COL: ` prefix, the column being
+// where Go's parser puts the node (a chain at its second element, a call at its command), and
+// what ran before the error is kept. Expected texts are docker-machine 0.16.2's (inspect -f).
+describe('Go template execution errors', () => {
+  const fails = (source: string) => {
+    try {
+      renderGoTemplate(source, host);
+    } catch (err) {
+      return { message: (err as GoTemplateError).message, partial: (err as GoTemplateError).partial };
+    }
+    throw new Error(`${source} did not fail`);
+  };
+
+  it('names line and column of the failing node', () => {
+    expect(fails('{{.Driver.IPAddress.X}}').message).toBe(
+      `template: :1:9: executing "" at <.Driver.IPAddress.X>: can't evaluate field X in type interface {}`,
+    );
+    expect(fails('ab\n  {{ $x := .Name.Y }}').message).toBe(
+      `template: :2:16: executing "" at <.Name.Y>: can't evaluate field Y in type interface {}`,
+    );
+    expect(fails('{{if .Name.Y}}{{end}}').message).toMatch(/^template: :1:10: executing "" at <.Name.Y>/);
+  });
+
+  it("puts a function's error at its command, with the command's text", () => {
+    expect(fails('ab {{index .HostOptions 3}}')).toEqual({
+      message:
+        'template: :1:5: executing "" at <index .HostOptions 3>: error calling index: value has type int; should be string',
+      partial: 'ab ',
+    });
+    expect(fails('{{.Name | len | printf "%d" | index 3}}').message).toBe(
+      `template: :1:30: executing "" at <index 3>: error calling index: can't index item of type int`,
     );
   });
 });

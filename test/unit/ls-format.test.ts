@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import type { GoTemplateError } from '../../main/cli/go-template.js';
 import { goDuration, renderLs } from '../../main/cli/ls-format.js';
 import { tabwrite } from '../../main/cli/tabwriter.js';
 import type { HostListItem } from '../../main/core/list.js';
@@ -82,5 +84,56 @@ describe('ls output', () => {
     expect(goDuration(999)).toBe('999ms');
     expect(goDuration(10_000)).toBe('10s');
     expect(goDuration(61_500)).toBe('1m1.5s');
+  });
+});
+
+// Issue 9, item 20: `ls --format` sees docker-machine's Go structs: Go field names (DNS,
+// TLSVerify), a *Options prints `{…}` in an action and `&{…}` through printf, errors are Go's.
+// Expected texts are what docker-machine 0.16.2 prints for the fixture store's "gen" machine.
+describe('ls --format with Go struct fields', () => {
+  const fixture = JSON.parse(
+    readFileSync(
+      new URL('../fixtures/docker-machine-0.16.2-store/machines/gen/config.json', import.meta.url),
+      'utf8',
+    ),
+  );
+  const gen = item({
+    Name: 'gen',
+    EngineOptions: fixture.HostOptions.EngineOptions,
+    SwarmOptions: fixture.HostOptions.SwarmOptions,
+  });
+
+  it('reads engine options by their Go names', () => {
+    expect(
+      renderLs([gen], '{{.EngineOptions.TLSVerify}} {{.EngineOptions.DNS}} {{.EngineOptions.Env}}'),
+    ).toBe('true [] [TEST=VALUE]\n');
+  });
+
+  it('prints a struct pointer as Go does: {…} in an action, &{…} through printf', () => {
+    const swarm = '{false   false false tcp://0.0.0.0:3376 swarm:latest spread 0 0 [] [] [] false}';
+    expect(renderLs([gen], '{{.SwarmOptions}}')).toBe(`${swarm}\n`);
+    expect(renderLs([gen], '{{printf "%v" .SwarmOptions}}')).toBe(`&${swarm}\n`);
+    expect(renderLs([gen], '{{.EngineOptions}}')).toBe(
+      '{[log-driver=none] []  [TEST=VALUE] false [registry.myco.com] [spam=eggs]   false true [https://mirror.example.com] https://get.docker.com}\n',
+    );
+  });
+
+  it("fails with Go's positioned error and keeps what was printed before it", () => {
+    const run = (format: string) => {
+      try {
+        renderLs([item({ Name: 'foo' }), gen], format);
+      } catch (err) {
+        return { message: (err as GoTemplateError).message, partial: (err as GoTemplateError).partial };
+      }
+      throw new Error('no error');
+    };
+    expect(run('{{.Name}}{{if .EngineOptions}}{{.EngineOptions.Dns}}{{end}}').message).toBe(
+      `template: :1:46: executing "" at <.EngineOptions.Dns>: can't evaluate field Dns in type *engine.Options`,
+    );
+    expect(run('{{.Name}} {{if eq .Name "gen"}}{{.Foo}}{{end}}')).toEqual({
+      message: `template: :1:33: executing "" at <.Foo>: can't evaluate field Foo in type commands.HostListItem`,
+      partial: 'foo \ngen ',
+    });
+    expect(run('table {{.Name}} {{.Foo}}').partial).toBe('NAME <no value>\nfoo ');
   });
 });

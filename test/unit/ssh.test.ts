@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseScpArg, systemSshArgs } from '../../main/ssh/external.js';
+import { parseScpArg, splitSshArgs, sshTargetProblem, systemSshArgs } from '../../main/ssh/external.js';
 import { fingerprint, keyBlobType } from '../../main/ssh/fingerprint.js';
 import {
   addHostKey,
@@ -138,22 +138,55 @@ describe('system ssh and scp arguments', () => {
     expect(args.join(' ')).toContain(
       '-o StrictHostKeyChecking=yes -o UserKnownHostsFile=/s/machines/m/known_hosts',
     );
-    expect(args.slice(-10)).toEqual([
-      'ubuntu@203.0.113.5',
+    expect(args.slice(-12)).toEqual([
       ...['-o', 'IdentitiesOnly=yes', '-i', '/s/machines/m/id_rsa'],
-      ...['-p', '2222', '--', 'echo', 'hi'],
+      ...['-p', '2222', '-l', 'ubuntu', '--', '203.0.113.5', 'echo', 'hi'],
     ]);
     expect(args).not.toContain('-F');
   });
 
   it('passes what follows the machine name to ssh as is, like docker-machine (e.g. -L forwards)', () => {
-    expect(systemSshArgs(target, ['-L', '8080:localhost:80']).slice(-2)).toEqual(['-L', '8080:localhost:80']);
+    expect(systemSshArgs(target, ['-L', '8080:localhost:80']).slice(-4)).toEqual([
+      ...['-L', '8080:localhost:80', '--', '203.0.113.5'],
+    ]);
+    expect(systemSshArgs(target, ['-qL8080:x:80', '-v', 'ls', '-l']).slice(-6)).toEqual([
+      ...['-qL8080:x:80', '-v', '--', '203.0.113.5', 'ls', '-l'],
+    ]);
+  });
+
+  it('splits ssh options from the command like ssh getopt does', () => {
+    expect(splitSshArgs(['-L', '1:h:2', '-q', 'cmd', '-x'])).toEqual({
+      options: ['-L', '1:h:2', '-q'],
+      command: ['cmd', '-x'],
+    });
+    expect(splitSshArgs(['-t', '--', '-not-an-option'])).toEqual({
+      options: ['-t'],
+      command: ['-not-an-option'],
+    });
+    expect(splitSshArgs(['-o'])).toEqual({ options: ['-o'], command: [] });
+  });
+
+  it('refuses store values that ssh would take as options (config.json SSHUser "-oProxyCommand=...")', () => {
+    expect(sshTargetProblem({ ...target, user: '-oProxyCommand=touch /tmp/x' })).toContain(
+      'is not a user name',
+    );
+    expect(sshTargetProblem({ ...target, user: 'root -oX' })).toContain('is not a user name');
+    expect(sshTargetProblem({ ...target, host: '-oProxyCommand=x' })).toContain('the SSH host');
+    expect(sshTargetProblem({ ...target, port: '22 -oX' as unknown as number })).toContain('the SSH port');
+    expect(() => systemSshArgs({ ...target, user: '-oProxyCommand=x' }, [])).toThrow(
+      'Error: machine "m": the SSH user "-oProxyCommand=x" is not a user name',
+    );
+    for (const user of ['root', 'core', 'ubuntu', 'docker_user', 'a.b-c', 'HOST$']) {
+      expect(sshTargetProblem({ ...target, user })).toBeNull();
+    }
+    expect(sshTargetProblem({ ...target, host: 'my-host.example.com' })).toBeNull();
+    expect(sshTargetProblem({ ...target, host: '::1' })).toBeNull();
   });
 
   it('leaves identities to the agent and ~/.ssh/config when the machine has no key', () => {
     const args = systemSshArgs({ ...target, keyPath: '' }, []);
     expect(args).not.toContain('-i');
-    expect(args.slice(-3)).toEqual(['ubuntu@203.0.113.5', '-p', '2222']);
+    expect(args.slice(-6)).toEqual(['-p', '2222', '-l', 'ubuntu', '--', '203.0.113.5']);
   });
 
   it('parses NAME:path, localhost:path and local paths', () => {

@@ -34,8 +34,14 @@ export function register(program: Command, cli: CliContext): void {
       const inner = buildCreateCommand(cli.programName, driver, cli.env, async (parsed) => {
         if (!driver) return;
         const { createMachine } = await import('../../core/create.js');
-        const { hostOptionsFromFlags } = await import('../../core/create-flags.js');
+        const { hostOptionsFromFlags, legacySwarmWarning, swarmJoinFromFlags } = await import(
+          '../../core/create-flags.js'
+        );
         const { engine, swarm, tlsSans } = hostOptionsFromFlags(parsed.sharedValues);
+        const swarmJoin = swarmJoinFromFlags(parsed.sharedValues);
+        if (parsed.swarmFlagsGiven.length > 0) {
+          cli.errln(legacySwarmWarning(parsed.swarmFlagsGiven, parsed.name));
+        }
         const g = cli.globals;
         const controller = new AbortController();
         // Ctrl-C rolls the create back (driver resources and machine directory) before exiting; a
@@ -56,8 +62,10 @@ export function register(program: Command, cli: CliContext): void {
             name: parsed.name,
             driverName: driver.name,
             flagValues: parsed.driverValues,
+            flagSources: parsed.driverSources,
             engine,
             swarm,
+            swarmJoin,
             tlsSans,
             tlsPaths: {
               CaCertPath: g.tlsCaCert,

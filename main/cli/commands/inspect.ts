@@ -32,8 +32,11 @@ export function register(program: Command, cli: CliContext): void {
       try {
         cli.println(template.execute(data));
       } catch (err) {
-        if (err instanceof GoTemplateError)
-          throw new MoorError(`template: :1:${err.message.replace(/^template: :\d+: /, ' ')}`);
+        // The error carries Go's `template: :LINE:COL: `; what ran before it is printed, as Go does.
+        if (err instanceof GoTemplateError) {
+          cli.out(err.partial);
+          throw new MoorError(err.message);
+        }
         throw err;
       }
     });

@@ -32,11 +32,14 @@ export function register(program: Command, cli: CliContext): void {
         filters,
         env: cli.env,
         // A create killed mid-way is cleaned up first; say so, or a machine vanishes silently.
-        onRecovered: (r: { name: string; cleaned: boolean; error?: string }) =>
+        // Only what the cleanup verified is reported (deleted / already gone / could not check).
+        onRecovered: (r: { name: string; cleaned: boolean; error?: string; outcomes?: string[] }) =>
           cli.errln(
             r.cleaned
-              ? `Removed "${r.name}": its create was interrupted; the resources it had created were deleted`
-              : `The create of "${r.name}" was interrupted and its cleanup failed: ${r.error}`,
+              ? `Removed "${r.name}": its create was interrupted${r.outcomes?.length ? `; ${r.outcomes.join('; ')}` : ''}`
+              : r.outcomes?.length
+                ? `The create of "${r.name}" was interrupted; its cleanup is not finished (the next ls tries again): ${r.outcomes.join('; ')}`
+                : `The create of "${r.name}" was interrupted and its cleanup failed: ${r.error}`,
           ),
       };
       if (options.quiet) {
@@ -44,6 +47,14 @@ export function register(program: Command, cli: CliContext): void {
         return;
       }
       const { renderLs } = await import('../ls-format.js');
-      cli.out(renderLs(await listMachines(query), options.format));
+      const { GoTemplateError } = await import('../go-template.js');
+      const items = await listMachines(query);
+      try {
+        cli.out(renderLs(items, options.format));
+      } catch (err) {
+        // docker-machine has printed the rows before a failing one (and its start) by then.
+        if (err instanceof GoTemplateError) cli.out(err.partial);
+        throw err;
+      }
     });
 }

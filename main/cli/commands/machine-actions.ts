@@ -1,6 +1,19 @@
 import type { Command } from 'commander';
 import type { MachineAction } from '../../core/actions.js';
+import { powerActionHelp } from '../../drivers/capabilities.js';
+import type { DriverModule } from '../../drivers/types.js';
 import type { CliContext } from '../context.js';
+
+/**
+ * The driver modules, loaded only when help is asked for (runCli awaits loadHelpDrivers first):
+ * every other command keeps its start-up free of driver code.
+ */
+let helpDrivers: readonly DriverModule[] = [];
+
+export async function loadHelpDrivers(): Promise<void> {
+  const { DRIVER_NAMES, loadDriver } = await import('../../drivers/registry.js');
+  helpDrivers = await Promise.all(DRIVER_NAMES.map((n) => loadDriver(n)));
+}
 
 const ACTIONS: { name: MachineAction; summary: string; after?: string }[] = [
   {
@@ -25,6 +38,8 @@ export function register(program: Command, cli: CliContext): void {
       .summary(summary)
       .description(`${summary}. Argument(s) are one or more machine names.`)
       .argument('[names...]')
+      // Which drivers can do it, from their declared capabilities (generic cannot stop, ...).
+      .addHelpText('after', () => (helpDrivers.length ? `\n${powerActionHelp(name, helpDrivers)}` : ''))
       .action(async (names: string[]) => {
         const { forEachMachine } = await import('../machine-runner.js');
         const { runMachineAction } = await import('../../core/actions.js');

@@ -29,34 +29,33 @@ export function register(program: Command, cli: CliContext): void {
 
         const { removeMachine } = await import('../../core/remove.js');
         const errors: string[] = [];
+        let busy = false;
         for (const name of names) {
-          if (options.removeEngineConfig) {
-            const error = await removeEngineConfigOf(cli, name);
-            if (error && !options.force) {
-              errors.push(error);
-              continue;
-            }
-            if (error) cli.errln(error);
-          }
           const result = await removeMachine(name, {
             store: cli.store,
             force: options.force,
             env: cli.env,
             progress: cli.progress(name, { toStderr: true }), // e.g. the Docker context warnings
+            beforeDriverRemove: options.removeEngineConfig
+              ? () => removeEngineConfigOf(cli, name)
+              : undefined,
           });
           for (const error of result.errors) {
             if (options.force) cli.errln(error);
             errors.push(error);
           }
           if (result.removed) cli.println(`Successfully removed ${name}`);
+          busy ||= Boolean(result.busy);
         }
+        // A machine that is being created was not touched: an error even with -f (already printed).
+        if (busy && options.force) throw new MoorError('');
         if (errors.length > 0 && !options.force) throw new MoorError(errors.join('\n'));
       },
     );
 }
 
-/** The host's engine goes back to the distribution's configuration; an error message or ''. */
-async function removeEngineConfigOf(cli: CliContext, name: string): Promise<string> {
+/** The host's engine goes back to the distribution's configuration. */
+async function removeEngineConfigOf(cli: CliContext, name: string): Promise<void> {
   const { errorMessage } = await import('../../base/errors.js');
   try {
     const host = await cli.store.load(name);
@@ -64,8 +63,7 @@ async function removeEngineConfigOf(cli: CliContext, name: string): Promise<stri
     const { driver } = await cli.driverFor(host, progress);
     const { removeEngineConfig } = await import('../../provision/index.js');
     await removeEngineConfig({ store: cli.store, host, driver, progress });
-    return '';
   } catch (err) {
-    return `Error removing the engine configuration of "${name}": ${errorMessage(err)}`;
+    throw new MoorError(`removing its engine configuration failed: ${errorMessage(err)}`);
   }
 }

@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { errorMessage, MoorError } from '../../base/errors.js';
+import { parseJsonText } from '../../base/json-text.js';
 import { writeFileAtomic } from '../../store/atomic.js';
 import { type ContextLayout, DEFAULT_CONTEXT_NAME } from './layout.js';
 
@@ -41,12 +42,9 @@ export async function readDockerConfig(file: string): Promise<DockerConfigText> 
   }
   // An empty file is what the CLI treats as an empty configuration, not as an error.
   if (text.trim() === '') return { text, exists: true, currentContext: '' };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new DockerConfigError(file, `is not valid JSON (${errorMessage(err)})`);
-  }
+  const json = parseJsonText(text);
+  if (!json.ok) throw new DockerConfigError(file, `is not valid JSON (${json.problem})`);
+  const parsed = json.value;
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new DockerConfigError(file, 'does not hold a JSON object');
   }

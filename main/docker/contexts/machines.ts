@@ -3,6 +3,7 @@ import path from 'node:path';
 import { errorMessage, MoorError } from '../../base/errors.js';
 import { DEFAULT_ENGINE_PORT, type HostConfig } from '../../store/config.js';
 import { authPaths } from '../../store/paths.js';
+import { readRegularFileBytes } from '../../store/regular-file.js';
 import { readDockerConfig, writeCurrentContext } from './config-file.js';
 import { ContextLayout, DEFAULT_CONTEXT_NAME, isValidContextName } from './layout.js';
 import {
@@ -190,7 +191,7 @@ async function readTlsMaterial(config: HostConfig, storePath: string): Promise<C
   const paths = authPaths(config, storePath);
   const read = async (file: string, what: string) => {
     try {
-      return await fs.readFile(file);
+      return await readRegularFileBytes(file);
     } catch (err) {
       throw new MoorError(
         `Cannot read the ${what} of machine "${config.Name}" (${file}): ${errorMessage(err)}`,

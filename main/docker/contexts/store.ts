@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { errorMessage, MoorError } from '../../base/errors.js';
+import { parseJsonText } from '../../base/json-text.js';
 import { writeFileAtomic } from '../../store/atomic.js';
 import type { ContextLayout } from './layout.js';
 
@@ -44,12 +45,9 @@ function isNotFound(err: unknown): boolean {
 
 /** Parses one meta.json; a broken one is an error naming the file (never silently ignored). */
 export function parseContextMeta(text: string, file: string): ContextMeta {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new MoorError(`Docker context metadata ${file} is not valid JSON: ${errorMessage(err)}`);
-  }
+  const json = parseJsonText(text);
+  if (!json.ok) throw new MoorError(`Docker context metadata ${file} is not valid JSON: ${json.problem}`);
+  const parsed = json.value;
   const meta = parsed as Partial<ContextMeta> | null;
   if (!meta || typeof meta !== 'object' || Array.isArray(meta) || typeof meta.Name !== 'string') {
     throw new MoorError(`Docker context metadata ${file} has no "Name"`);

@@ -1,3 +1,4 @@
+import { debug } from '../../base/debug.js';
 import { MoorError } from '../../base/errors.js';
 import { sleep } from '../../base/sleep.js';
 
@@ -38,6 +39,9 @@ export interface DoDroplet {
   networks: { v4: DoNetwork[]; v6: DoNetwork[] };
   image?: { slug?: string | null; distribution?: string };
   tags?: string[];
+  size_slug?: string;
+  /** The size's prices in USD (price_monthly caps a calendar month's hourly billing). */
+  size?: { slug: string; price_hourly: number; price_monthly: number };
 }
 
 export interface DoAction {
@@ -167,13 +171,13 @@ export class DigitalOceanApi {
     return res.droplet;
   }
 
-  /** Droplets with this exact name (the API's `name` filter; checked again here). */
-  async listDropletsNamed(name: string): Promise<DoDroplet[]> {
+  /** Droplets carrying this tag (the API's `tag_name` filter; checked again here). */
+  async listDropletsTagged(tag: string): Promise<DoDroplet[]> {
     const res = await this.request<{ droplets: DoDroplet[] }>(
       'GET',
-      `/v2/droplets?per_page=200&name=${encodeURIComponent(name)}`,
+      `/v2/droplets?per_page=200&tag_name=${encodeURIComponent(tag)}`,
     );
-    return res.droplets.filter((d) => d.name === name);
+    return res.droplets.filter((d) => d.tags?.includes(tag));
   }
 
   async getDroplet(id: number): Promise<DoDroplet> {
@@ -218,6 +222,7 @@ export class DigitalOceanApi {
       const requestSignal = opts.abortable && signal ? AbortSignal.any([signal, timeout]) : timeout;
       let res: Response;
       let text: string;
+      const started = Date.now();
       try {
         res = await fetch(this.baseUrl + path, {
           method,
@@ -232,6 +237,7 @@ export class DigitalOceanApi {
         });
         text = await res.text();
       } catch (err) {
+        debug('digitalocean', () => `${what} failed after ${Date.now() - started} ms`);
         if (signal?.aborted) throw signal.reason;
         const message = timeout.aborted
           ? `no answer within ${formatSeconds(timeoutMs)} (timed out)`
@@ -246,6 +252,8 @@ export class DigitalOceanApi {
         }
         throw new MoorError(`DigitalOcean API ${what} failed: ${message.trim()} (API URL ${this.baseUrl})`);
       }
+      // The method, path (no query) and status only: the token is in a header and never logged.
+      debug('digitalocean', () => `${what} → ${res.status} in ${Date.now() - started} ms`);
       if (res.ok) {
         if (!text) return undefined as T;
         try {

@@ -1,4 +1,4 @@
-import type { BaseDriverConfig } from '../../store/config.js';
+import { type BaseDriverConfig, baseDriverFields } from '../../store/config.js';
 
 /**
  * The `Driver` object of a digitalocean machine's config.json, in docker-machine's field order
@@ -48,19 +48,8 @@ export function imageParam(image: string): string | number {
 
 /** Builds the Driver object with every key in docker-machine's order (ref right after the token). */
 export function orderedConfig(c: DigitalOceanConfig): DigitalOceanConfig {
-  const base: BaseDriverConfig = {
-    IPAddress: c.IPAddress,
-    MachineName: c.MachineName,
-    SSHUser: c.SSHUser,
-    SSHPort: c.SSHPort,
-    SSHKeyPath: c.SSHKeyPath,
-    StorePath: c.StorePath,
-    SwarmMaster: c.SwarmMaster,
-    SwarmHost: c.SwarmHost,
-    SwarmDiscovery: c.SwarmDiscovery,
-  };
   return {
-    ...base,
+    ...baseDriverFields(c),
     AccessToken: c.AccessToken,
     ...(c.AccessTokenRef ? { AccessTokenRef: c.AccessTokenRef } : {}),
     DropletID: c.DropletID,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { errorMessage, HostNotRunningError, MoorError } from '../../base/errors.js';
 import { sleep } from '../../base/sleep.js';
 import type { MachineState } from '../../base/state.js';
+import type { HostPrice } from '../../schedule/cost.js';
 import {
   AppOnlySecretError,
   commitSecret,
@@ -11,7 +12,15 @@ import {
   readSecret,
 } from '../../secrets/index.js';
 import { DEFAULT_ENGINE_PORT } from '../../store/config.js';
-import type { Driver, DriverContext, SshTarget } from '../types.js';
+import { machineSshTarget, recordedAddress } from '../machine-ssh.js';
+import type {
+  CleanupOutcome,
+  Driver,
+  DriverContext,
+  JournalEntry,
+  JournalRecord,
+  SshTarget,
+} from '../types.js';
 import {
   DigitalOceanApi,
   type DoAction,
@@ -49,6 +58,12 @@ export function publicIPv4(droplet: DoDroplet): string {
   return droplet.networks?.v4?.find((n) => n.type === 'public')?.ip_address ?? '';
 }
 
+/**
+ * Why the token of the create running in a context will be kept in plain text: warned about when
+ * the droplet is really being created, not before a pre-create check that may still fail.
+ */
+export const deferredPlainTextWarnings = new WeakMap<DriverContext, string>();
+
 export class DigitalOceanDriver implements Driver {
   private readonly t: ReturnType<typeof timings>;
 
@@ -63,9 +78,22 @@ export class DigitalOceanDriver implements Driver {
     return this.config.MachineName;
   }
 
-  /** The token: config.json (docker-machine files), else the keychain item, else the env var. */
+  /**
+   * The token: config.json (docker-machine files), else the keychain item, else the env var.
+   * During create it is named by where the user gave it (the flag or its environment variable):
+   * config.json and the keychain item do not hold it yet, and are not what the user should check.
+   */
   private async token(): Promise<{ token: string; source: string }> {
     const c = this.config;
+    const given = this.ctx.flagSources;
+    if (given) {
+      const source = given['digitalocean-access-token'] ?? '--digitalocean-access-token';
+      if (c.AccessToken) return { token: c.AccessToken, source };
+      if (c.AccessTokenRef) {
+        const token = await readSecret(c.AccessTokenRef, { env: this.ctx.env, injected: this.ctx.secrets });
+        return { token, source };
+      }
+    }
     if (c.AccessToken)
       return { token: c.AccessToken, source: `the AccessToken in config.json of "${this.name}"` };
     const envToken = this.ctx.env.DIGITALOCEAN_ACCESS_TOKEN?.trim();
@@ -168,6 +196,12 @@ export class DigitalOceanDriver implements Driver {
     const { progress, signal } = this.ctx;
     const api = await this.api();
     await this.storeToken();
+    // Said only now that the pre-create check passed (configFromFlags deferred it).
+    const plainText = deferredPlainTextWarnings.get(this.ctx);
+    if (plainText !== undefined) {
+      deferredPlainTextWarnings.delete(this.ctx);
+      progress.warn(plainTextWarning('The DigitalOcean access token', plainText));
+    }
 
     const userData = c.UserDataFile ? await fs.readFile(c.UserDataFile, 'utf8') : '';
     const machineKey = path.join(this.ctx.machineDir, 'id_rsa');
@@ -191,8 +225,14 @@ export class DigitalOceanDriver implements Driver {
       await fs.writeFile(`${machineKey}.pub`, pair.publicKey, { mode: 0o600 });
       c.SSHKeyPath = machineKey;
       signal?.throwIfAborted();
-      const key = await this.uploadKey(api, pair.publicKey);
+      const fingerprint = md5Fingerprint(pair.publicKey);
+      const entry = await this.ctx.journal?.intend('ssh-key', { fingerprint });
+      const key = await this.uploadKey(api, pair.publicKey).catch(async (err: unknown) => {
+        if (entry && !mayHaveCommitted(err)) await this.ctx.journal?.refused(entry);
+        throw err;
+      });
       c.SSHKeyID = key.id;
+      if (entry) await this.ctx.journal?.created(entry, String(key.id));
       await this.checkpoint();
     }
     signal?.throwIfAborted();
@@ -209,10 +249,19 @@ export class DigitalOceanDriver implements Driver {
       private_networking: c.PrivateNetworking,
       monitoring: c.Monitoring,
       ...(userData ? { user_data: userData } : {}),
-      tags: splitTags(c.Tags),
+      // This create's tag: the only way a droplet is recognised as ours after a lost answer.
+      tags: [...splitTags(c.Tags), ...(this.ctx.journal ? [this.ctx.journal.tag] : [])],
     };
-    const droplet = await this.createDroplet(api, request);
+    const entry = await this.ctx.journal?.intend(
+      'droplet',
+      this.ctx.journal ? { tag: this.ctx.journal.tag } : {},
+    );
+    const droplet = await this.createDroplet(api, request).catch(async (err: unknown) => {
+      if (entry && !mayHaveCommitted(err)) await this.ctx.journal?.refused(entry);
+      throw err;
+    });
     c.DropletID = droplet.id;
+    if (entry) await this.ctx.journal?.created(entry, String(droplet.id));
     await this.checkpoint();
     signal?.throwIfAborted();
 
@@ -267,33 +316,31 @@ export class DigitalOceanDriver implements Driver {
 
   /**
    * POST /v2/droplets is not repeated after a 5xx or a dropped connection (a repeat could make a
-   * second droplet). Such an answer is ambiguous — the droplet may exist — so Moor looks for a
-   * droplet of this name created since the request and adopts it: recorded, it is either used or
-   * rolled back, never orphaned.
+   * second droplet). Such an answer is ambiguous — the droplet may exist — so Moor looks for the
+   * droplet carrying this create's tag and adopts it: recorded, it is either used or rolled back,
+   * never orphaned. A droplet without the tag (another client's, even of the same name) is never
+   * taken. Without a journal (no tag) nothing is adopted: the create fails, and the rollback finds
+   * nothing to delete.
    */
   private async createDroplet(api: DigitalOceanApi, request: DropletCreateRequest): Promise<DoDroplet> {
-    const requestedAt = Date.now();
     try {
       return await api.createDroplet(request);
     } catch (err) {
-      if (!mayHaveCommitted(err)) throw err;
+      const tag = this.ctx.journal?.tag;
+      if (!mayHaveCommitted(err) || !tag) throw err;
       let found: DoDroplet[] = [];
       try {
         // Not cancellable: a cancel here would leave a droplet that may exist without a record.
-        // created_at has whole seconds and the clocks differ: allow some slack.
-        found = (await (await this.api(false)).listDropletsNamed(request.name)).filter(
-          (d) => !d.created_at || Date.parse(d.created_at) >= requestedAt - 120_000,
-        );
+        found = await (await this.api(false)).listDropletsTagged(tag);
       } catch (lookupErr) {
         throw new MoorError(
           `${errorMessage(err)}; checking whether the droplet was created anyway failed too ` +
-            `(${errorMessage(lookupErr)}): if your DigitalOcean account has a droplet named ` +
-            `"${request.name}", delete it`,
+            `(${errorMessage(lookupErr)}): the next "moor ls" looks again for the droplet tagged ${tag}`,
         );
       }
       if (found.length !== 1) throw err;
       this.ctx.progress.log(
-        `The droplet create failed (${errorMessage(err)}) but droplet ${found[0]!.id} was created: using it`,
+        `The droplet create failed (${errorMessage(err)}) but droplet ${found[0]!.id} (tagged ${tag}) was created: using it`,
       );
       return found[0]!;
     }
@@ -309,6 +356,76 @@ export class DigitalOceanDriver implements Driver {
     delete this.config.AccessTokenRef;
     this.ctx.progress.warn(plainTextWarning('The DigitalOcean access token', result.reason));
     await this.checkpoint();
+  }
+
+  /**
+   * A failed or killed create: each journaled droplet by its id, else by the create's tag; each
+   * uploaded key by its id, else by its fingerprint. Reports only what the API confirmed; the
+   * keychain item goes once everything is verified (it is needed to try again otherwise).
+   */
+  async cleanUpCreate(record: JournalRecord): Promise<CleanupOutcome[]> {
+    const outcomes: CleanupOutcome[] = [];
+    let api: DigitalOceanApi | undefined;
+    // Droplets first: they are what costs money.
+    const ordered = [...record.entries].sort(
+      (a, b) => Number(b.kind === 'droplet') - Number(a.kind === 'droplet'),
+    );
+    for (const entry of ordered) {
+      try {
+        api ??= await this.api(false);
+        outcomes.push(await this.cleanUpEntry(api, entry));
+      } catch (err) {
+        outcomes.push({ entry, result: 'could not check', detail: errorMessage(err) });
+      }
+    }
+    if (outcomes.every((o) => o.result !== 'could not check')) await this.deleteToken();
+    return outcomes;
+  }
+
+  private async cleanUpEntry(api: DigitalOceanApi, entry: JournalEntry): Promise<CleanupOutcome> {
+    const gone = (): CleanupOutcome => ({ entry, result: 'already gone' });
+    const deleted = async (del: () => Promise<void>, id: string): Promise<CleanupOutcome> => {
+      try {
+        await del();
+        return { entry, result: 'deleted', detail: id };
+      } catch (err) {
+        if (isNotFound(err)) return gone();
+        throw err;
+      }
+    };
+    if (entry.kind === 'droplet') {
+      if (entry.id) return deleted(() => api.deleteDroplet(Number(entry.id)), entry.id);
+      if (!entry.find.tag) return gone(); // untagged (no journal then): nothing can be found
+      const found = await api.listDropletsTagged(entry.find.tag);
+      if (found.length === 0) return gone();
+      for (const d of found)
+        await api.deleteDroplet(d.id).catch((err) => {
+          if (!isNotFound(err)) throw err;
+        });
+      return { entry, result: 'deleted', detail: found.map((d) => d.id).join(', ') };
+    }
+    if (entry.kind === 'ssh-key') {
+      if (entry.id) return deleted(() => api.deleteKey(Number(entry.id)), entry.id);
+      let key: DoSshKey;
+      try {
+        key = await api.getKey(entry.find.fingerprint ?? '');
+      } catch (err) {
+        if (isNotFound(err)) return gone();
+        throw err;
+      }
+      return deleted(() => api.deleteKey(key.id), String(key.id));
+    }
+    return { entry, result: 'could not check', detail: `unknown resource kind "${entry.kind}"` };
+  }
+
+  private async deleteToken(): Promise<void> {
+    const ref = this.config.AccessTokenRef;
+    if (!ref) return;
+    try {
+      await deleteSecret(ref, { env: this.ctx.env, injected: this.ctx.secrets });
+    } catch (err) {
+      this.ctx.progress.warn(`could not delete ${ref} from the keychain: ${errorMessage(err)}`);
+    }
   }
 
   /**
@@ -339,15 +456,7 @@ export class DigitalOceanDriver implements Driver {
         }
       }
     }
-    if (c.AccessTokenRef) {
-      try {
-        await deleteSecret(c.AccessTokenRef, { env: this.ctx.env, injected: this.ctx.secrets });
-      } catch (err) {
-        this.ctx.progress.warn(
-          `could not delete ${c.AccessTokenRef} from the keychain: ${errorMessage(err)}`,
-        );
-      }
-    }
+    await this.deleteToken();
   }
 
   async start(): Promise<void> {
@@ -406,9 +515,25 @@ export class DigitalOceanDriver implements Driver {
     return mapDropletStatus(droplet.status);
   }
 
+  /** DigitalOcean bills a powered-off droplet as a running one (only a destroyed one stops billing). */
+  async price(): Promise<HostPrice> {
+    const droplet = await (await this.api()).getDroplet(this.requireDroplet());
+    const size = droplet.size;
+    if (!size || typeof size.price_hourly !== 'number' || typeof size.price_monthly !== 'number') {
+      throw new MoorError(`DigitalOcean gave no price for droplet ${droplet.id}`);
+    }
+    return {
+      size: size.slug || droplet.size_slug || this.config.Size,
+      hourly: size.price_hourly,
+      monthly: size.price_monthly,
+      currency: 'USD',
+      billedWhileStopped: true,
+      createdAt: droplet.created_at ? Date.parse(droplet.created_at) : undefined,
+    };
+  }
+
   async ip(): Promise<string> {
-    if (!this.config.IPAddress) throw new MoorError('IP address is not set');
-    return this.config.IPAddress;
+    return recordedAddress(this.config);
   }
 
   async url(): Promise<string> {
@@ -417,14 +542,6 @@ export class DigitalOceanDriver implements Driver {
   }
 
   async sshTarget(): Promise<SshTarget> {
-    return {
-      host: await this.ip(),
-      port: this.config.SSHPort || 22,
-      user: this.config.SSHUser || 'root',
-      keyPath: this.config.SSHKeyPath
-        ? path.join(this.ctx.machineDir, path.basename(this.config.SSHKeyPath))
-        : '',
-      knownHostsPath: path.join(this.ctx.machineDir, 'known_hosts'),
-    };
+    return machineSshTarget(this.config, this.ctx.machineDir, 'root');
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MoorError } from '../../base/errors.js';
-import { plainTextWarning, planSecret } from '../../secrets/index.js';
+import { planSecret } from '../../secrets/index.js';
 import { flagBool, flagString } from '../flag-values.js';
 import type { DriverModule, FlagSpec } from '../types.js';
 import {
@@ -11,7 +11,7 @@ import {
   isFlatcarImage,
   orderedConfig,
 } from './config.js';
-import { DigitalOceanDriver } from './driver.js';
+import { DigitalOceanDriver, deferredPlainTextWarnings } from './driver.js';
 
 /** docker-machine's digitalocean flags, names and env vars unchanged; current defaults. */
 export const flags: FlagSpec[] = [
@@ -86,6 +86,7 @@ export const flags: FlagSpec[] = [
     help: 'SSH port',
     envVar: 'DIGITALOCEAN_SSH_PORT',
     default: 22,
+    check: 'port',
   },
   {
     name: 'digitalocean-ssh-key-path',
@@ -176,7 +177,7 @@ const digitalocean: DriverModule = {
       config.AccessToken = '';
       config.AccessTokenRef = keychain.ref;
     } else if (keychain.warning) {
-      ctx.progress.warn(plainTextWarning('The DigitalOcean access token', keychain.warning));
+      deferredPlainTextWarnings.set(ctx, keychain.warning);
     }
     return orderedConfig(config);
   },

@@ -3,8 +3,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { HostNotRunningError, MoorError } from '../../base/errors.js';
 import type { MachineState } from '../../base/state.js';
+import { flagValueProblem, validateHostAddress } from '../../base/validate-input.js';
+import { writeFileAtomic } from '../../store/atomic.js';
 import { type BaseDriverConfig, DEFAULT_ENGINE_PORT, type HostConfig } from '../../store/config.js';
 import { relocate } from '../../store/paths.js';
+import { readRegularFileBytes } from '../../store/regular-file.js';
 import type { Driver, DriverContext, DriverModule, FlagValues, SshTarget } from '../types.js';
 
 /** config.json's Driver object of a generic machine: BaseDriver, then EnginePort and SSHKey. */
@@ -13,6 +16,9 @@ export interface GenericConfig extends BaseDriverConfig {
   /** The key file the user gave (--generic-ssh-key); SSHKeyPath is Moor's copy of it. */
   SSHKey: string;
 }
+
+/** The copy of --generic-ssh-key in the machine directory (libmachine's GetSSHKeyPath name). */
+export const COPIED_KEY = 'id_rsa';
 
 /** docker-machine's GetState dial timeout was 15 s; a live host answers a SYN in milliseconds. */
 const STATE_DIAL_TIMEOUT_MS = 10_000;
@@ -38,6 +44,7 @@ const generic: DriverModule = {
       help: 'Docker engine port',
       default: DEFAULT_ENGINE_PORT,
       envVar: 'GENERIC_ENGINE_PORT',
+      check: 'port',
     },
     {
       name: 'generic-ip-address',
@@ -46,6 +53,7 @@ const generic: DriverModule = {
       default: '',
       envVar: 'GENERIC_IP_ADDRESS',
       required: true,
+      check: 'host-address',
     },
     {
       name: 'generic-ssh-key',
@@ -54,7 +62,14 @@ const generic: DriverModule = {
       default: '',
       envVar: 'GENERIC_SSH_KEY',
     },
-    { name: 'generic-ssh-port', type: 'int', help: 'SSH port', default: 22, envVar: 'GENERIC_SSH_PORT' },
+    {
+      name: 'generic-ssh-port',
+      type: 'int',
+      help: 'SSH port',
+      default: 22,
+      envVar: 'GENERIC_SSH_PORT',
+      check: 'port',
+    },
     {
       name: 'generic-ssh-user',
       type: 'string',
@@ -67,6 +82,8 @@ const generic: DriverModule = {
   configFromFlags(values: FlagValues, base: BaseDriverConfig): GenericConfig {
     const ip = String(values['generic-ip-address'] ?? '').trim();
     if (!ip) throw new MoorError('generic driver requires the --generic-ip-address option');
+    // Up front: `999.1.1.1` or `tcp://…` would otherwise fail minutes later as a DNS error.
+    validateHostAddress(ip, '--generic-ip-address');
     const sshPort = port(values['generic-ssh-port'], 22, 'generic-ssh-port');
     const enginePort = port(values['generic-engine-port'], DEFAULT_ENGINE_PORT, 'generic-engine-port');
     const key = String(values['generic-ssh-key'] ?? '');
@@ -89,11 +106,11 @@ const generic: DriverModule = {
 
 function port(value: unknown, fallback: number, flag: string): number {
   if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+  // The rule the flag declares (check: 'port'), shared with the app's form.
+  if (flagValueProblem('port', value)) {
     throw new MoorError(`invalid value "${String(value)}" for flag --${flag}: not a port number`);
   }
-  return n;
+  return Number(value);
 }
 
 export class GenericDriver implements Driver {
@@ -114,9 +131,42 @@ export class GenericDriver implements Driver {
     ) {
       throw new MoorError(`SSH key does not exist: "${key}"`);
     }
+    if (key) {
+      const { isPublicKeyFile, publicKeyMistake } = await import('../../ssh/index.js');
+      if (await isPublicKeyFile(key)) {
+        throw new MoorError(`--generic-ssh-key "${key}": ${await publicKeyMistake(key)}`);
+      }
+    }
   }
 
-  /** Nothing remote: the key (and its .pub) is copied into the machine directory, 0600. */
+  /**
+   * Before provisioning: waits for the SSH port, saying why it does not answer yet (the CLI's
+   * and the app's progress) and giving up early when waiting cannot help (a name that does not
+   * resolve; a port that keeps refusing, i.e. nothing listens there).
+   */
+  async waitUntilRunning(wait: { tries: number; intervalMs: number }): Promise<void> {
+    const { waitForPort } = await import('../../ssh/index.js');
+    await waitForPort({
+      host: this.config.IPAddress,
+      port: this.config.SSHPort || 22,
+      progress: this.ctx.progress,
+      signal: this.ctx.signal,
+      deadlineMs: wait.tries * wait.intervalMs,
+      intervalMs: wait.intervalMs,
+      dialTimeoutMs: STATE_DIAL_TIMEOUT_MS,
+      hint: (kind) =>
+        kind === 'refused'
+          ? 'is sshd running there, and is --generic-ssh-port right?'
+          : 'check --generic-ip-address (and that the host is up)',
+    });
+  }
+
+  /**
+   * Nothing remote: the key (and its .pub) is copied into the machine directory, 0600, as
+   * `id_rsa` (docker-machine's name for a machine's own key, whatever its type). docker-machine
+   * kept the key's own file name, so a key called key.pem, cert.pem or config.json overwrote the
+   * store's files; config.json records the copy's path, so machines made either way keep working.
+   */
   async create(): Promise<void> {
     const { progress, machineDir } = this.ctx;
     const key = this.config.SSHKey;
@@ -125,12 +175,10 @@ export class GenericDriver implements Driver {
       return;
     }
     progress.step('import-key', 'Importing SSH key...');
-    const copy = path.join(machineDir, path.basename(key));
-    await fs.copyFile(key, copy);
-    await fs.chmod(copy, 0o600);
+    const copy = path.join(machineDir, COPIED_KEY);
+    await writeFileAtomic(copy, await readRegularFileBytes(key), { mode: 0o600 });
     try {
-      await fs.copyFile(`${key}.pub`, `${copy}.pub`);
-      await fs.chmod(`${copy}.pub`, 0o600);
+      await writeFileAtomic(`${copy}.pub`, await readRegularFileBytes(`${key}.pub`), { mode: 0o600 });
     } catch (err) {
       progress.log(`Couldn't copy SSH public key : ${(err as Error).message}`);
     }
@@ -231,6 +279,10 @@ export class GenericDriver implements Driver {
       port: this.config.SSHPort || 22,
       user: this.config.SSHUser || 'root',
       keyPath,
+      keyLabel:
+        keyPath && this.config.SSHKey && keyPath !== this.config.SSHKey
+          ? `${keyPath} (a copy of ${this.config.SSHKey})`
+          : undefined,
       knownHostsPath: path.join(this.ctx.machineDir, 'known_hosts'),
       machineName: this.config.MachineName,
     };

@@ -3,7 +3,8 @@ import type { DriverCatalog, ProgressEvent } from '../../../main/api/contract.js
 import type { Navigate } from '../App.js';
 import { Button, Icon, Spinner } from '../components.js';
 import { type FieldModel, type FormValues, formFields, initialValues, toRequest, validate } from '../form.js';
-import { attempt, type OperationView, useAppState } from '../store.js';
+import { attempt, type OperationView, useAppState, viewingOperation } from '../store.js';
+import { openTerminal } from '../terminals.js';
 
 function Field({
   field,
@@ -128,11 +129,18 @@ function driverDefaults(catalog: DriverCatalog, driver: string): FormValues {
 }
 
 /** Steps of an operation: each 'step' event opens one; the last one is live until the end. */
-function steps(
-  op: OperationView,
-): { at: number; message: string; status: 'done' | 'running' | 'failed' | 'cancelled'; elapsed: number }[] {
+function steps(op: OperationView): {
+  at: number;
+  message: string;
+  status: 'done' | 'running' | 'failed' | 'cancelled';
+  elapsed: number;
+  /** The running step's latest line (address, attempt, last error while it waits). */
+  detail: string;
+}[] {
   const stepEvents = op.log.filter((e) => e.level === 'step');
   const status = op.info.status;
+  const lastStep = op.log.lastIndexOf(stepEvents.at(-1)!);
+  const latest = op.log.slice(lastStep + 1).findLast((e) => e.level !== 'step')?.message ?? '';
   return stepEvents.map((e, i) => {
     const last = i === stepEvents.length - 1;
     const next = stepEvents[i + 1];
@@ -141,7 +149,13 @@ function steps(
     if (last && status === 'running') s = 'running';
     if (last && status === 'failed') s = 'failed';
     if (last && status === 'cancelled') s = 'cancelled';
-    return { at: e.elapsedMs, message: e.message, status: s, elapsed: Math.max(0, end - e.elapsedMs) };
+    return {
+      at: e.elapsedMs,
+      message: e.message,
+      status: s,
+      elapsed: Math.max(0, end - e.elapsedMs),
+      detail: last && s === 'running' ? latest : '',
+    };
   });
 }
 
@@ -154,7 +168,47 @@ function LogLine({ e }: { e: ProgressEvent }) {
   );
 }
 
-function Progress({
+/** After a create: what people do next with a new host. */
+function NextSteps({ machine, navigate }: { machine: string; navigate: Navigate }) {
+  const summary = useAppState((s) => s.machines.find((m) => m.name === machine));
+  const running = summary?.state === 'Running';
+  return (
+    <>
+      <Button
+        kind="primary"
+        icon="target"
+        disabled={!running || summary?.active}
+        onClick={() => void attempt(() => window.moor.setActiveHost({ name: machine }))}
+        testId="use-created"
+      >
+        {summary?.active ? 'Active host' : 'Use as active host'}
+      </Button>
+      {summary?.capabilities.ssh ? (
+        <Button
+          icon="terminal"
+          disabled={!running}
+          onClick={() => {
+            openTerminal(machine);
+            navigate({ view: 'terminals' });
+          }}
+          testId="terminal-created"
+        >
+          Open terminal
+        </Button>
+      ) : null}
+      <Button
+        kind="ghost"
+        icon="server"
+        onClick={() => navigate({ view: 'details', machine })}
+        testId="show-created"
+      >
+        Show {machine}
+      </Button>
+    </>
+  );
+}
+
+export function Progress({
   op,
   onCancel,
   onRetry,
@@ -167,6 +221,9 @@ function Progress({
 }) {
   const logRef = useRef<HTMLDivElement>(null);
   const list = steps(op);
+  const id = op.info.id;
+  // Its end shows here: no toast repeats it.
+  useEffect(() => viewingOperation(id), [id]);
   const status = op.info.status;
   useEffect(() => {
     const el = logRef.current;
@@ -196,7 +253,14 @@ function Progress({
                 <Icon name="x" size={14} />
               )}
             </span>
-            <span className="step-msg">{s.message}</span>
+            <span className="step-msg">
+              {s.message}
+              {s.detail ? (
+                <span className="step-detail" data-testid="step-detail">
+                  {s.detail}
+                </span>
+              ) : null}
+            </span>
             <span className="step-time">{(s.elapsed / 1000).toFixed(1)}s</span>
           </li>
         ))}
@@ -225,16 +289,7 @@ function Progress({
             {op.info.machineKept ? 'Retry provisioning' : 'Retry'}
           </Button>
         ) : null}
-        {status === 'succeeded' ? (
-          <Button
-            kind="primary"
-            icon="server"
-            onClick={() => navigate({ view: 'details', machine: op.info.machine })}
-            testId="show-created"
-          >
-            Show {op.info.machine}
-          </Button>
-        ) : null}
+        {status === 'succeeded' ? <NextSteps machine={op.info.machine} navigate={navigate} /> : null}
       </div>
     </section>
   );
@@ -254,11 +309,12 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
 
   useEffect(() => {
     let live = true;
-    window.moor.listDrivers().then(
-      (c) => {
+    Promise.all([window.moor.listDrivers(), window.moor.settings()]).then(
+      ([c, { settings }]) => {
         if (!live) return;
         setCatalog(c);
-        const first = c.drivers.find((d) => d.name === 'generic') ?? c.drivers[0];
+        // The driver chosen in Settings (generic unless changed).
+        const first = c.drivers.find((d) => d.name === settings.defaultDriver) ?? c.drivers[0];
         if (first) {
           setDriver(first.name);
           setValues(driverDefaults(c, first.name));
@@ -279,20 +335,29 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
   );
   const all = useMemo(() => [...fields.driverFields, ...fields.commonFields], [fields]);
   const running = op?.info.status === 'running';
-  // Errors show once the user tried to submit, then follow every edit.
-  const errors = submitted ? validate(name, all, values) : {};
+  const existing = useAppState((s) => s.machines).map((m) => m.name);
+  const [touched, setTouched] = useState<ReadonlySet<string>>(new Set());
+  const touch = (field: string) => setTouched((prev) => (prev.has(field) ? prev : new Set([...prev, field])));
+  // As the user types: a field's error shows once it was edited; all of them after a submit.
+  const allErrors = validate(name, all, values, existing);
+  const errors = submitted
+    ? allErrors
+    : Object.fromEntries(Object.entries(allErrors).filter(([field]) => touched.has(field)));
 
   const chooseDriver = (next: string) => {
     if (!catalog) return;
     setDriver(next);
     setValues(driverDefaults(catalog, next));
     setSubmitted(false);
+    setTouched(new Set());
   };
-  const setValue = (flag: string, value: string | boolean) =>
+  const setValue = (flag: string, value: string | boolean) => {
+    touch(flag);
     setValues((prev) => ({ ...prev, [flag]: value }));
+  };
 
   const submit = async () => {
-    const found = validate(name, all, values);
+    const found = validate(name, all, values, existing);
     setSubmitted(true);
     setSubmitError('');
     if (Object.keys(found).length) return;
@@ -322,6 +387,16 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
   };
 
   const driverInfo = catalog?.drivers.find((d) => d.name === driver);
+
+  // After a success the form starts over (the progress stays, with its next steps).
+  const succeeded = op?.info.status === 'succeeded';
+  useEffect(() => {
+    if (!succeeded || !catalog) return;
+    setName('');
+    setValues(driverDefaults(catalog, driver));
+    setTouched(new Set());
+    setSubmitted(false);
+  }, [succeeded, catalog, driver]);
 
   return (
     <div className="view">
@@ -370,7 +445,10 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
             <input
               id="machine-name"
               value={name}
-              onChange={(e) => setName(e.target.value)}
+              onChange={(e) => {
+                touch('name');
+                setName(e.target.value);
+              }}
               placeholder="e.g. staging"
               disabled={running}
               autoComplete="off"

@@ -1,9 +1,11 @@
 import { useEffect, useState } from 'react';
-import type { JsonValue, MachineDetails } from '../../../main/api/contract.js';
+import type { MachineDetails } from '../../../main/api/contract.js';
 import type { Navigate } from '../App.js';
 import { Button, Icon, Spinner, StatePill } from '../components.js';
-import { attempt, useAppState } from '../store.js';
-import { MachineActions } from './Hosts.js';
+import { driverFacts, engineGroups } from '../details-model.js';
+import { hostActions } from '../host-actions.js';
+import { attempt, openTasks, useAppState } from '../store.js';
+import { HostActionButton, MachineActions } from './Hosts.js';
 
 function Row({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -14,19 +16,10 @@ function Row({ label, children }: { label: string; children: React.ReactNode }) 
   );
 }
 
-function display(value: JsonValue): string {
-  if (value === null) return '—';
-  if (Array.isArray(value)) return value.length ? value.map((v) => display(v)).join(', ') : '—';
-  if (typeof value === 'object') return JSON.stringify(value);
-  if (value === '') return '—';
-  return String(value);
-}
-
 export function DetailsView({ name, navigate }: { name: string; navigate: Navigate }) {
   const machine = useAppState((s) => s.machines.find((m) => m.name === name));
   const [details, setDetails] = useState<MachineDetails | null>(null);
   const [error, setError] = useState('');
-  const [confirmRemove, setConfirmRemove] = useState(false);
   const stateKey = `${machine?.state}|${machine?.url}|${machine?.busy}`;
   // The latest operation on this machine (regenerate-certs, or its create), with its last line.
   const lastOp = useAppState(
@@ -68,9 +61,8 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
     );
   }
 
-  const engine = details?.engineOptions;
-  const engineEntries =
-    engine && typeof engine === 'object' && !Array.isArray(engine) ? Object.entries(engine) : [];
+  const groups = engineGroups(details?.engineOptions);
+  const facts = driverFacts(machine.driver, details?.config);
 
   return (
     <div className="view" data-testid="details">
@@ -86,14 +78,26 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
         </div>
         <div className="header-tools">
           <MachineActions machine={machine} navigate={navigate} />
+          <Button
+            small
+            icon="folder"
+            title="Show this machine's config.json in the file manager"
+            onClick={() => void attempt(() => window.moor.revealInFolder({ name }))}
+            testId="reveal-folder"
+          >
+            Reveal in folder
+          </Button>
         </div>
       </header>
       {machine.error ? (
-        <div className="banner banner-error">
-          <Icon name="alert" /> {machine.error}
+        <div className="banner banner-error" data-testid="details-error">
+          <Icon name="alert" /> <span className="pre-wrap">{machine.error}</span>
         </div>
       ) : null}
-      {error ? <div className="banner banner-error">{error}</div> : null}
+      {/* A config that did not load fails inspect with the same words: say it once. */}
+      {error && !machine.error && machine.busy !== 'creating' ? (
+        <div className="banner banner-error">{error}</div>
+      ) : null}
       {lastOp && (lastOp.info.status === 'running' || lastOp.info.status === 'failed') ? (
         <div
           className={`banner ${lastOp.info.status === 'failed' ? 'banner-error' : 'banner-info'}`}
@@ -105,7 +109,7 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
               ? lastOp.info.error
               : (lastOp.log.filter((e) => e.level === 'step').at(-1)?.message ?? 'Working…')}
           </span>
-          {lastOp.info.status === 'failed' && lastOp.info.machineKept && machine.canSsh ? (
+          {lastOp.info.status === 'failed' && lastOp.info.machineKept && machine.capabilities.ssh ? (
             <Button
               small
               kind="primary"
@@ -117,6 +121,25 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
               Provision again
             </Button>
           ) : null}
+          {lastOp.info.status === 'running' ? (
+            <Button
+              small
+              kind="danger"
+              icon="x"
+              onClick={() => void attempt(() => window.moor.cancelCreate({ operationId: lastOp.info.id }))}
+              testId="cancel-operation"
+            >
+              Cancel
+            </Button>
+          ) : null}
+          <button
+            type="button"
+            className="link"
+            onClick={() => openTasks(lastOp.info.id)}
+            data-testid="operation-show-task"
+          >
+            Show log
+          </button>
         </div>
       ) : null}
 
@@ -143,15 +166,39 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
           </dl>
         </section>
 
-        <section className="card">
-          <h2>Engine options</h2>
-          <dl>
-            {engineEntries.map(([k, v]) => (
-              <Row key={k} label={k}>
-                <span className="mono small">{display(v)}</span>
-              </Row>
-            ))}
-          </dl>
+        <section className="card" data-testid="engine-options">
+          {facts.length ? (
+            <>
+              <h2>{machine.driver} host</h2>
+              <dl data-testid="driver-facts">
+                {facts.map((f) => (
+                  <Row key={f.field} label={f.label}>
+                    <span className="mono small" title={`config.json Driver.${f.field}`}>
+                      {f.value}
+                    </span>
+                  </Row>
+                ))}
+              </dl>
+            </>
+          ) : null}
+          <h2>Docker engine</h2>
+          {groups.length === 0 ? (
+            <p className="subtle small">Docker's defaults: nothing was changed at create.</p>
+          ) : null}
+          {groups.map((g) => (
+            <div key={g.title} className="fact-group">
+              <h3 className="fact-title">{g.title}</h3>
+              <dl>
+                {g.facts.map((f) => (
+                  <Row key={f.field} label={f.label}>
+                    <span className="mono small" title={`config.json HostOptions.EngineOptions.${f.field}`}>
+                      {f.value}
+                    </span>
+                  </Row>
+                ))}
+              </dl>
+            </div>
+          ))}
         </section>
       </div>
 
@@ -167,7 +214,7 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
             >
               Regenerate
             </Button>
-            {machine.canSsh ? (
+            {machine.capabilities.ssh ? (
               <Button
                 small
                 icon="restart"
@@ -220,52 +267,27 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
         <div className="card-title">
           <div>
             <h2>Danger zone</h2>
-            <p className="subtle">
-              Kill stops the host without a clean shutdown. Remove deletes the host and its resources.
+            <p className="subtle" data-testid="removes-what">
+              {machine.capabilities.actions.includes('kill')
+                ? 'Kill powers the host off without a clean shutdown. '
+                : ''}
+              {machine.capabilities.removes
+                ? `Remove deletes ${machine.capabilities.removes}, and Moor's local record of it.`
+                : "Remove deletes only Moor's local record (configuration, certificates, keys); the host itself is left as it is."}
             </p>
           </div>
           <div className="actions">
-            <Button
-              small
-              icon="bolt"
-              disabled={machine.busy !== null || machine.state !== 'Running'}
-              onClick={() => void attempt(() => window.moor.kill({ name }))}
-            >
-              Kill
-            </Button>
-            {confirmRemove ? (
-              <>
-                <Button
-                  small
-                  kind="danger"
-                  icon="trash"
-                  onClick={() =>
-                    // Leave the view only once the host is gone; a failure shows and keeps it.
-                    void attempt(async () => {
-                      await window.moor.remove({ name });
-                      navigate({ view: 'hosts' });
-                    })
-                  }
-                  testId="confirm-remove"
-                >
-                  Remove {name}
-                </Button>
-                <Button small kind="ghost" onClick={() => setConfirmRemove(false)}>
-                  Cancel
-                </Button>
-              </>
-            ) : (
-              <Button
-                small
-                kind="danger"
-                icon="trash"
-                disabled={machine.busy !== null}
-                onClick={() => setConfirmRemove(true)}
-                testId="remove"
-              >
-                Remove…
-              </Button>
-            )}
+            {hostActions(machine)
+              .filter((i) => i.action === 'kill' || i.action === 'remove')
+              .map((item) => (
+                <HostActionButton
+                  key={item.action}
+                  item={item}
+                  machine={machine}
+                  navigate={navigate}
+                  kind={item.action === 'remove' ? 'danger' : 'default'}
+                />
+              ))}
           </div>
         </div>
       </section>

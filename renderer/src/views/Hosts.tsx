@@ -1,83 +1,97 @@
 import { useState } from 'react';
 import type { MachineSummary } from '../../../main/api/contract.js';
-import { machineActions } from '../../../main/app/tray-template.js';
 import type { Navigate } from '../App.js';
 import { Button, Empty, Icon, StatePill } from '../components.js';
-import { attempt, useAppState } from '../store.js';
-import { openTerminal } from '../terminals.js';
+import { firstLine, type HostActionItem, hostActions, menuActions, primaryAction } from '../host-actions.js';
+import { runHostAction } from '../host-commands.js';
+import { ActionMenu } from '../menu.js';
+import { useAppState } from '../store.js';
 
+const ICONS: Partial<Record<HostActionItem['action'], string>> = {
+  start: 'play',
+  stop: 'stop',
+  restart: 'restart',
+  kill: 'bolt',
+  terminal: 'terminal',
+  use: 'target',
+  details: 'info',
+  remove: 'trash',
+};
+
+/** One action as a button; its accessible name says which host ("Stop web"). */
+export function HostActionButton({
+  item,
+  machine,
+  navigate,
+  kind,
+}: {
+  item: HostActionItem;
+  machine: MachineSummary;
+  navigate: Navigate;
+  kind?: 'primary' | 'default' | 'danger';
+}) {
+  const label = item.action === 'use' ? 'Use' : item.label.replace('…', '');
+  return (
+    <Button
+      small
+      kind={kind}
+      icon={ICONS[item.action]}
+      disabled={!item.enabled}
+      ariaLabel={`${item.action === 'use' ? 'Use as active host:' : label} ${machine.name}`}
+      title={item.action === 'use' ? 'Make this the active Docker host' : undefined}
+      onClick={() => void runHostAction(item.action, machine, navigate)}
+      testId={`${item.action}-${machine.name}`}
+    >
+      {item.action === 'remove' ? 'Remove…' : label}
+    </Button>
+  );
+}
+
+/** Every action the driver offers, as buttons (the Details header). */
 export function MachineActions({ machine, navigate }: { machine: MachineSummary; navigate: Navigate }) {
-  const can = machineActions(machine);
-  const moor = window.moor;
-  const name = machine.name;
+  const items = hostActions(machine).filter((i) => i.action !== 'details' && i.action !== 'remove');
   return (
     <div className="actions">
-      {can.start || machine.state !== 'Running' ? (
-        <Button
-          small
-          icon="play"
-          disabled={!can.start}
-          title="Start"
-          onClick={() => void attempt(() => moor.start({ name }))}
-          testId={`start-${name}`}
-        >
-          Start
-        </Button>
-      ) : (
-        <Button
-          small
-          icon="stop"
-          disabled={!can.stop}
-          title="Stop"
-          onClick={() => void attempt(() => moor.stop({ name }))}
-          testId={`stop-${name}`}
-        >
-          Stop
-        </Button>
-      )}
-      <Button
-        small
-        icon="restart"
-        disabled={!can.restart}
-        title="Restart"
-        onClick={() => void attempt(() => moor.restart({ name }))}
-      >
-        Restart
-      </Button>
-      <Button
-        small
-        icon="terminal"
-        title="Open an SSH terminal"
-        disabled={!can.terminal}
-        onClick={() => {
-          openTerminal(name);
-          navigate({ view: 'terminals' });
-        }}
-        testId={`terminal-${name}`}
-      >
-        Terminal
-      </Button>
-      <Button
-        small
-        icon="star"
-        kind={machine.active ? 'primary' : 'default'}
-        title={machine.active ? 'This is the active Docker host' : 'Make this the active Docker host'}
-        disabled={machine.active || machine.state !== 'Running' || machine.busy !== null}
-        onClick={() => void attempt(() => moor.setActiveHost({ name }))}
-        testId={`use-${name}`}
-      >
-        {machine.active ? 'Active' : 'Use'}
-      </Button>
+      {items.map((item) => (
+        <HostActionButton key={item.action} item={item} machine={machine} navigate={navigate} />
+      ))}
     </div>
   );
+}
+
+/** The row's actions: one primary button and the ⋯ menu with the rest. */
+function RowActions({ machine, navigate }: { machine: MachineSummary; navigate: Navigate }) {
+  const primary = primaryAction(machine);
+  return (
+    <div className="row-actions">
+      {primary.action === 'details' ? null : (
+        <HostActionButton item={primary} machine={machine} navigate={navigate} />
+      )}
+      <ActionMenu
+        label={`More actions for ${machine.name}`}
+        items={menuActions(machine)}
+        onChoose={(item) => void runHostAction(item.action, machine, navigate)}
+        testId={`more-${machine.name}`}
+        itemTestId={(item) => `${item.action}-${machine.name}`}
+      />
+    </div>
+  );
+}
+
+/** Name, driver or state contains the filter text (case-insensitive). */
+export function matchesFilter(m: MachineSummary, filter: string): boolean {
+  const f = filter.trim().toLowerCase();
+  if (!f) return true;
+  return [m.name, m.driver, m.state, m.busy ?? ''].some((v) => v.toLowerCase().includes(f));
 }
 
 export function HostsView({ navigate }: { navigate: Navigate }) {
   const machines = useAppState((s) => s.machines);
   const ready = useAppState((s) => s.ready);
   const [filter, setFilter] = useState('');
-  const shown = machines.filter((m) => m.name.toLowerCase().includes(filter.toLowerCase()));
+  const shown = machines.filter((m) => matchesFilter(m, filter));
   const running = machines.filter((m) => m.state === 'Running').length;
+  const open = (m: MachineSummary) => navigate({ view: 'details', machine: m.name });
 
   return (
     <div className="view">
@@ -91,7 +105,13 @@ export function HostsView({ navigate }: { navigate: Navigate }) {
         <div className="header-tools">
           <label className="search">
             <Icon name="search" size={14} />
-            <input placeholder="Filter hosts" value={filter} onChange={(e) => setFilter(e.target.value)} />
+            <input
+              aria-label="Filter hosts by name, driver or state"
+              placeholder="Filter hosts"
+              value={filter}
+              onChange={(e) => setFilter(e.target.value)}
+              data-testid="host-filter"
+            />
           </label>
           <Button kind="primary" icon="plus" onClick={() => navigate({ view: 'create' })} testId="new-host">
             Create host
@@ -109,56 +129,101 @@ export function HostsView({ navigate }: { navigate: Navigate }) {
       ) : (
         <div className="card table-card">
           <table className="hosts" data-testid="host-list">
+            <colgroup>
+              <col className="col-name" />
+              <col className="col-driver" />
+              <col className="col-state" />
+              <col className="col-url" />
+              <col className="col-docker" />
+              <col className="col-actions" />
+            </colgroup>
             <thead>
               <tr>
                 <th>Name</th>
-                <th>Driver</th>
+                <th className="col-driver">Driver</th>
                 <th>State</th>
-                <th>URL</th>
-                <th>Docker</th>
-                <th className="right">Actions</th>
+                <th className="col-url">URL</th>
+                <th className="col-docker">Docker</th>
+                <th className="right">
+                  <span className="visually-hidden">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
               {shown.map((m) => (
-                <tr key={m.name} data-testid={`host-${m.name}`} className={m.active ? 'is-active' : ''}>
-                  <td>
+                <tr
+                  key={m.name}
+                  data-testid={`host-${m.name}`}
+                  className={m.active ? 'is-active' : ''}
+                  // The whole row opens Details; its buttons and menu stop the click.
+                  onClick={(e) => {
+                    if (!(e.target as HTMLElement).closest('button, a, input')) open(m);
+                  }}
+                >
+                  <td className="cell-name">
                     <button
                       type="button"
                       className="link name"
-                      onClick={() => navigate({ view: 'details', machine: m.name })}
+                      onClick={() => open(m)}
+                      data-testid={`open-${m.name}`}
+                      title={`Details of ${m.name}`}
                     >
+                      <span className="name-text">{m.name}</span>
                       {m.active ? (
-                        <span className="active-mark" title="Active Docker host">
-                          <Icon name="star" size={13} />
+                        <span className="badge badge-active" title="The active Docker host">
+                          active
+                        </span>
+                      ) : null}
+                    </button>
+                    <div className="row-sub">
+                      {m.error ? (
+                        <span className="row-error" title={m.error} data-testid={`error-${m.name}`}>
+                          <Icon name="alert" size={12} />
+                          <span className="ellipsis">{firstLine(m.error)}</span>
                         </span>
                       ) : (
-                        <span className="active-mark placeholder" />
+                        <span className="row-facts mono">
+                          <span className="narrow-only">{m.driver || '—'} · </span>
+                          {m.url || (m.state === 'Running' ? '' : 'no URL while not running')}
+                        </span>
                       )}
-                      {m.name}
-                    </button>
-                    {m.error ? (
-                      <div className="row-error" title={m.error}>
-                        <Icon name="alert" size={12} /> {m.error}
-                      </div>
-                    ) : null}
+                    </div>
                   </td>
-                  <td>
+                  <td className="col-driver">
                     <span className="tag">{m.driver || '—'}</span>
                   </td>
                   <td>
                     <StatePill machine={m} />
-                    {m.stoppedByUser && m.state === 'Stopped' ? <span className="hint"> by you</span> : null}
+                    {m.stoppedByUser && m.state === 'Stopped' ? (
+                      <span className="hint" title="Stopped from Moor: nothing starts it again by itself">
+                        {' '}
+                        by you
+                      </span>
+                    ) : null}
                   </td>
-                  <td className="mono url">{m.url || <span className="subtle">—</span>}</td>
-                  <td className="mono">{m.dockerVersion || <span className="subtle">—</span>}</td>
+                  <td className="mono url col-url ellipsis" title={m.url}>
+                    {m.url || <span className="subtle">—</span>}
+                  </td>
+                  <td className="mono col-docker ellipsis" title={m.dockerVersion}>
+                    {m.dockerVersion || <span className="subtle">—</span>}
+                  </td>
                   <td className="right">
-                    <MachineActions machine={m} navigate={navigate} />
+                    <RowActions machine={m} navigate={navigate} />
                   </td>
                 </tr>
               ))}
             </tbody>
           </table>
+          {shown.length === 0 && machines.length > 0 ? (
+            <div className="empty-filter" data-testid="empty-filter">
+              <p>
+                No host matches “<strong>{filter}</strong>”.
+              </p>
+              <Button small onClick={() => setFilter('')}>
+                Clear filter
+              </Button>
+            </div>
+          ) : null}
         </div>
       )}
     </div>

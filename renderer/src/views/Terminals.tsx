@@ -4,14 +4,19 @@ import { notify, useAppState } from '../store.js';
 import {
   closeTab,
   copySelection,
+  FONT_SIZE,
   fitTab,
   getActiveKey,
+  getFontSize,
   getTabs,
   mountTab,
   openTerminal,
   pasteInto,
   reattach,
+  reconnect,
+  runShortcut,
   selectTab,
+  setFontSize,
   subscribeTabs,
   type TerminalTab,
   tabsVersion,
@@ -65,17 +70,30 @@ export function TerminalsView({ visible }: { visible: boolean }) {
   const sessions = useAppState((s) => s.terminals);
   const machines = useAppState((s) => s.machines);
   const [menu, setMenu] = useState<Menu | null>(null);
+  const menuRef = useRef<HTMLDivElement>(null);
   const [query, setQuery] = useState('');
   const [newFor, setNewFor] = useState('');
   const active = tabs.find((t) => t.key === activeKey) ?? null;
   const detached = sessions.filter((s) => !tabs.some((t) => t.id === s.id));
-  const sshMachines = machines.filter((m) => m.canSsh && m.state === 'Running');
+  const sshMachines = machines.filter((m) => m.capabilities.ssh && m.state === 'Running');
 
   useEffect(() => {
     if (!menu) return;
     const close = () => setMenu(null);
+    // Esc closes the menu and gives the keyboard back to the terminal.
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      e.preventDefault();
+      setMenu(null);
+      menu.tab.term.focus();
+    };
     window.addEventListener('click', close);
-    return () => window.removeEventListener('click', close);
+    window.addEventListener('keydown', onKey, true);
+    menuRef.current?.querySelector<HTMLButtonElement>('button:not(:disabled)')?.focus();
+    return () => {
+      window.removeEventListener('click', close);
+      window.removeEventListener('keydown', onKey, true);
+    };
   }, [menu]);
 
   useEffect(() => {
@@ -95,7 +113,10 @@ export function TerminalsView({ visible }: { visible: boolean }) {
             aria-selected={t.key === activeKey}
             className={`tab${t.key === activeKey ? ' selected' : ''} tab-${t.status}`}
             onClick={() => selectTab(t.key)}
-            onKeyDown={(e) => e.key === 'Enter' && selectTab(t.key)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') selectTab(t.key);
+              else if (runShortcut(e)) e.preventDefault();
+            }}
             data-testid={`tab-${t.key}`}
           >
             <span className="tab-dot" />
@@ -165,16 +186,64 @@ export function TerminalsView({ visible }: { visible: boolean }) {
               title="Close tab, keep the session running"
               onClick={() => closeTab(active, false)}
             />
+            <fieldset className="zoom" aria-label="Font size">
+              <Button
+                small
+                kind="ghost"
+                ariaLabel="Smaller text"
+                title="Smaller text (Ctrl+-)"
+                disabled={getFontSize() <= FONT_SIZE.min}
+                onClick={() => setFontSize(getFontSize() - 1)}
+                testId="zoom-out"
+              >
+                A−
+              </Button>
+              <span className="small subtle" data-testid="font-size">
+                {getFontSize()}px
+              </span>
+              <Button
+                small
+                kind="ghost"
+                ariaLabel="Larger text"
+                title="Larger text (Ctrl+=)"
+                disabled={getFontSize() >= FONT_SIZE.max}
+                onClick={() => setFontSize(getFontSize() + 1)}
+                testId="zoom-in"
+              >
+                A+
+              </Button>
+            </fieldset>
             <Button
               small
-              icon="x"
-              kind="danger"
-              title="End session"
-              onClick={() => closeTab(active, true)}
-              testId="end-session"
-            >
-              End
-            </Button>
+              icon="plus"
+              kind="ghost"
+              ariaLabel={`New terminal on ${active.machine}`}
+              title={`New terminal on ${active.machine}`}
+              onClick={() => openTerminal(active.machine)}
+              testId="new-terminal-same-host"
+            />
+            {active.status === 'exited' || active.status === 'failed' ? (
+              <Button
+                small
+                kind="primary"
+                icon="restart"
+                onClick={() => reconnect(active)}
+                testId="reconnect"
+              >
+                Reconnect
+              </Button>
+            ) : (
+              <Button
+                small
+                icon="x"
+                kind="danger"
+                title="End session"
+                onClick={() => closeTab(active, true)}
+                testId="end-session"
+              >
+                End
+              </Button>
+            )}
           </div>
         ) : null}
       </div>
@@ -233,7 +302,13 @@ export function TerminalsView({ visible }: { visible: boolean }) {
       </div>
 
       {menu ? (
-        <div className="context-menu" style={{ left: menu.x, top: menu.y }} role="menu">
+        <div
+          ref={menuRef}
+          className="context-menu"
+          style={{ left: menu.x, top: menu.y }}
+          role="menu"
+          data-testid="terminal-menu"
+        >
           <button
             type="button"
             disabled={!menu.tab.term.hasSelection()}

@@ -1,5 +1,7 @@
-// TEST-ONLY. Injected into the page (before the app's scripts) as window.moor: the same typed
-// contract object the Electron preload exposes, carried over the bridge's WebSocket instead of IPC.
+// TEST-ONLY (and `npm run preview`). Injected into the page (before the app's scripts) as
+// window.moor: the same typed contract object the Electron preload exposes, carried over the
+// bridge's WebSocket instead of IPC. The tests build it with the token in the URL; the preview's
+// copy has none and takes it from the page's #token=… (so the served script holds no secret).
 import { createApiClient } from '../../../main/api/client.js';
 
 declare const __MOOR_BRIDGE_URL__: string;
@@ -15,7 +17,14 @@ interface Pushed {
   payload: unknown;
 }
 
-const socket = new WebSocket(__MOOR_BRIDGE_URL__);
+function bridgeUrl(): string {
+  const url = new URL(__MOOR_BRIDGE_URL__);
+  const fromPage = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (!url.searchParams.has('token') && fromPage) url.searchParams.set('token', fromPage);
+  return url.href;
+}
+
+const socket = new WebSocket(bridgeUrl());
 const opened = new Promise<void>((resolve, reject) => {
   socket.addEventListener('open', () => resolve(), { once: true });
   socket.addEventListener('error', () => reject(new Error('bridge connection failed')), { once: true });

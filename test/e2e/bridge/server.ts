@@ -32,6 +32,11 @@ const TYPES: Record<string, string> = {
 export interface Bridge {
   /** http://127.0.0.1:PORT/index.html */
   url: string;
+  /**
+   * With `preview`: the page for a browser of one's own, the token in its fragment (never sent
+   * to the server, never in the served script): http://127.0.0.1:PORT/index.html#token=…
+   */
+  previewUrl: string;
   /** The script to inject with page.addInitScript (defines window.moor over the WebSocket). */
   initScript: string;
   /** Connected pages. */
@@ -52,7 +57,20 @@ async function pageClient(wsUrl: string): Promise<string> {
   return out.outputFiles[0]!.text;
 }
 
-export async function startBridge(services: AppServices): Promise<Bridge> {
+/** Where the preview's client script is served (a same-origin script: the page's CSP allows it). */
+const PREVIEW_CLIENT = '/moor-bridge-client.js';
+
+export interface BridgeOptions {
+  /**
+   * `npm run preview`: index.html loads the bridge client itself (no test injects it), and the
+   * client takes the token from the page's URL fragment.
+   */
+  preview?: boolean;
+  /** 0 (default) picks a free port. */
+  port?: number;
+}
+
+export async function startBridge(services: AppServices, options: BridgeOptions = {}): Promise<Bridge> {
   const token = randomBytes(24).toString('hex');
   // A private copy: another test run rebuilding dist/ must not pull the page from under us.
   const copy = await mkdtemp(path.join(os.tmpdir(), 'moor-renderer-'));
@@ -60,11 +78,17 @@ export async function startBridge(services: AppServices): Promise<Bridge> {
   const rendererDir = await realpath(copy);
   const sockets = new Set<WebSocket>();
   let origin = '';
+  let previewClient = '';
 
   const server = http.createServer(async (req, res) => {
     try {
       // decodeURIComponent throws on a bad escape: inside the try, that is a 404, not a crash.
       const rel = decodeURIComponent(new URL(req.url ?? '/', origin).pathname);
+      if (options.preview && rel === PREVIEW_CLIENT) {
+        res.writeHead(200, { 'content-type': TYPES['.js']!, 'cache-control': 'no-store' });
+        res.end(previewClient);
+        return;
+      }
       const file = path.join(rendererDir, rel === '/' ? 'index.html' : rel);
       const inside = path.relative(rendererDir, file);
       if (inside.startsWith('..') || path.isAbsolute(inside)) {
@@ -77,6 +101,9 @@ export async function startBridge(services: AppServices): Promise<Bridge> {
         body = body
           .toString('utf8')
           .replace("connect-src 'none'", `connect-src ${origin.replace('http', 'ws')}`);
+        // Before the app's (deferred, module) script: window.moor exists when it runs.
+        if (options.preview)
+          body = body.replace('<script', `<script src="${PREVIEW_CLIENT}"></script>\n    <script`);
       }
       res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
       res.end(body);
@@ -84,7 +111,10 @@ export async function startBridge(services: AppServices): Promise<Bridge> {
       res.writeHead(404).end();
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
   const address = server.address();
   if (!address || typeof address !== 'object') throw new Error('bridge: no address');
   origin = `http://127.0.0.1:${address.port}`;
@@ -127,8 +157,10 @@ export async function startBridge(services: AppServices): Promise<Bridge> {
   });
 
   const initScript = await pageClient(`${origin.replace('http', 'ws')}/bridge?token=${token}`);
+  if (options.preview) previewClient = await pageClient(`${origin.replace('http', 'ws')}/bridge`);
   return {
     url: `${origin}/index.html`,
+    previewUrl: `${origin}/index.html#token=${token}`,
     initScript,
     connections: () => sockets.size,
     async close() {

@@ -14,9 +14,20 @@ const FIRST = ipv4ToNumber('127.0.20.1');
 const LAST = ipv4ToNumber('127.0.29.254');
 const LEASE_DIR = path.join(os.tmpdir(), 'moor-do-emulator-leases');
 
-export async function leaseAddress(skip: ReadonlySet<string> = new Set()): Promise<string> {
+/** Another emulator's range (the EC2 front's and the google emulator's instances); the lease files are shared. */
+export interface AddressRange {
+  first: string;
+  last: string;
+}
+
+export async function leaseAddress(
+  skip: ReadonlySet<string> = new Set(),
+  range?: AddressRange,
+): Promise<string> {
   await fs.mkdir(LEASE_DIR, { recursive: true });
-  for (let n = FIRST; n <= LAST; n++) {
+  const first = range ? ipv4ToNumber(range.first) : FIRST;
+  const last = range ? ipv4ToNumber(range.last) : LAST;
+  for (let n = first; n <= last; n++) {
     const address = numberToIpv4(n);
     if (address.endsWith('.0') || address.endsWith('.255') || skip.has(address)) continue;
     const file = path.join(LEASE_DIR, address);
@@ -32,7 +43,9 @@ export async function leaseAddress(skip: ReadonlySet<string> = new Set()): Promi
       }
     }
   }
-  throw new Error('no free emulated droplet address in 127.0.20.1–127.0.29.254');
+  throw new Error(
+    `no free emulated address in ${range ? `${range.first}–${range.last}` : '127.0.20.1–127.0.29.254'}`,
+  );
 }
 
 export async function releaseAddress(address: string): Promise<void> {

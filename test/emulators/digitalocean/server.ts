@@ -1,6 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { readBody } from '../http-body.js';
 import { type AddressRelay, leaseAddress, releaseAddress, startAddressRelay } from './addresses.js';
 import { FakeHostBackend, type HostBackend, type HostHandle, TestHostBackend } from './backends.js';
 
@@ -187,6 +189,16 @@ export class DigitalOceanEmulator {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly usage = new Map<string, { count: number; windowStart: number }>();
   private readonly options: Required<Omit<EmulatorOptions, 'backend' | 'tokens'>>;
+  /**
+   * Called for every authenticated API request before it is handled and again after (phase
+   * 'after', the resource made): answering 'drop' closes the connection there without an answer,
+   * unhandled before. The fault suite kills the `moor create` process from here, at an exact step.
+   */
+  onRequest?: (
+    request: { index: number; method: string; path: string },
+    phase: 'before' | 'after',
+  ) => Promise<'drop' | undefined> | 'drop' | undefined;
+  private apiRequests = 0;
   /** Errors of background work (host boots, removals), for tests to assert none happened. */
   readonly backgroundErrors: string[] = [];
 
@@ -363,6 +375,8 @@ export class DigitalOceanEmulator {
     }
     log.body = body;
 
+    const step = { index: this.apiRequests++, method, path };
+    if ((await this.onRequest?.(step, 'before')) === 'drop') return void res.socket?.destroy();
     const fault = this.takeFault(method, path);
     if (fault?.delayMs) await delay(fault.delayMs);
     if (fault?.drop && !fault.afterCommit) return void res.socket?.destroy();
@@ -392,6 +406,7 @@ export class DigitalOceanEmulator {
 
     try {
       const [status, result] = await this.route(method, path, body, url.searchParams);
+      if ((await this.onRequest?.(step, 'after')) === 'drop') return void res.socket?.destroy();
       if (fault?.drop) return void res.socket?.destroy();
       if (fault?.status && fault.afterCommit) {
         return fail(
@@ -472,6 +487,7 @@ export class DigitalOceanEmulator {
       if (!b && method === 'GET') {
         const list = [...this.droplets.values()]
           .filter((x) => !query.get('name') || x.name === query.get('name'))
+          .filter((x) => !query.get('tag_name') || x.tags.includes(query.get('tag_name')!))
           .map((x) => this.dropletBody(x));
         return [200, { droplets: list, links: {}, meta: { total: list.length } }];
       }
@@ -840,22 +856,6 @@ function errorIdFor(status: number): string {
       503: 'service_unavailable',
     }[status] ?? 'server_error'
   );
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let data = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      data += chunk;
-    });
-    req.on('end', () => resolve(data));
-    req.on('error', reject);
-  });
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Starts an emulator on 127.0.0.1 (random port). */

@@ -1,10 +1,20 @@
-import type { MachineSummary } from '../../../main/api/contract.js';
+import type { DriverCapabilities, MachineSummary } from '../../../main/api/contract.js';
+import digitalocean from '../../../main/drivers/digitalocean/index.js';
+import generic from '../../../main/drivers/generic/index.js';
+import none from '../../../main/drivers/none/index.js';
 import type { ShellChannel } from '../../../main/ssh/types.js';
 
+/** The capabilities each real driver module declares. */
+export const DRIVER_CAPABILITIES: Record<string, DriverCapabilities> = Object.fromEntries(
+  [digitalocean, generic, none].map((m) => [m.name, m.capabilities]),
+);
+
+/** A machine row; its capabilities are those its driver (default digitalocean: every action) declares. */
 export function machine(name: string, patch: Partial<MachineSummary> = {}): MachineSummary {
+  const driver = patch.driver ?? 'digitalocean';
   return {
     name,
-    driver: 'generic',
+    driver,
     state: 'Running',
     url: `tcp://10.0.0.1:2376`,
     dockerVersion: '24.0.7',
@@ -12,7 +22,7 @@ export function machine(name: string, patch: Partial<MachineSummary> = {}): Mach
     active: false,
     busy: null,
     stoppedByUser: false,
-    canSsh: true,
+    capabilities: DRIVER_CAPABILITIES[driver]!,
     ...patch,
   };
 }

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { DriverCatalog, FlagSpec } from '../../../main/api/contract.js';
+import { silentProgress } from '../../../main/base/progress.js';
+import generic from '../../../main/drivers/generic/index.js';
+import { baseDriverConfig } from '../../../main/store/config.js';
 import {
   fieldLabel,
   formFields,
@@ -25,7 +28,9 @@ const flags: FlagSpec[] = [
   { name: 'generic-flag', type: 'bool', help: 'a switch' },
 ];
 const catalog: DriverCatalog = {
-  drivers: [{ name: 'generic', description: '', provisions: true, flags }],
+  drivers: [
+    { name: 'generic', description: '', provisions: true, capabilities: generic.capabilities, flags },
+  ],
   commonFlags: [{ name: 'engine-opt', type: 'string[]', help: 'opts' }],
   envSet: ['TOKEN'],
 };
@@ -64,6 +69,29 @@ describe('create form model', () => {
     });
     values['generic-ssh-port'] = '2222';
     expect(validate('ok', driverFields, values)).toEqual({});
+  });
+
+  it("applies the CLI's own rules, declared by the real driver's flags, and refuses a name in use", async () => {
+    const real = formFields(
+      { ...catalog, drivers: [{ ...catalog.drivers[0]!, flags: generic.flags }] },
+      'generic',
+    );
+    const values = initialValues(generic.flags);
+    values['generic-ip-address'] = '999.1.2';
+    values['generic-ssh-port'] = '70000';
+    const errors = validate('web', real.driverFields, values, ['web']);
+    expect(errors.name).toBe('A host named "web" already exists');
+    expect(errors['generic-ip-address']).toMatch(/not an IPv4 address/);
+    expect(errors['generic-ssh-port']).toMatch(/not a port number/);
+    // The driver refuses the same value with the same words (one validator).
+    const ctx = { storePath: '/s', machineDir: '/s/machines/web', progress: silentProgress('web'), env: {} };
+    await expect(
+      Promise.resolve().then(() =>
+        generic.configFromFlags({ 'generic-ip-address': '999.1.2' }, baseDriverConfig('web', '/s'), ctx),
+      ),
+    ).rejects.toThrow(errors['generic-ip-address']!);
+    values['generic-ip-address'] = 'tcp://10.0.0.1';
+    expect(validate('new', real.driverFields, values)['generic-ip-address']).toMatch(/is a URL/);
   });
 
   it('sends only what differs from the defaults, typed', () => {

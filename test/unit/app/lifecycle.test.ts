@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { type ActiveHost, EVENT_CHANNEL, type MachineSummary } from '../../../main/api/contract.js';
+import {
+  type ActiveHost,
+  type AppNotification,
+  EVENT_CHANNEL,
+  type MachineSummary,
+} from '../../../main/api/contract.js';
 import {
   type AppLike,
   type AppWindow,
@@ -9,7 +14,9 @@ import {
   startApp,
   type TrayLike,
 } from '../../../main/app/lifecycle.js';
+import type { MenuAction } from '../../../main/app/menu-template.js';
 import { CONTENT_SECURITY_POLICY } from '../../../main/app/policy.js';
+import type { DesktopNotice } from '../../../main/app/schedule-notice.js';
 import type { TrayState } from '../../../main/app/tray.js';
 import type { TrayAction } from '../../../main/app/tray-template.js';
 import type { EventListener } from '../../../main/services/app-services.js';
@@ -123,7 +130,12 @@ class FakeServices implements LifecycleServices {
   disposeCalls = 0;
   disposal = deferred<boolean>();
   terminals = [{ id: 't1', machine: 'alpha', title: 'alpha', startedAt: 0, attached: true, exitCode: null }];
-  listener: EventListener | null = null;
+  private listeners: EventListener[] = [];
+  reported: AppNotification[] = [];
+  /** Pushes an event to every subscriber, as AppServices does. */
+  listener: EventListener = (...args) => {
+    for (const l of this.listeners) l(...args);
+  };
   activeHost: ActiveHost = { machine: null, context: 'default' };
   isBusy = false;
   rows: MachineSummary[] = [machine('alpha')];
@@ -132,8 +144,17 @@ class FakeServices implements LifecycleServices {
     return this.disposal.promise;
   }
   subscribe(listener: EventListener): () => void {
-    this.listener = listener;
+    this.listeners.push(listener);
     return () => {};
+  }
+  /** The user's Notifications setting, reduced to yes/no. */
+  desktop = true;
+  wantsDesktopNotification(): boolean {
+    return this.desktop;
+  }
+  report(notification: AppNotification): void {
+    this.reported.push(notification);
+    this.listener('notify', notification);
   }
   machines(): MachineSummary[] {
     return this.rows;
@@ -156,6 +177,10 @@ class FakeServices implements LifecycleServices {
   }
   async restart({ name }: { name: string }): Promise<void> {
     this.calls.push(`restart ${name}`);
+  }
+  async postponeStop({ name, hours }: { name: string; hours?: number }): Promise<{ until: number }> {
+    this.calls.push(`postpone ${name} ${hours}`);
+    return { until: 0 };
   }
 }
 
@@ -204,8 +229,14 @@ function setup(
   const order: string[] = [];
   const logs: string[] = [];
   const errorBoxes: Array<[string, string]> = [];
+  const notifications: DesktopNotice[] = [];
+  let menuAction: (action: MenuAction) => void = () => {};
   let tray: FakeTray | null = null;
   let onTrayAction: (action: TrayAction) => void = () => {};
+  const notices: Array<{
+    notification: DesktopNotice;
+    handlers: { onAction: (index: number) => void; onClick: () => void };
+  }> = [];
   const started = startApp({
     app,
     session: () => {
@@ -214,6 +245,7 @@ function setup(
     },
     platform: opts.platform ?? 'linux',
     env: opts.env ?? { MOOR_TRAY: '1' },
+    pageUrl: 'file:///app/index.html',
     createServices: async () => {
       order.push('services');
       if (opts.failServices) throw opts.failServices;
@@ -237,9 +269,17 @@ function setup(
       return tray;
     },
     showErrorBox: (title, content) => errorBoxes.push([title, content]),
+    notify: (notification, handlers) => {
+      notifications.push(notification);
+      if (handlers) notices.push({ notification, handlers });
+    },
+    setAppMenu: (onAction) => {
+      menuAction = onAction;
+    },
     log: (m) => logs.push(m),
   });
   return {
+    notices,
     app,
     session,
     services,
@@ -247,9 +287,11 @@ function setup(
     order,
     logs,
     errorBoxes,
+    notifications,
     started,
     tray: () => tray,
     trayAction: (a: TrayAction) => onTrayAction(a),
+    menuAction: (a: MenuAction) => menuAction(a),
     /** Makes the app ready and waits for start-up to finish. */
     ready: async () => {
       app.ready.resolve();
@@ -299,8 +341,18 @@ describe('start-up', () => {
       requestingUrl: 'file:///app/index.html',
     });
     t.session.request!({}, 'media', (g) => granted.push(g), { requestingUrl: 'file:///app/index.html' });
-    expect(granted).toEqual([true, false]);
-    expect(t.session.check!({}, 'clipboard-read', 'https://evil.example')).toBe(false);
+    // Another local file (a page the app was tricked into showing) gets nothing.
+    t.session.request!({}, 'clipboard-read', (g) => granted.push(g), { requestingUrl: 'file:///tmp/x.html' });
+    expect(granted).toEqual([true, false, false]);
+    expect(t.session.check!({}, 'clipboard-read', 'https://evil.example', {})).toBe(false);
+    expect(t.session.check!({}, 'clipboard-read', 'file://', { requestingUrl: 'file:///tmp/x.html' })).toBe(
+      false,
+    );
+    expect(
+      t.session.check!({}, 'clipboard-sanitized-write', 'file://', {
+        requestingUrl: 'file:///app/index.html#/terminals',
+      }),
+    ).toBe(true);
   });
 
   it('a failed start shows an error box and exits 1 (no process without window or tray)', async () => {
@@ -361,6 +413,70 @@ describe('the window', () => {
     await tick();
     expect(t.services.calls).toEqual(['use alpha', 'stop alpha']);
     expect(t.logs.join('\n')).toMatch(/host unreachable/); // reported, not an unhandled rejection
+    // The user hears of it: a notice for the window and a desktop notification.
+    const failed = {
+      level: 'error',
+      title: `Couldn't stop "alpha"`,
+      body: 'host unreachable',
+      machine: 'alpha',
+    };
+    expect(t.services.reported).toEqual([failed]);
+    expect(t.notifications).toEqual([failed]);
+  });
+
+  it('the app menu opens Settings and the task panel in the window', async () => {
+    const t = setup();
+    await t.ready();
+    const win = t.windows[0]!;
+    win.finishLoad();
+    t.menuAction('settings');
+    t.menuAction('tasks');
+    expect(win.sent).toEqual([
+      [EVENT_CHANNEL, 'navigate', { view: 'settings' }],
+      [EVENT_CHANNEL, 'navigate', { view: 'tasks' }],
+    ]);
+  });
+
+  it("shows the services' notices (an operation that ended) as desktop notifications", async () => {
+    const t = setup();
+    await t.ready();
+    const notice = {
+      level: 'error' as const,
+      title: 'Creating "web" failed',
+      body: 'SSH refused',
+      operationId: 'op1',
+    };
+    t.services.listener('notify', notice);
+    expect(t.notifications).toEqual([notice]);
+    // Notifications turned off in Settings: the window still gets the notice, the desktop does not.
+    t.services.desktop = false;
+    t.services.listener('notify', { ...notice, title: 'again' });
+    expect(t.notifications).toEqual([notice]);
+  });
+
+  it('a scheduled stop coming soon is a notification whose "Postpone 1 h" postpones it', async () => {
+    const mac = setup({ platform: 'darwin' });
+    await mac.ready();
+    mac.services.listener!('scheduleStopSoon', {
+      name: 'alpha',
+      at: Date.parse('2026-12-04T18:00:00Z'),
+      postponeHours: 1,
+    });
+    expect(mac.notices).toHaveLength(1);
+    expect(mac.notices[0]!.notification).toMatchObject({
+      title: expect.stringMatching(/^"alpha" stops at \d\d:00$/),
+      actions: ['Postpone 1 h'],
+    });
+    mac.notices[0]!.handlers.onAction(0);
+    expect(mac.services.calls).toEqual(['postpone alpha 1']);
+    // Without buttons (Linux, Windows) the click postpones, and the text says so.
+    const linux = setup({ platform: 'linux' });
+    await linux.ready();
+    linux.services.listener!('scheduleStopSoon', { name: 'alpha', at: 0, postponeHours: 1 });
+    expect(linux.notices[0]!.notification.actions).toEqual([]);
+    expect(linux.notices[0]!.notification.body).toMatch(/Click to postpone the stop by 1 h/);
+    linux.notices[0]!.handlers.onClick();
+    expect(linux.services.calls).toEqual(['postpone alpha 1']);
   });
 
   it('pushed state changes refresh the tray', async () => {

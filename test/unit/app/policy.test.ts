@@ -39,13 +39,19 @@ describe('window policy', () => {
   });
 
   it('grants the clipboard to the app page only, and nothing else', () => {
-    expect(
-      allowPermission('clipboard-read', 'file:///opt/Moor/resources/app.asar/dist/renderer/index.html'),
-    ).toBe(true);
-    expect(allowPermission('clipboard-sanitized-write', 'file:///x/index.html')).toBe(true);
-    expect(allowPermission('clipboard-read', 'https://evil.example')).toBe(false);
-    expect(allowPermission('media', 'file:///x/index.html')).toBe(false);
-    expect(allowPermission('notifications', undefined)).toBe(false);
+    const page = 'file:///opt/Moor/resources/app.asar/dist/renderer/index.html';
+    expect(allowPermission('clipboard-read', page, page)).toBe(true);
+    expect(allowPermission('clipboard-sanitized-write', `${page}#/terminals`, page)).toBe(true);
+    // Any other local file, another origin, a sub-frame of about:blank, no URL at all: refused.
+    expect(allowPermission('clipboard-read', 'file:///home/u/Downloads/evil.html', page)).toBe(false);
+    expect(allowPermission('clipboard-sanitized-write', 'file:///x/index.html', page)).toBe(false);
+    expect(allowPermission('clipboard-read', 'https://evil.example', page)).toBe(false);
+    expect(allowPermission('clipboard-read', 'about:blank', page)).toBe(false);
+    expect(allowPermission('clipboard-read', undefined, page)).toBe(false);
+    // Everything but the clipboard is refused even to the app page.
+    for (const other of ['media', 'notifications', 'geolocation', 'clipboard-write', 'openExternal']) {
+      expect(allowPermission(other, page, page), other).toBe(false);
+    }
   });
 
   it('quits on Linux/Windows when the last window closes unless a tray shows', () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -9,23 +9,26 @@ import {
   TERMINAL_LOW_WATERMARK,
 } from '../../../main/api/contract.js';
 import type { ProgressSink } from '../../../main/base/progress.js';
+import { NO_CAPABILITIES } from '../../../main/drivers/capabilities.js';
 import { AppServices } from '../../../main/services/app-services.js';
 import type { ActiveHostBackend, MachineBackend, MachineRow } from '../../../main/services/backend.js';
+import { filePreferences } from '../../../main/services/preferences.js';
 import { FLUSH_INTERVAL_MS, REPLAY_LIMIT, RingBuffer } from '../../../main/services/terminals.js';
 import { Store } from '../../../main/store/store.js';
-import { FakeShell } from './fixtures.js';
+import { DRIVER_CAPABILITIES, FakeShell } from './fixtures.js';
 
 type Pushed = { [E in keyof MoorEvents]: { event: E; payload: MoorEvents[E] } }[keyof MoorEvents];
 
 function row(name: string, patch: Partial<MachineRow> = {}): MachineRow {
+  const driver = patch.driver ?? 'digitalocean';
   return {
     name,
-    driver: 'generic',
+    driver,
     state: 'Running',
     url: 'tcp://1.2.3.4:2376',
     dockerVersion: '24.0',
     error: '',
-    canSsh: true,
+    capabilities: DRIVER_CAPABILITIES[driver] ?? NO_CAPABILITIES,
     ...patch,
   };
 }
@@ -38,6 +41,8 @@ function setup(opts: { rollback?: () => Promise<void>; disposeTimeoutMs?: number
   let rows = [row('alpha'), row('beta', { state: 'Stopped', url: '', dockerVersion: '' })];
   const calls: string[] = [];
   let listCalls = 0;
+  /** The next power action fails with this error (the driver or the host refused it). */
+  let actionFailure: Error | null = null;
   type Run = {
     sink: ProgressSink;
     signal: AbortSignal;
@@ -57,6 +62,7 @@ function setup(opts: { rollback?: () => Promise<void>; disposeTimeoutMs?: number
           name: 'generic',
           description: 'SSH host',
           provisions: true,
+          capabilities: DRIVER_CAPABILITIES.generic!,
           flags: [
             { name: 'generic-ip-address', type: 'string', help: 'IP' },
             { name: 'token', type: 'string', help: 't', secret: true },
@@ -78,6 +84,9 @@ function setup(opts: { rollback?: () => Promise<void>; disposeTimeoutMs?: number
       }),
     action: async (action, name) => {
       calls.push(`${action} ${name}`);
+      const failure = actionFailure;
+      actionFailure = null;
+      if (failure) throw failure;
       rows = rows.map((r) =>
         r.name === name ? { ...r, state: action === 'stop' || action === 'kill' ? 'Stopped' : 'Running' } : r,
       );
@@ -120,6 +129,7 @@ function setup(opts: { rollback?: () => Promise<void>; disposeTimeoutMs?: number
   };
   const shells: FakeShell[] = [];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'moor-services-'));
+  const revealed: string[] = [];
   const services = new AppServices({
     store: new Store(dir),
     machines,
@@ -131,6 +141,9 @@ function setup(opts: { rollback?: () => Promise<void>; disposeTimeoutMs?: number
     },
     pollIntervalMs: 60_000,
     disposeTimeoutMs: opts.disposeTimeoutMs,
+    revealPath: (file) => {
+      revealed.push(file);
+    },
   });
   const events: Pushed[] = [];
   services.subscribe((event, payload) => events.push({ event, payload } as Pushed));
@@ -144,6 +157,12 @@ function setup(opts: { rollback?: () => Promise<void>; disposeTimeoutMs?: number
       rows = r;
     },
     listCalls: () => listCalls,
+    revealed,
+    machines,
+    active,
+    failNextAction: (err: Error) => {
+      actionFailure = err;
+    },
     externalSwitch: (next: ActiveHost) => {
       current = next;
       activeListener?.(next);
@@ -229,6 +248,44 @@ describe('machine list', () => {
     await t.services.start({ name: 'alpha' });
     alpha = (await t.services.listMachines()).find((m) => m.name === 'alpha')!;
     expect(alpha).toMatchObject({ state: 'Running', stoppedByUser: false });
+  });
+
+  it('a failed action never changes recorded intent', async () => {
+    await t.services.init();
+    t.failNextAction(new Error('droplet is locked'));
+    await expect(t.services.stop({ name: 'alpha' })).rejects.toThrow(/droplet is locked/);
+    let alpha = (await t.services.listMachines()).find((m) => m.name === 'alpha')!;
+    expect(alpha).toMatchObject({ state: 'Running', stoppedByUser: false, busy: null });
+    // A stop that worked marks it; a start that then fails leaves the mark (nothing may restart it).
+    await t.services.stop({ name: 'alpha' });
+    t.failNextAction(new Error('timed out'));
+    await expect(t.services.start({ name: 'alpha' })).rejects.toThrow(/timed out/);
+    alpha = (await t.services.listMachines()).find((m) => m.name === 'alpha')!;
+    expect(alpha.stoppedByUser).toBe(true);
+  });
+
+  it("refuses an action the machine's driver cannot do, before anything runs", async () => {
+    t.setRows([
+      row('gen', { driver: 'generic' }),
+      row('url', { driver: 'none' }),
+      row('broken', { driver: '', state: 'Error', error: 'config.json: bad JSON' }),
+    ]);
+    await t.services.init();
+    const before = t.events.length;
+    await expect(t.services.stop({ name: 'gen' })).rejects.toThrow(
+      /Can't stop "gen": the generic driver cannot stop a machine \(Moor did not make this host/,
+    );
+    await expect(t.services.kill({ name: 'gen' })).rejects.toThrow(/generic driver cannot kill/);
+    await expect(t.services.restart({ name: 'url' })).rejects.toThrow(/none driver cannot restart/);
+    await expect(t.services.start({ name: 'broken' })).rejects.toThrow(/configuration did not load/);
+    await expect(t.services.start({ name: 'ghost' })).rejects.toThrow(/does not exist/);
+    expect(t.calls.filter((c) => /^(start|stop|restart|kill) /.test(c))).toEqual([]);
+    expect(t.events.slice(before)).toEqual([]); // never shown busy
+    const gen = (await t.services.listMachines()).find((m) => m.name === 'gen')!;
+    expect(gen.stoppedByUser).toBe(false);
+    // What it can do still works.
+    await t.services.restart({ name: 'gen' });
+    expect(t.calls).toContain('restart gen');
   });
 
   it('shows the busy state while an action runs', async () => {
@@ -406,6 +463,113 @@ describe('provisioning a kept machine', () => {
     });
   });
 
+  it('a rolled-back create is gone from the list when its end is told (not one poll later)', async () => {
+    await t.services.init();
+    const { operationId } = await t.services.createMachine({ name: 'ghost', driver: 'generic', flags: {} });
+    // A poll during the create saw its directory.
+    t.setRows([row('alpha'), row('ghost', { state: '', url: '' })]);
+    await t.services.refresh();
+    t.setRows([row('alpha')]);
+    let listedAtEnd: string[] | null = null;
+    t.services.subscribe((...[event, payload]) => {
+      if (event === 'createProgress' && payload.operation.status !== 'running') {
+        listedAtEnd = t.services.machines().map((m) => m.name);
+      }
+    });
+    await t.services.cancelCreate({ operationId });
+    await vi.waitFor(() => expect(listedAtEnd).not.toBeNull());
+    expect(listedAtEnd).toEqual(['alpha']);
+  });
+
+  it('a create that fails (however long after it started) is notified; a cancel is not', async () => {
+    await t.services.init();
+    const notices = () => t.events.filter((e) => e.event === 'notify').map((e) => e.payload);
+    const { operationId } = await t.services.createMachine({ name: 'late', driver: 'generic', flags: {} });
+    t.createRun().reject(new Error('Error creating machine: ssh refused'));
+    await vi.waitFor(() => expect(notices()).toHaveLength(1));
+    expect(notices()[0]).toEqual({
+      level: 'error',
+      title: 'Creating "late" failed',
+      body: 'Error creating machine: ssh refused',
+      operationId,
+      machine: 'late',
+    });
+    const second = await t.services.createMachine({ name: 'late2', driver: 'generic', flags: {} });
+    await t.services.cancelCreate({ operationId: second.operationId });
+    await vi.waitFor(async () => {
+      const op = (await t.services.snapshot()).operations.find((o) => o.id === second.operationId)!;
+      expect(op.status).toBe('cancelled');
+    });
+    expect(notices()).toHaveLength(1);
+    const third = await t.services.createMachine({ name: 'fine', driver: 'generic', flags: {} });
+    t.createRun().resolve();
+    await vi.waitFor(() => expect(notices()).toHaveLength(2));
+    expect(notices()[1]).toMatchObject({
+      level: 'info',
+      title: '"fine" is ready',
+      operationId: third.operationId,
+    });
+  });
+
+  it('keeps settings (file-backed), checks them, and filters desktop notifications by them', async () => {
+    const file = path.join(t.dir, 'prefs', 'preferences.json');
+    let login = false;
+    const s = new AppServices({
+      store: new Store(t.dir),
+      machines: t.machines,
+      active: t.active,
+      openShell: async () => {
+        throw new Error('no shells here');
+      },
+      preferences: filePreferences(file),
+      loginItem: { get: () => login, set: (v) => (login = v) },
+      version: '1.2.3',
+    });
+    await s.init();
+    try {
+      expect((await s.settings()).settings).toEqual({
+        openAtLogin: false,
+        defaultDriver: 'generic',
+        notifications: 'all',
+      });
+      expect((await s.settings()).about).toMatchObject({ version: '1.2.3', storePath: t.dir });
+      await s.updateSettings({ notifications: 'failures', openAtLogin: true });
+      expect(login).toBe(true);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+        defaultDriver: 'generic',
+        notifications: 'failures',
+      });
+      expect(s.wantsDesktopNotification({ level: 'info', title: 'x', body: '' })).toBe(false);
+      expect(s.wantsDesktopNotification({ level: 'error', title: 'x', body: '' })).toBe(true);
+      await expect(s.updateSettings({ defaultDriver: 'virtualbox' })).rejects.toThrow(
+        /Driver "virtualbox" not found/,
+      );
+      // Read back by the next start; a broken file means the defaults.
+      expect(await filePreferences(file).load()).toEqual({
+        defaultDriver: 'generic',
+        notifications: 'failures',
+      });
+      writeFileSync(file, '{ not json');
+      expect(await filePreferences(file).load()).toEqual({ defaultDriver: 'generic', notifications: 'all' });
+    } finally {
+      await s.dispose();
+    }
+    // Without a login item (Linux builds) the setting says so and cannot be changed.
+    expect((await t.services.settings()).settings.openAtLogin).toBeNull();
+    await expect(t.services.updateSettings({ openAtLogin: true })).rejects.toThrow(/not available/);
+  });
+
+  it("reveals a machine's config.json (or its folder) and refuses unknown machines", async () => {
+    await t.services.init();
+    const store = new Store(t.dir);
+    mkdirSync(store.machineDir('alpha'), { recursive: true });
+    expect(await t.services.revealInFolder({ name: 'alpha' })).toEqual({ path: store.machineDir('alpha') });
+    writeFileSync(store.configPath('alpha'), '{');
+    expect(await t.services.revealInFolder({ name: 'alpha' })).toEqual({ path: store.configPath('alpha') });
+    expect(t.revealed).toEqual([store.machineDir('alpha'), store.configPath('alpha')]);
+    await expect(t.services.revealInFolder({ name: 'ghost' })).rejects.toThrow(/does not exist/);
+  });
+
   it('provisioning can be cancelled, keeps the machine, and refuses unknown machines', async () => {
     await t.services.init();
     await expect(t.services.provisionMachine({ name: 'nope' })).rejects.toThrow(/does not exist/);
@@ -417,6 +581,21 @@ describe('provisioning a kept machine', () => {
       expect(op).toMatchObject({ status: 'cancelled', machineKept: true });
     });
     expect((await t.services.listMachines()).some((m) => m.name === 'alpha')).toBe(true);
+  });
+});
+
+describe('regenerateCerts', () => {
+  it('refuses a machine that does not exist without marking it busy or starting an operation', async () => {
+    await t.services.init();
+    await expect(t.services.regenerateCerts({ name: 'nope' })).rejects.toThrow(
+      'Docker machine "nope" does not exist',
+    );
+    const snapshot = await t.services.snapshot();
+    expect(snapshot.operations.filter((o) => o.machine === 'nope')).toEqual([]);
+    expect((await t.services.listMachines()).some((m) => m.name === 'nope')).toBe(false);
+    // A machine that exists still gets its operation.
+    const { operationId } = await t.services.regenerateCerts({ name: 'alpha' });
+    expect(operationId).toBeTruthy();
   });
 });
 

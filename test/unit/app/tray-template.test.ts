@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  machineActionStates,
   machineActions,
   type TrayItem,
   trayIconState,
   trayTemplate,
 } from '../../../main/app/tray-template.js';
+import { NO_CAPABILITIES } from '../../../main/drivers/capabilities.js';
 import { machine } from './fixtures.js';
 
 const onMachine = (name: string) => ({ machine: name, context: name });
@@ -30,11 +32,13 @@ describe('trayTemplate', () => {
     );
   });
 
-  it('has a radio group of default plus every running machine, the active one checked', () => {
+  it('has a radio group of default plus every machine, the active one checked, the unusable ones saying why', () => {
     const radios = menu.filter((i) => i.type === 'radio');
-    expect(radios.map((r) => [r.label, r.checked])).toEqual([
-      ['default (local engine)', false],
-      ['alpha', true],
+    expect(radios.map((r) => [r.label, r.checked, r.enabled])).toEqual([
+      ['default (local engine)', false, true],
+      ['alpha', true, true],
+      ['beta (stopped)', false, false],
+      ['gamma (starting…)', false, false],
     ]);
     expect(radios[0]!.action).toEqual({ kind: 'use', name: null });
     expect(radios[1]!.action).toEqual({ kind: 'use', name: 'alpha' });
@@ -74,7 +78,7 @@ describe('trayTemplate', () => {
     );
     expect(radios.map((r) => [r.label, r.checked, r.enabled])).toEqual([
       ['default (local engine)', false, true],
-      ['old', true, false],
+      ['old (stopped)', true, false],
     ]);
   });
 
@@ -145,19 +149,66 @@ describe('trayTemplate', () => {
 });
 
 describe('machineActions', () => {
-  it('offers nothing for driver none, busy or transitional machines', () => {
-    const none = { start: false, stop: false, restart: false, terminal: false };
-    expect(machineActions(machine('n', { driver: 'none' }))).toEqual(none);
-    expect(machineActions(machine('b', { busy: 'stopping' }))).toEqual(none);
-    expect(machineActions(machine('s', { state: 'Stopping' }))).toEqual(none);
+  const nothing = { start: false, stop: false, restart: false, kill: false, terminal: false };
+  it('offers nothing for busy or transitional machines', () => {
+    expect(machineActions(machine('b', { busy: 'stopping' }))).toEqual(nothing);
+    expect(machineActions(machine('s', { state: 'Stopping' }))).toEqual(nothing);
+  });
+  it('offers only what the driver declares: none nothing, generic restart + terminal, digitalocean all', () => {
+    expect(machineActions(machine('n', { driver: 'none' }))).toEqual(nothing);
+    expect(machineActionStates(machine('n', { driver: 'none', state: 'Stopped' })).start.offered).toBe(false);
+    const generic = machineActionStates(machine('g', { driver: 'generic' }));
+    expect(
+      Object.entries(generic)
+        .filter(([, s]) => s.offered)
+        .map(([a]) => a),
+    ).toEqual(['restart', 'terminal']);
+    // A stopped generic host cannot be started by Moor: Start is not even offered.
+    expect(machineActionStates(machine('g', { driver: 'generic', state: 'Stopped' })).start).toEqual({
+      offered: false,
+      enabled: false,
+    });
+    expect(machineActions(machine('d', { driver: 'digitalocean' }))).toEqual({
+      start: false,
+      stop: true,
+      restart: true,
+      kill: true,
+      terminal: true,
+    });
+  });
+  it('offers nothing on a machine whose config did not load (no driver, no capabilities)', () => {
+    const broken = machine('x', { driver: '', state: 'Error', capabilities: NO_CAPABILITIES });
+    expect(machineActions(broken)).toEqual(nothing);
   });
   it('offers a terminal only on a running machine with SSH', () => {
     expect(machineActions(machine('r', { state: 'Running' })).terminal).toBe(true);
-    expect(machineActions(machine('r', { state: 'Running', canSsh: false })).terminal).toBe(false);
+    expect(machineActions(machine('r', { driver: 'none', state: 'Running' })).terminal).toBe(false);
     expect(machineActions(machine('s', { state: 'Stopped' })).terminal).toBe(false);
   });
   it('lets an errored machine be started', () => {
     expect(machineActions(machine('e', { state: 'Error' })).start).toBe(true);
+  });
+});
+
+describe('tray offers per machine', () => {
+  const submenu = (m: ReturnType<typeof machine>) =>
+    labels(trayTemplate([m], onDefault, false).find((i) => i.type === 'submenu')!.submenu!);
+  it('lists only the actions the driver can do', () => {
+    expect(submenu(machine('do'))).toEqual([
+      'Start',
+      'Stop',
+      'Restart',
+      'Open terminal',
+      '--separator',
+      'Show in window',
+    ]);
+    expect(submenu(machine('g', { driver: 'generic' }))).toEqual([
+      'Restart',
+      'Open terminal',
+      '--separator',
+      'Show in window',
+    ]);
+    expect(submenu(machine('n', { driver: 'none' }))).toEqual(['Show in window']);
   });
 });
 

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseFacts } from '../../../main/provision/index.js';
@@ -9,6 +9,7 @@ import {
   configureScript,
   diagnoseScript,
   installScript,
+  makeStageDirScript,
   parseSections,
   probeScript,
   removeEngineConfigScript,
@@ -127,15 +128,16 @@ describe('upgradeScript', () => {
 describe('configureScript', () => {
   const base = {
     hostname: 'gen',
+    stageDir: '/root/.moor-stage-x.abc',
     files: [
-      { staged: '/root/.moor-stage-x-ca.pem', target: '/etc/docker/ca.pem', mode: '0644' as const },
+      { staged: '/root/.moor-stage-x.abc/ca.pem', target: '/etc/docker/ca.pem', mode: '0644' as const },
       {
-        staged: '/root/.moor-stage-x-server-key.pem',
+        staged: '/root/.moor-stage-x.abc/server-key.pem',
         target: '/etc/docker/server-key.pem',
         mode: '0600' as const,
       },
       {
-        staged: '/root/.moor-stage-x-10-machine.conf',
+        staged: '/root/.moor-stage-x.abc/10-machine.conf',
         target: '/etc/systemd/system/docker.service.d/10-machine.conf',
         mode: '0644' as const,
       },
@@ -151,7 +153,7 @@ describe('configureScript', () => {
     const script = configureScript(base);
     assertShellSyntax(script);
     expect(script).toContain(
-      "install -m 0600 '/root/.moor-stage-x-server-key.pem' '/etc/docker/server-key.pem'",
+      "install -m 0600 '/root/.moor-stage-x.abc/server-key.pem' '/etc/docker/server-key.pem'",
     );
     expect(script).toContain('systemctl daemon-reload');
     expect(script).toContain('systemctl reset-failed docker.socket docker.service');
@@ -204,6 +206,30 @@ describe('configureScript', () => {
     );
     // "myXhost-1" must not count as the name (the dot is literal)
     expect(run('127.0.1.1 myXhost-1\n')).toBe('127.0.1.1 my.host-1\n');
+  });
+});
+
+describe('stage directories (the server key on its way to /etc/docker)', () => {
+  it("are private (mode 700), and the probe sweeps this machine's leftovers and old ones of others", () => {
+    const home = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
+    const env = { ...process.env, HOME: home };
+    const sh = (script: string) => execFileSync('sh', ['-s'], { input: script, encoding: 'utf8', env });
+    try {
+      const mine = sh(makeStageDirScript('aaaa')).trim();
+      expect(path.dirname(mine)).toBe(home);
+      expect(path.basename(mine)).toMatch(/^\.moor-stage-aaaa\.\w{10}$/);
+      expect(statSync(mine).mode & 0o777).toBe(0o700);
+      writeFileSync(path.join(mine, 'server-key.pem'), 'key');
+      const othersFresh = sh(makeStageDirScript('bbbb')).trim(); // another machine, provisioning now
+      const othersOld = sh(makeStageDirScript('cccc')).trim();
+      const legacy = path.join(home, '.moor-stage-0123456789ab-server-key.pem'); // loose file, older versions
+      writeFileSync(legacy, 'key');
+      execFileSync('touch', ['-d', '2 hours ago', othersOld, legacy]);
+      sh(probeScript({ stageTag: 'aaaa' }));
+      expect(readdirSync(home)).toEqual([path.basename(othersFresh)]);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
 

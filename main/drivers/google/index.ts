@@ -1,0 +1,225 @@
+import { MoorError } from '../../base/errors.js';
+import { flagBool, flagList, flagString } from '../flag-values.js';
+import type { DriverModule, FlagSpec } from '../types.js';
+import {
+  DEFAULT_DISK_SIZE,
+  DEFAULT_DISK_TYPE,
+  DEFAULT_IMAGE,
+  DEFAULT_MACHINE_TYPE,
+  DEFAULT_NETWORK,
+  DEFAULT_SCOPES,
+  DEFAULT_SERVICE_ACCOUNT,
+  DEFAULT_USER,
+  DEFAULT_ZONE,
+  type GoogleConfig,
+  orderedConfig,
+  validateOpenPort,
+} from './config.js';
+import { GoogleDriver } from './driver.js';
+
+/**
+ * docker-machine's google flags (drivers/google/google.go), names, env vars and help unchanged;
+ * the image default is current. Credentials are not flags: Application Default Credentials
+ * ($GOOGLE_APPLICATION_CREDENTIALS or gcloud's file), as docker-machine read them.
+ */
+export const flags: FlagSpec[] = [
+  { name: 'google-zone', type: 'string', help: 'GCE Zone', envVar: 'GOOGLE_ZONE', default: DEFAULT_ZONE },
+  {
+    name: 'google-machine-type',
+    type: 'string',
+    help: 'GCE Machine Type',
+    envVar: 'GOOGLE_MACHINE_TYPE',
+    default: DEFAULT_MACHINE_TYPE,
+  },
+  {
+    name: 'google-machine-image',
+    type: 'string',
+    help: 'GCE Machine Image Absolute URL',
+    envVar: 'GOOGLE_MACHINE_IMAGE',
+    default: DEFAULT_IMAGE,
+  },
+  {
+    name: 'google-username',
+    type: 'string',
+    help: 'GCE User Name',
+    envVar: 'GOOGLE_USERNAME',
+    default: DEFAULT_USER,
+  },
+  {
+    name: 'google-project',
+    type: 'string',
+    help: 'GCE Project',
+    envVar: 'GOOGLE_PROJECT',
+    default: '',
+    required: true,
+  },
+  {
+    name: 'google-service-account',
+    type: 'string',
+    help: 'GCE Service Account for the VM (email address)',
+    envVar: 'GOOGLE_SERVICE_ACCOUNT',
+    default: DEFAULT_SERVICE_ACCOUNT,
+  },
+  {
+    name: 'google-scopes',
+    type: 'string',
+    help: 'GCE Scopes (comma-separated if multiple scopes)',
+    envVar: 'GOOGLE_SCOPES',
+    default: DEFAULT_SCOPES,
+  },
+  {
+    name: 'google-disk-size',
+    type: 'int',
+    help: 'GCE Instance Disk Size (in GB)',
+    envVar: 'GOOGLE_DISK_SIZE',
+    default: DEFAULT_DISK_SIZE,
+  },
+  {
+    name: 'google-disk-type',
+    type: 'string',
+    help: 'GCE Instance Disk type',
+    envVar: 'GOOGLE_DISK_TYPE',
+    default: DEFAULT_DISK_TYPE,
+  },
+  {
+    name: 'google-network',
+    type: 'string',
+    help: 'Specify network in which to provision vm',
+    envVar: 'GOOGLE_NETWORK',
+    default: DEFAULT_NETWORK,
+  },
+  {
+    name: 'google-subnetwork',
+    type: 'string',
+    help: 'Specify subnetwork in which to provision vm',
+    envVar: 'GOOGLE_SUBNETWORK',
+    default: '',
+  },
+  {
+    name: 'google-address',
+    type: 'string',
+    help: 'GCE Instance External IP',
+    envVar: 'GOOGLE_ADDRESS',
+    default: '',
+  },
+  {
+    name: 'google-preemptible',
+    type: 'bool',
+    help: 'GCE Instance Preemptibility',
+    envVar: 'GOOGLE_PREEMPTIBLE',
+    default: false,
+  },
+  {
+    name: 'google-tags',
+    type: 'string',
+    help: 'GCE Instance Tags (comma-separated)',
+    envVar: 'GOOGLE_TAGS',
+    default: '',
+  },
+  {
+    name: 'google-use-internal-ip',
+    type: 'bool',
+    help: 'Use internal GCE Instance IP rather than public one',
+    envVar: 'GOOGLE_USE_INTERNAL_IP',
+    default: false,
+    configKey: 'UseInternalIP',
+  },
+  {
+    name: 'google-use-internal-ip-only',
+    type: 'bool',
+    help: 'Configure GCE instance to not have an external IP address',
+    envVar: 'GOOGLE_USE_INTERNAL_IP_ONLY',
+    default: false,
+    configKey: 'UseInternalIPOnly',
+  },
+  {
+    name: 'google-use-existing',
+    type: 'bool',
+    help: "Don't create a new VM, use an existing one",
+    envVar: 'GOOGLE_USE_EXISTING',
+    default: false,
+  },
+  {
+    name: 'google-open-port',
+    type: 'string[]',
+    help: 'Make the specified port number accessible from the Internet, e.g, 8080/tcp',
+    default: [],
+    configKey: 'OpenPorts',
+  },
+];
+
+const google: DriverModule = {
+  name: 'google',
+  description:
+    'A Google Compute Engine instance (credentials: $GOOGLE_APPLICATION_CREDENTIALS or gcloud ADC)',
+  capabilities: {
+    actions: ['start', 'stop', 'restart', 'kill'],
+    ssh: true,
+    removes: 'the instance (and its boot disk) and the firewall rule if only it used it',
+    restartReboots: true,
+  },
+  provisions: true,
+  flags,
+
+  configFromFlags(values, base) {
+    const project = flagString(values['google-project']).trim();
+    if (!project) throw new MoorError('no Google Cloud Project name specified (--google-project)');
+    const diskSize = Number(values['google-disk-size'] ?? DEFAULT_DISK_SIZE);
+    if (!Number.isInteger(diskSize) || diskSize < 1) {
+      throw new MoorError(`--google-disk-size "${values['google-disk-size']}" is not a size in GB`);
+    }
+    const openPorts = flagList(values['google-open-port']);
+    for (const port of openPorts) {
+      try {
+        validateOpenPort(port);
+      } catch (err) {
+        throw new MoorError((err as Error).message);
+      }
+    }
+    const zone = flagString(values['google-zone'], DEFAULT_ZONE) || DEFAULT_ZONE;
+    if (!/^[a-z]+-[a-z]+\d+-[a-z]$/.test(zone)) {
+      throw new MoorError(`--google-zone "${zone}" is not a zone name such as us-central1-a`);
+    }
+    const useExisting = flagBool(values['google-use-existing']);
+    const internalOnly = flagBool(values['google-use-internal-ip-only']);
+    const config: GoogleConfig = {
+      ...base,
+      SSHUser: flagString(values['google-username'], DEFAULT_USER) || DEFAULT_USER,
+      SSHPort: 22,
+      Zone: zone,
+      MachineType: flagString(values['google-machine-type'], DEFAULT_MACHINE_TYPE) || DEFAULT_MACHINE_TYPE,
+      MachineImage: (flagString(values['google-machine-image'], DEFAULT_IMAGE) || DEFAULT_IMAGE).replace(
+        /^https:\/\/(www|compute)\.googleapis\.com\/compute\/v1\/projects\//,
+        '',
+      ),
+      DiskType: flagString(values['google-disk-type'], DEFAULT_DISK_TYPE) || DEFAULT_DISK_TYPE,
+      Address: flagString(values['google-address']).trim(),
+      Network: flagString(values['google-network'], DEFAULT_NETWORK) || DEFAULT_NETWORK,
+      Subnetwork: flagString(values['google-subnetwork']),
+      Preemptible: flagBool(values['google-preemptible']),
+      // docker-machine: an instance without an external address is reached on its internal one.
+      UseInternalIP: flagBool(values['google-use-internal-ip']) || internalOnly,
+      UseInternalIPOnly: internalOnly,
+      ServiceAccount:
+        flagString(values['google-service-account'], DEFAULT_SERVICE_ACCOUNT) || DEFAULT_SERVICE_ACCOUNT,
+      Scopes: flagString(values['google-scopes'], DEFAULT_SCOPES) || DEFAULT_SCOPES,
+      DiskSize: diskSize,
+      Project: project,
+      Tags: flagString(values['google-tags']),
+      UseExisting: useExisting,
+      OpenPorts: openPorts.length > 0 ? openPorts : null,
+    };
+    if (config.Address && config.UseInternalIPOnly) {
+      throw new MoorError(
+        '--google-address and --google-use-internal-ip-only exclude each other (no external IP)',
+      );
+    }
+    return orderedConfig(config);
+  },
+
+  open(config, ctx) {
+    return new GoogleDriver(config as GoogleConfig, ctx);
+  },
+};
+
+export default google;
