@@ -228,9 +228,12 @@ export class DigitalOceanEmulator {
 
   async start(port = 0): Promise<string> {
     this.server = http.createServer((req, res) => {
-      this.handle(req, res).catch((err) => {
-        this.send(res, 500, { id: 'server_error', message: String(err), request_id: randomUUID() });
-      });
+      // Tracked so idle() also waits for a request whose client gave up (a timed-out create still lands).
+      void this.track(
+        this.handle(req, res).catch((err) => {
+          this.send(res, 500, { id: 'server_error', message: String(err), request_id: randomUUID() });
+        }),
+      );
     });
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
@@ -249,7 +252,7 @@ export class DigitalOceanEmulator {
     });
   }
 
-  /** Resolves when background work (host boots, power actions, removals) has finished. */
+  /** Resolves when requests being handled and background work (host boots, power actions, removals) have finished. */
   async idle(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
