@@ -124,6 +124,12 @@ export function machineBackend(
       };
     },
 
+    async choices(driver, source, given) {
+      const module = await loadDriver(driver);
+      if (!module.choices) throw new MoorError(`The ${driver} driver has no lists to offer`);
+      return module.choices(source, { env, given });
+    },
+
     async create(request: CreateRequest, sink, signal): Promise<void> {
       const { createMachine } = await import('../core/create.js');
       const module = await loadDriver(request.driver);
