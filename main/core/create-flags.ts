@@ -169,9 +169,13 @@ const FORM_LABELS: Record<string, string> = {
 };
 
 /** The create flags the app's form offers: the shared ones without the legacy Swarm flags. */
-export const FORM_CREATE_FLAGS: FlagSpec[] = SHARED_CREATE_FLAGS.filter((f) => !isLegacySwarmFlag(f.name)).map(
-  (f) => ({ ...f, ...(FORM_LABELS[f.name] ? { label: FORM_LABELS[f.name] } : {}), group: 'advanced' as const }),
-);
+export const FORM_CREATE_FLAGS: FlagSpec[] = SHARED_CREATE_FLAGS.filter(
+  (f) => !isLegacySwarmFlag(f.name),
+).map((f) => ({
+  ...f,
+  ...(FORM_LABELS[f.name] ? { label: FORM_LABELS[f.name] } : {}),
+  group: 'advanced' as const,
+}));
 
 /** A flag's value from its environment variable (docker-machine's EnvVar), parsed for its type. */
 export function flagValueFromEnv(spec: FlagSpec, env: NodeJS.ProcessEnv): FlagValue | undefined {

@@ -13,9 +13,9 @@ import {
   type AppSnapshot,
   type ChoicesRequest,
   type CreateRequest,
-  type DriverChoices,
   DEFAULT_CONTEXT,
   type DriverCatalog,
+  type DriverChoices,
   type InvokeArgs,
   type MachineBusy,
   type MachineDetails,
@@ -374,7 +374,9 @@ export class AppServices implements MoorInvoke {
     const given = Object.fromEntries(
       Object.entries(request.credentials ?? {}).filter(([k, v]) => secretNames.has(k) && v.trim() !== ''),
     );
-    const hash = createHash('sha256').update(JSON.stringify(Object.entries(given).sort())).digest('hex');
+    const hash = createHash('sha256')
+      .update(JSON.stringify(Object.entries(given).sort()))
+      .digest('hex');
     const key = `${driver.name}\0${source}\0${hash}`;
     const cached = this.choicesCache.get(key);
     if (cached && !request.refresh) {

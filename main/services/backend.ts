@@ -18,7 +18,11 @@ export interface MachineBackend {
   list(): Promise<MachineRow[]>;
   drivers(): Promise<DriverCatalog>;
   /** A driver's list for a flag, from its provider (DriverModule.choices); absent: no lists at all. */
-  choices?(driver: string, source: ChoiceSource, given: Readonly<Record<string, string>>): Promise<FlagChoice[]>;
+  choices?(
+    driver: string,
+    source: ChoiceSource,
+    given: Readonly<Record<string, string>>,
+  ): Promise<FlagChoice[]>;
   /** Creates and provisions; on abort or failure the core rolls back (no machine dir, no resources). */
   create(request: CreateRequest, progress: ProgressSink, signal: AbortSignal): Promise<void>;
   action(action: MachineAction, name: string): Promise<void>;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { errorMessage, MoorError } from '../../base/errors.js';
 import { planSecret } from '../../secrets/index.js';
 import { flagBool, flagList, flagString } from '../flag-values.js';
-import type { FlagGroup, DriverModule, FlagSpec, FlagValues } from '../types.js';
+import type { DriverModule, FlagGroup, FlagSpec, FlagValues } from '../types.js';
 import { credentialProvider } from './api.js';
 import {
   type AmazonEc2Config,

@@ -202,7 +202,9 @@ export class DigitalOceanApi {
       );
       const list = res?.[key];
       if (!Array.isArray(list)) {
-        throw new MoorError(`DigitalOcean API GET ${path.replace(/\?.*$/, '')}: the answer has no "${key}" list`);
+        throw new MoorError(
+          `DigitalOcean API GET ${path.replace(/\?.*$/, '')}: the answer has no "${key}" list`,
+        );
       }
       items.push(...(list as T[]));
       if (!res.links?.pages?.next || list.length === 0) return items;

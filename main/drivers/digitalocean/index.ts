@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MoorError } from '../../base/errors.js';
 import { planSecret } from '../../secrets/index.js';
 import { flagBool, flagString } from '../flag-values.js';
-import type { ChoicesContext, ChoiceSource, DriverModule, FlagChoice, FlagSpec } from '../types.js';
+import type { ChoiceSource, ChoicesContext, DriverModule, FlagChoice, FlagSpec } from '../types.js';
 import { DigitalOceanApi } from './api.js';
 import { imageChoices, regionChoices, sizeChoices } from './choices.js';
 import {

@@ -3,7 +3,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { readBody } from '../http-body.js';
-import { type AddressRange, type AddressRelay, leaseAddress, releaseAddress, startAddressRelay } from './addresses.js';
+import {
+  type AddressRange,
+  type AddressRelay,
+  leaseAddress,
+  releaseAddress,
+  startAddressRelay,
+} from './addresses.js';
 import { FakeHostBackend, type HostBackend, type HostHandle, TestHostBackend } from './backends.js';
 
 /**
