@@ -142,7 +142,7 @@ export function ChoiceField({
   }, [open, stale]);
 
   const choices = state.status === 'ready' ? state.choices : [];
-  const shown = useMemo(() => filterChoices(choices, typed ? text : '', text), [choices, typed, text]);
+  const shown = useMemo(() => filterChoices(choices, typed ? text : ''), [choices, typed, text]);
   const selected = choices.find((c) => c.value === text.trim());
   const optionId = (i: number) => `${listId}-${i}`;
 

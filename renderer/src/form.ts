@@ -72,12 +72,12 @@ export function groupFields(fields: readonly FieldModel[]): { common: FieldModel
 }
 
 /**
- * The choices a combobox lists for what is typed: every one while the text is the value already
- * chosen (or empty), else those whose value, label or detail contain every typed word.
+ * The choices a combobox lists for what is typed: all of them for no query (the list was just
+ * opened on the current value), else those whose value, label or detail contain every typed word.
  */
-export function filterChoices(choices: readonly FlagChoice[], query: string, value: string): FlagChoice[] {
+export function filterChoices(choices: readonly FlagChoice[], query: string): FlagChoice[] {
   const q = query.trim().toLowerCase();
-  if (!q || query === value) return [...choices];
+  if (!q) return [...choices];
   const words = q.split(/\s+/);
   return choices.filter((c) => {
     const text = `${c.value} ${c.label} ${c.detail}`.toLowerCase();
