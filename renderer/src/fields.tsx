@@ -236,9 +236,10 @@ export function ChoiceField({
         >
           <span aria-hidden="true">{open ? '▴' : '▾'}</span>
         </button>
-        {open ? (
+        {/* A failed fetch shows below the field instead (with its retry). */}
+        {open && state.status !== 'failed' ? (
           <div className="combo-popup" data-testid={`${id}-list`}>
-            {state.status === 'loading' ? (
+            {state.status === 'loading' || state.status === 'idle' ? (
               <div className="combo-status">
                 <Spinner /> Loading {sourceName}…
               </div>

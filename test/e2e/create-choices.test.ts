@@ -4,7 +4,7 @@
  * size are chosen by searching (sizes with prices), the image by keyboard, the create succeeds
  * with exactly those values; a missing or wrong token shows the provider's error inline with a
  * retry while the field still takes free text. Addresses: 127.0.45.x (emulator on .1, droplets
- * from .10). Screenshots: create-form-digitalocean, create-size-picker.
+ * from .10). Screenshots: create-form, create-size-picker, create-choices-error.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -120,6 +120,9 @@ describe('create form: DigitalOcean choices from the provider', () => {
     await page.keyboard.press('Escape');
 
     const size = page.getByTestId('flag-digitalocean-size');
+    await page
+      .locator('.field', { has: page.getByTestId('machine-name') })
+      .evaluate((el) => el.scrollIntoView({ block: 'start' }));
     await size.click();
     await expect.poll(() => options('digitalocean-size').count()).toBe(7);
     const texts = await options('digitalocean-size').allTextContents();
@@ -157,11 +160,11 @@ describe('create form: DigitalOcean choices from the provider', () => {
 
   it('creates the droplet with exactly the chosen values', async () => {
     await page.getByTestId('machine-name').fill('do1');
+    // The driver's fields at the top of the window: the chosen region, size (price) and image.
     await page
-      .locator('.view:visible')
-      .first()
-      .evaluate((el) => el.scrollTo(0, 0));
-    await app.screenshot('create-form-digitalocean');
+      .locator('.field', { has: page.getByTestId('machine-name') })
+      .evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    await app.screenshot('create-form');
     await page.getByTestId('create-submit').click();
     await page.getByTestId('create-progress').waitFor();
     await expect
