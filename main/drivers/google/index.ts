@@ -23,7 +23,15 @@ import { GoogleDriver } from './driver.js';
  * ($GOOGLE_APPLICATION_CREDENTIALS or gcloud's file), as docker-machine read them.
  */
 export const flags: FlagSpec[] = [
-  { name: 'google-zone', type: 'string', help: 'GCE Zone', envVar: 'GOOGLE_ZONE', default: DEFAULT_ZONE },
+  {
+    name: 'google-zone',
+    label: 'Zone',
+    group: 'common',
+    type: 'string',
+    help: 'GCE Zone',
+    envVar: 'GOOGLE_ZONE',
+    default: DEFAULT_ZONE,
+  },
   {
     name: 'google-machine-type',
     label: 'Machine type',
