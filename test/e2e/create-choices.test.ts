@@ -4,7 +4,7 @@
  * size are chosen by searching (sizes with prices), the image by keyboard, the create succeeds
  * with exactly those values; a missing or wrong token shows the provider's error inline with a
  * retry while the field still takes free text. Addresses: 127.0.45.x (emulator on .1, droplets
- * from .10). Screenshots: create-form, create-size-picker, create-choices-error.
+ * from .210; host-list.test.ts has .2–.200). Screenshots: create-form, create-size-picker, create-choices-error.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -29,7 +29,8 @@ describe('create form: DigitalOcean choices from the provider', () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'moor-e2e-choices-'));
     emulator = new DigitalOceanEmulator({
       backend: 'test-hosts',
-      addresses: { first: `${NET}.10`, last: `${NET}.60` },
+      // Above host-list.test.ts's hosts (.2–.200), below its "nowhere" (.250) and preview's (.252).
+      addresses: { first: `${NET}.210`, last: `${NET}.240` },
     });
     await emulator.start(0, `${NET}.1`);
     app = await startApp({
