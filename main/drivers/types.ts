@@ -68,6 +68,13 @@ export interface ChoicesContext {
   /** Credential values the form holds, by flag name (a token typed before the host exists). */
   given: Readonly<Record<string, string>>;
   signal?: AbortSignal;
+  /**
+   * The `Driver` objects of this driver's machines in the store, by machine name: their
+   * credentials (plain, or a keychain reference) serve when the form and the environment have none.
+   */
+  stored?: () => Promise<Array<{ name: string; config: BaseDriverConfig }>>;
+  /** The app's secret store, to read a stored machine's keychain reference. */
+  secrets?: SecretStore;
 }
 
 /** A value rule a flag declares: a host address (IPv4/IPv6/DNS name) or a TCP port. */

@@ -12,8 +12,10 @@ import {
   sizeChoices,
 } from '../../main/drivers/digitalocean/choices.js';
 import digitalocean from '../../main/drivers/digitalocean/index.js';
+import type { SecretStore } from '../../main/secrets/types.js';
 import { AppServices } from '../../main/services/app-services.js';
 import { machineBackend } from '../../main/services/wiring.js';
+import { type BaseDriverConfig, baseDriverConfig } from '../../main/store/config.js';
 import { Store } from '../../main/store/store.js';
 import { type DigitalOceanEmulator, startDigitalOceanEmulator } from '../emulators/digitalocean/server.js';
 
@@ -149,6 +151,43 @@ describe('DigitalOcean lists over the API', () => {
       given: {},
     });
     expect(fromEnv.find((c) => c.value === 'ubuntu-24-04-x64')?.label).toBe('Ubuntu 24.04 (LTS) x64');
+  });
+
+  it("else a stored machine's token: in config.json, or behind its keychain reference", async () => {
+    const env = { DIGITALOCEAN_API_URL: emulator.url };
+    const config = (extra: Record<string, string>) =>
+      ({ ...baseDriverConfig('old', '/s'), AccessToken: '', ...extra }) as BaseDriverConfig;
+    const plain = await digitalocean.choices!('regions', {
+      env,
+      given: {},
+      stored: async () => [{ name: 'old', config: config({ AccessToken: emulator.token }) }],
+    });
+    expect(plain.map((c) => c.value)).toContain('ams3');
+    const secrets: SecretStore = {
+      scheme: 'moor-safestorage',
+      description: 'test store',
+      get: async (id) => (id === 'digitalocean-kept' ? emulator.token : null),
+      set: async () => {},
+      delete: async () => {},
+    };
+    const kept = await digitalocean.choices!('sizes', {
+      env,
+      given: {},
+      secrets,
+      stored: async () => [
+        { name: 'gone', config: config({ AccessTokenRef: 'moor-safestorage:digitalocean-missing' }) },
+        { name: 'kept', config: config({ AccessTokenRef: 'moor-safestorage:digitalocean-kept' }) },
+      ],
+    });
+    expect(kept).toHaveLength(7);
+    // A wrong stored token is named in the error.
+    await expect(
+      digitalocean.choices!('regions', {
+        env,
+        given: {},
+        stored: async () => [{ name: 'old', config: config({ AccessToken: 'stale' }) }],
+      }),
+    ).rejects.toThrow(/check the token of machine "old"/);
   });
 });
 

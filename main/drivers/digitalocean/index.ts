@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MoorError } from '../../base/errors.js';
-import { planSecret } from '../../secrets/index.js';
+import { planSecret, readSecret } from '../../secrets/index.js';
 import { flagBool, flagString } from '../flag-values.js';
 import type { ChoiceSource, ChoicesContext, DriverModule, FlagChoice, FlagSpec } from '../types.js';
 import { DigitalOceanApi } from './api.js';
@@ -222,21 +222,43 @@ const digitalocean: DriverModule = {
   choices: listChoices,
 };
 
+/** The token of a DigitalOcean machine already in the store (config.json, or its keychain item). */
+async function storedToken(ctx: ChoicesContext): Promise<{ token: string; source: string } | null> {
+  for (const { name, config } of (await ctx.stored?.()) ?? []) {
+    const c = config as Partial<DigitalOceanConfig>;
+    if (c.AccessToken?.trim())
+      return { token: c.AccessToken.trim(), source: `the token of machine "${name}"` };
+    if (c.AccessTokenRef) {
+      const token = await readSecret(c.AccessTokenRef, { env: ctx.env, injected: ctx.secrets }).catch(
+        () => '',
+      );
+      if (token.trim()) return { token: token.trim(), source: `the keychain token of machine "${name}"` };
+    }
+  }
+  return null;
+}
+
 /**
- * The form's lists, fetched with the token the form holds, else $DIGITALOCEAN_ACCESS_TOKEN. Few
- * retries and a short rate-limit wait: someone is looking at the field (it still takes free text).
+ * The form's lists, fetched with the token the form holds, else $DIGITALOCEAN_ACCESS_TOKEN, else
+ * that of a DigitalOcean machine in the store. Few retries and a short rate-limit wait: someone is
+ * looking at the field (it still takes free text).
  */
 async function listChoices(source: ChoiceSource, ctx: ChoicesContext): Promise<FlagChoice[]> {
   const given = ctx.given['digitalocean-access-token']?.trim();
-  const token = given || ctx.env.DIGITALOCEAN_ACCESS_TOKEN?.trim();
-  if (!token) {
+  const envToken = ctx.env.DIGITALOCEAN_ACCESS_TOKEN?.trim();
+  const found = given
+    ? { token: given, source: 'the access token field' }
+    : envToken
+      ? { token: envToken, source: '$DIGITALOCEAN_ACCESS_TOKEN' }
+      : await storedToken(ctx);
+  if (!found) {
     throw new MoorError(
       `enter an access token (or set $DIGITALOCEAN_ACCESS_TOKEN) to list DigitalOcean's ${source}`,
     );
   }
   const api = new DigitalOceanApi({
-    token,
-    tokenSource: given ? 'the access token field' : '$DIGITALOCEAN_ACCESS_TOKEN',
+    token: found.token,
+    tokenSource: found.source,
     baseUrl: ctx.env.DIGITALOCEAN_API_URL,
     signal: ctx.signal,
     maxRetries: 2,
