@@ -186,6 +186,8 @@ export function ChoiceField({
   };
 
   const sourceName = field.flag.choices ?? 'values';
+  // A failed fetch shows below the field instead (with its retry): no empty popup.
+  const expanded = open && state.status !== 'failed';
   return (
     <div className={`field combo${error ? ' has-error' : ''}`}>
       <label htmlFor={id}>
@@ -197,10 +199,10 @@ export function ChoiceField({
           id={id}
           type="text"
           role="combobox"
-          aria-expanded={open}
+          aria-expanded={expanded}
           aria-controls={listId}
           aria-autocomplete="list"
-          aria-activedescendant={open && shown[active] ? optionId(active) : undefined}
+          aria-activedescendant={expanded && shown[active] ? optionId(active) : undefined}
           value={text}
           placeholder={placeholderOf(field) || `search ${sourceName}`}
           onChange={(e) => {
@@ -222,22 +224,22 @@ export function ChoiceField({
           type="button"
           className="combo-toggle"
           tabIndex={-1}
-          aria-label={`${open ? 'Hide' : 'Show'} the list of ${sourceName}`}
+          aria-label={`${expanded ? 'Hide' : 'Show'} the list of ${sourceName}`}
           onMouseDown={(e) => e.preventDefault()}
           onClick={() => {
-            if (open) setOpen(false);
+            if (expanded) setOpen(false);
             else {
               document.getElementById(id)?.focus();
               openList();
+              if (state.status === 'failed') load(true);
             }
           }}
           disabled={disabled}
           data-testid={`${id}-toggle`}
         >
-          <span aria-hidden="true">{open ? '▴' : '▾'}</span>
+          <span aria-hidden="true">{expanded ? '▴' : '▾'}</span>
         </button>
-        {/* A failed fetch shows below the field instead (with its retry). */}
-        {open && state.status !== 'failed' ? (
+        {expanded ? (
           <div className="combo-popup" data-testid={`${id}-list`}>
             {state.status === 'loading' || state.status === 'idle' ? (
               <div className="combo-status">
