@@ -60,6 +60,11 @@ export interface FlagChoice {
   detail: string;
   /** The provider accepts new machines with it (a region closed to new droplets: false). */
   available: boolean;
+  /**
+   * Offered only together with one of these values of another flag (a size only in some regions):
+   * the form shows it unavailable while that flag holds another value.
+   */
+  onlyWith?: { flag: string; values: string[] };
 }
 
 /** What a driver needs to fetch choices: the environment and the token the form holds, if any. */

@@ -7,7 +7,14 @@
 import { type KeyboardEvent, useEffect, useId, useMemo, useState } from 'react';
 import type { FlagChoice } from '../../main/api/contract.js';
 import { Spinner } from './components.js';
-import { credentialsOf, type FieldModel, type FormValues, filterChoices, groupFields } from './form.js';
+import {
+  choiceAvailability,
+  credentialsOf,
+  type FieldModel,
+  type FormValues,
+  filterChoices,
+  groupFields,
+} from './form.js';
 
 interface FieldProps {
   field: FieldModel;
@@ -114,7 +121,8 @@ export function ChoiceField({
   disabled,
   driver,
   credentials,
-}: FieldProps & { driver: string; credentials: Record<string, string> }) {
+  values,
+}: FieldProps & { driver: string; credentials: Record<string, string>; values: FormValues }) {
   const id = `flag-${field.flag.name}`;
   const listId = `${useId()}-list`;
   const text = String(value);
@@ -141,7 +149,16 @@ export function ChoiceField({
     if (open && stale) load(false);
   }, [open, stale]);
 
-  const choices = state.status === 'ready' ? state.choices : [];
+  const fetched = state.status === 'ready' ? state.choices : null;
+  // Judged with the form's other values: a size not offered in the chosen region cannot be picked.
+  const choices = useMemo(
+    () =>
+      (fetched ?? []).map((c) => {
+        const { available, why } = choiceAvailability(c, values);
+        return why ? { ...c, available, detail: `${c.detail} · ${why}` } : c;
+      }),
+    [fetched, values],
+  );
   const shown = useMemo(() => filterChoices(choices, typed ? text : ''), [choices, typed, text]);
   const selected = choices.find((c) => c.value === text.trim());
   const optionId = (i: number) => `${listId}-${i}`;
@@ -324,7 +341,13 @@ export function FieldList({
           onChange: (v: string | boolean) => onChange(f.flag.name, v),
         };
         return f.choices ? (
-          <ChoiceField key={f.flag.name} {...props} driver={driver} credentials={credentials} />
+          <ChoiceField
+            key={f.flag.name}
+            {...props}
+            driver={driver}
+            credentials={credentials}
+            values={values}
+          />
         ) : (
           <Field key={f.flag.name} {...props} />
         );

@@ -85,6 +85,23 @@ export function filterChoices(choices: readonly FlagChoice[], query: string): Fl
   });
 }
 
+/**
+ * Whether a choice can be picked with the form's other values; `why` says what stands in the way
+ * ("not offered in fra1"). A choice tied to another flag (a size to regions) is judged by its value.
+ */
+export function choiceAvailability(
+  choice: FlagChoice,
+  values: FormValues,
+): { available: boolean; why: string } {
+  if (!choice.available) return { available: false, why: '' };
+  const only = choice.onlyWith;
+  const other = only ? values[only.flag] : undefined;
+  if (only && typeof other === 'string' && other.trim() && !only.values.includes(other.trim())) {
+    return { available: false, why: `not offered in ${other.trim()}` };
+  }
+  return { available: true, why: '' };
+}
+
 /** The secret values the form holds for a driver (its token), sent along to fetch lists. */
 export function credentialsOf(fields: readonly FieldModel[], values: FormValues): Record<string, string> {
   const out: Record<string, string> = {};

@@ -125,7 +125,7 @@ describe('create form: DigitalOcean choices from the provider', () => {
       .locator('.field', { has: page.getByTestId('machine-name') })
       .evaluate((el) => el.scrollIntoView({ block: 'start' }));
     await size.click();
-    await expect.poll(() => options('digitalocean-size').count()).toBe(7);
+    await expect.poll(() => options('digitalocean-size').count()).toBe(8);
     const texts = await options('digitalocean-size').allTextContents();
     // Cheapest first, with hourly and monthly prices; a size no region offers cannot be picked.
     expect(texts[0]).toMatch(/^Basic · 1 vCPU · 512 MB RAM · 10 GB disk\$0\.006\/h · \$4\/mo/);
@@ -133,12 +133,16 @@ describe('create form: DigitalOcean choices from the provider', () => {
     expect(await page.locator('[role=option][data-value="512mb"]').getAttribute('aria-disabled')).toBe(
       'true',
     );
+    // A size the chosen region does not offer is shown, and cannot be picked there.
+    const regional = page.locator('[role=option][data-value="g-2vcpu-8gb"]');
+    expect(await regional.getAttribute('aria-disabled')).toBe('true');
+    expect(await regional.textContent()).toContain('$63/mo · g-2vcpu-8gb · not offered in ams3');
     await size.fill('$18');
     await expect
       .poll(() => options('digitalocean-size').allTextContents())
       .toEqual(['Basic · 2 vCPUs · 2 GB RAM · 60 GB disk$0.027/h · $18/mo · s-2vcpu-2gb']);
     await size.fill('2 vcpus');
-    await expect.poll(() => options('digitalocean-size').count()).toBe(2);
+    await expect.poll(() => options('digitalocean-size').count()).toBe(3);
     await options('digitalocean-size').first().hover();
     await app.screenshot('create-size-picker');
     await page.locator('[role=option][data-value="s-2vcpu-2gb"]').click();

@@ -112,7 +112,8 @@ describe('DigitalOcean lists over the API', () => {
     expect(new Set(regions.map((r) => r.slug)).size).toBe(11);
     expect(gets('/v2/regions')).toBe(6);
     const sizes = await api.listSizes();
-    expect(sizes).toHaveLength(7);
+    expect(sizes).toHaveLength(8);
+    expect(sizes.find((x) => x.slug === 'g-2vcpu-8gb')?.regions).toEqual(['nyc3', 'sfo3']);
     const images = await api.listDistributionImages();
     expect(images.map((i) => i.slug)).toContain('debian-12-x64');
 
@@ -125,7 +126,7 @@ describe('DigitalOcean lists over the API', () => {
       meta: object;
     };
     expect(body.sizes).toHaveLength(3);
-    expect(body.meta).toEqual({ total: 7 });
+    expect(body.meta).toEqual({ total: 8 });
     expect(body.links.pages).toEqual({
       first: `${emulator.url}/v2/sizes?page=1&per_page=3`,
       prev: `${emulator.url}/v2/sizes?page=1&per_page=3`,
@@ -179,7 +180,7 @@ describe('DigitalOcean lists over the API', () => {
         { name: 'kept', config: config({ AccessTokenRef: 'moor-safestorage:digitalocean-kept' }) },
       ],
     });
-    expect(kept).toHaveLength(7);
+    expect(kept).toHaveLength(8);
     // A wrong stored token is named in the error.
     await expect(
       digitalocean.choices!('regions', {

@@ -50,6 +50,7 @@ export function sizeChoices(sizes: readonly DoSize[]): FlagChoice[] {
         .join(' · '),
       detail: [hourlyText(s.price_hourly), monthlyText(s.price_monthly), s.slug].join(' · '),
       available: s.available !== false && (s.regions?.length ?? 1) > 0,
+      ...(s.regions?.length ? { onlyWith: { flag: 'digitalocean-region', values: [...s.regions] } } : {}),
     }));
 }
 

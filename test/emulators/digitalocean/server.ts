@@ -145,6 +145,21 @@ const REGIONS: Array<{ slug: string; name: string; available: boolean }> = [
   { slug: 'syd1', name: 'Sydney 1', available: true },
 ];
 
+/** A size only some regions offer (as DigitalOcean's General Purpose sizes are). */
+const REGIONAL_SIZES: Record<
+  string,
+  { memory: number; vcpus: number; disk: number; price: number; regions: string[] }
+> = {
+  'g-2vcpu-8gb': { memory: 8192, vcpus: 2, disk: 25, price: 63, regions: ['nyc3', 'sfo3'] },
+};
+
+/** The sizes a region offers (none when it takes no new droplets). */
+function regionSizes(region: { slug: string; available: boolean }): string[] {
+  if (!region.available) return [];
+  const regional = Object.entries(REGIONAL_SIZES).filter(([, s]) => s.regions.includes(region.slug));
+  return [...Object.keys(SIZES), ...regional.map(([slug]) => slug)];
+}
+
 /** Sizes DigitalOcean lists but no region offers (GET /v2/sizes shows them with available: false). */
 const RETIRED_SIZES: Record<string, { memory: number; vcpus: number; disk: number; price: number }> = {
   '512mb': { memory: 512, vcpus: 1, disk: 20, price: 5 },
@@ -538,7 +553,7 @@ export class DigitalOceanEmulator {
     const regions = REGIONS.map((r) => ({
       slug: r.slug,
       name: r.name,
-      sizes: r.available ? Object.keys(SIZES) : [],
+      sizes: regionSizes(r),
       available: r.available,
       features: REGION_FEATURES,
     }));
@@ -548,6 +563,7 @@ export class DigitalOceanEmulator {
   private sizesBody(query: URLSearchParams) {
     const sizes = [
       ...Object.entries(SIZES).map(([slug, s]) => sizeBody(slug, s, true)),
+      ...Object.entries(REGIONAL_SIZES).map(([slug, s]) => sizeBody(slug, s, true, s.regions)),
       ...Object.entries(RETIRED_SIZES).map(([slug, s]) => sizeBody(slug, s, false)),
     ];
     return this.page('/v2/sizes', 'sizes', sizes, query);
@@ -628,8 +644,9 @@ export class DigitalOceanEmulator {
     const region = REGIONS.find((r) => r.slug === b.region);
     if (!region) throw unprocessable('You specified an invalid region for Droplet creation.');
     if (!region.available) throw unprocessable('Sorry, this region is not available for new Droplets.');
-    if (typeof b.size !== 'string' || !SIZES[b.size])
+    if (typeof b.size !== 'string' || !(SIZES[b.size] || REGIONAL_SIZES[b.size]))
       throw unprocessable('You specified an invalid size for Droplet creation.');
+    if (!regionSizes(region).includes(b.size)) throw unprocessable('Size is not available in this region.');
     const image = IMAGES.find((i) => i.slug === b.image || i.id === b.image);
     if (!image) throw unprocessable('You specified an invalid image for Droplet creation.');
     const keyRefs = Array.isArray(b.ssh_keys) ? b.ssh_keys : [];
@@ -820,7 +837,7 @@ export class DigitalOceanEmulator {
   }
 
   private dropletBody(d: Droplet) {
-    const size = SIZES[d.size]!;
+    const size = SIZES[d.size] ?? REGIONAL_SIZES[d.size]!;
     const image = IMAGES.find((i) => i.slug === d.image)!;
     const region = REGIONS.find((r) => r.slug === d.region)!;
     const v4 = d.hasIp
@@ -871,7 +888,7 @@ export class DigitalOceanEmulator {
       snapshot_ids: [],
       image: imageBody(image),
       volume_ids: [],
-      size: sizeBody(d.size, size, true),
+      size: sizeBody(d.size, size, true, REGIONAL_SIZES[d.size]?.regions),
       size_slug: d.size,
       networks: { v4, v6 },
       region: {
@@ -879,7 +896,7 @@ export class DigitalOceanEmulator {
         slug: region.slug,
         features: REGION_FEATURES,
         available: region.available,
-        sizes: Object.keys(SIZES),
+        sizes: regionSizes(region),
       },
       tags: d.tags,
       vpc_uuid: '5a4981aa-9653-4bd1-bef5-d6bff52042e4',
@@ -892,6 +909,7 @@ function sizeBody(
   slug: string,
   s: { memory: number; vcpus: number; disk: number; price: number },
   available: boolean,
+  regions = REGIONS.filter((r) => r.available).map((r) => r.slug),
 ) {
   return {
     slug,
@@ -901,9 +919,9 @@ function sizeBody(
     transfer: s.memory >= 2048 ? 2 : 1,
     price_monthly: s.price,
     price_hourly: Number((s.price / 672).toFixed(5)),
-    regions: available ? REGIONS.filter((r) => r.available).map((r) => r.slug) : [],
+    regions: available ? regions : [],
     available,
-    description: 'Basic',
+    description: slug.startsWith('g-') ? 'General Purpose' : 'Basic',
   };
 }
 

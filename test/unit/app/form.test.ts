@@ -10,6 +10,7 @@ import qemu from '../../../main/drivers/qemu/index.js';
 import virtualbox from '../../../main/drivers/virtualbox/index.js';
 import { baseDriverConfig } from '../../../main/store/config.js';
 import {
+  choiceAvailability,
   credentialsOf,
   fieldLabel,
   filterChoices,
@@ -198,5 +199,23 @@ describe('create form model', () => {
     expect(filterChoices(choices, 'basic $18').map((c) => c.value)).toEqual(['s-2vcpu-2gb']);
     expect(filterChoices(choices, ' 1gb ').map((c) => c.value)).toEqual(['s-1vcpu-1gb']);
     expect(filterChoices(choices, 'mars')).toEqual([]);
+  });
+
+  it('judges a choice tied to another flag by that flag’s value (a size in the chosen region)', () => {
+    const size = {
+      value: 'g-2vcpu-8gb',
+      label: 'General Purpose',
+      detail: '$0.094/h',
+      available: true,
+      onlyWith: { flag: 'digitalocean-region', values: ['nyc3', 'sfo3'] },
+    };
+    expect(choiceAvailability(size, { 'digitalocean-region': 'nyc3' })).toEqual({ available: true, why: '' });
+    expect(choiceAvailability(size, { 'digitalocean-region': ' fra1 ' })).toEqual({
+      available: false,
+      why: 'not offered in fra1',
+    });
+    // No region typed yet: nothing to judge by.
+    expect(choiceAvailability(size, { 'digitalocean-region': '' }).available).toBe(true);
+    expect(choiceAvailability({ ...size, available: false }, {}).available).toBe(false);
   });
 });
