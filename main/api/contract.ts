@@ -10,9 +10,27 @@
  */
 import type { ProgressEvent } from '../base/progress.js';
 import type { MachineState } from '../base/state.js';
-import type { DriverCapabilities, FlagSpec, FlagValue, PowerAction } from '../drivers/types.js';
+import type {
+  ChoiceSource,
+  DriverCapabilities,
+  FlagChoice,
+  FlagGroup,
+  FlagSpec,
+  FlagValue,
+  PowerAction,
+} from '../drivers/types.js';
 
-export type { DriverCapabilities, FlagSpec, FlagValue, MachineState, PowerAction, ProgressEvent };
+export type {
+  ChoiceSource,
+  DriverCapabilities,
+  FlagChoice,
+  FlagGroup,
+  FlagSpec,
+  FlagValue,
+  MachineState,
+  PowerAction,
+  ProgressEvent,
+};
 
 /** The Docker context name meaning "no machine": the local engine (or DOCKER_HOST). */
 export const DEFAULT_CONTEXT = 'default';
@@ -82,6 +100,28 @@ export interface DriverCatalog {
   commonFlags: FlagSpec[];
   /** Environment variables set in the app's environment among the flags' envVar (for hints). */
   envSet: string[];
+}
+
+/** What driverChoices asks for: a flag's list from its provider. */
+export interface ChoicesRequest {
+  driver: string;
+  /** A flag of the driver that declares `choices` ("digitalocean-region"). */
+  flag: string;
+  /**
+   * The form's values of the driver's secret flags (the access token typed before the host
+   * exists), by flag name; others are ignored. Absent: the app's environment (and keychain) only.
+   */
+  credentials?: Record<string, string>;
+  /** Ask the provider again instead of answering from the short-lived cache. */
+  refresh?: boolean;
+}
+
+export interface DriverChoices {
+  driver: string;
+  flag: string;
+  choices: FlagChoice[];
+  /** When main fetched them (epoch ms): a cached answer is at most a few minutes old. */
+  fetchedAt: number;
 }
 
 export interface CreateRequest {
@@ -254,6 +294,12 @@ export interface MoorInvoke {
   snapshot(): Promise<AppSnapshot>;
   listMachines(): Promise<MachineSummary[]>;
   listDrivers(): Promise<DriverCatalog>;
+  /**
+   * A flag's values from the provider (DigitalOcean's regions, sizes with prices, images), for
+   * the create form's searchable lists; cached briefly in main. Rejects with the provider's error
+   * (a missing or invalid token, the API down): the form shows it and keeps free text.
+   */
+  driverChoices(request: ChoicesRequest): Promise<DriverChoices>;
   /** Starts a create; progress arrives as `createProgress` events. Resolves with the operation id. */
   createMachine(request: CreateRequest): Promise<{ operationId: string }>;
   /** Aborts a running create; the create rolls back (no machine directory, no cloud resources left). */
@@ -349,6 +395,7 @@ const invokeMethods = [
   'snapshot',
   'listMachines',
   'listDrivers',
+  'driverChoices',
   'createMachine',
   'cancelCreate',
   'start',

@@ -32,6 +32,12 @@ export const invokeSchemas = {
   snapshot: none,
   listMachines: none,
   listDrivers: none,
+  driverChoices: z.strictObject({
+    driver: z.string().min(1).max(100),
+    flag: flagName,
+    credentials: z.record(flagName, z.string().max(10_000)).optional(),
+    refresh: z.boolean().optional(),
+  }),
   createMachine: z.strictObject({
     name,
     driver: z.string().min(1).max(100),

@@ -154,8 +154,28 @@ export function legacySwarmWarning(givenFlags: readonly string[], machine: strin
   );
 }
 
+/** The create form's labels of the shared flags (all in its collapsed "Engine and TLS" part). */
+const FORM_LABELS: Record<string, string> = {
+  'engine-install-url': 'Docker install script URL',
+  'engine-opt': 'Engine options',
+  'engine-insecure-registry': 'Insecure registries',
+  'engine-registry-mirror': 'Registry mirrors',
+  'engine-label': 'Engine labels',
+  'engine-storage-driver': 'Storage driver',
+  'engine-env': 'Engine environment',
+  'swarm-join': 'Join the swarm of manager',
+  'swarm-role': 'Swarm role',
+  'tls-san': 'Extra TLS names (SANs)',
+};
+
 /** The create flags the app's form offers: the shared ones without the legacy Swarm flags. */
-export const FORM_CREATE_FLAGS: FlagSpec[] = SHARED_CREATE_FLAGS.filter((f) => !isLegacySwarmFlag(f.name));
+export const FORM_CREATE_FLAGS: FlagSpec[] = SHARED_CREATE_FLAGS.filter(
+  (f) => !isLegacySwarmFlag(f.name),
+).map((f) => ({
+  ...f,
+  ...(FORM_LABELS[f.name] ? { label: FORM_LABELS[f.name] } : {}),
+  group: 'advanced' as const,
+}));
 
 /** A flag's value from its environment variable (docker-machine's EnvVar), parsed for its type. */
 export function flagValueFromEnv(spec: FlagSpec, env: NodeJS.ProcessEnv): FlagValue | undefined {

@@ -28,6 +28,58 @@ export interface FlagSpec {
    * the user types.
    */
   check?: FlagCheck;
+  /**
+   * The create form's name for the field, in a user's words ("Region", "Access token"); the flag
+   * name and env var stay visible beside it. The CLI's help never shows it (docker-machine's text).
+   */
+  label?: string;
+  /**
+   * Where the create form puts the field: 'common' (shown) or 'advanced' (collapsed). Required
+   * flags are always shown. Default 'advanced'.
+   */
+  group?: FlagGroup;
+  /**
+   * The field's value is one of a list the driver fetches from the provider (DriverModule.choices):
+   * the form offers a searchable list and still takes free text.
+   */
+  choices?: ChoiceSource;
+}
+
+export type FlagGroup = 'common' | 'advanced';
+
+/** A list a driver can fetch from its provider for a flag (regions, sizes with prices, images). */
+export type ChoiceSource = 'regions' | 'sizes' | 'images';
+
+/** One value the provider offers for a flag. */
+export interface FlagChoice {
+  /** What the flag gets (a slug: "nyc3", "s-1vcpu-1gb", "ubuntu-24-04-x64"). */
+  value: string;
+  /** In a user's words: "New York 3", "Basic · 1 vCPU · 1 GB", "Ubuntu 24.04 (LTS) x64". */
+  label: string;
+  /** Secondary text: price and resources of a size ("$0.009/h · $6/mo · 1 vCPU · 1 GB · 25 GB disk"). */
+  detail: string;
+  /** The provider accepts new machines with it (a region closed to new droplets: false). */
+  available: boolean;
+  /**
+   * Offered only together with one of these values of another flag (a size only in some regions):
+   * the form shows it unavailable while that flag holds another value.
+   */
+  onlyWith?: { flag: string; values: string[] };
+}
+
+/** What a driver needs to fetch choices: the environment and the token the form holds, if any. */
+export interface ChoicesContext {
+  env: Record<string, string | undefined>;
+  /** Credential values the form holds, by flag name (a token typed before the host exists). */
+  given: Readonly<Record<string, string>>;
+  signal?: AbortSignal;
+  /**
+   * The `Driver` objects of this driver's machines in the store, by machine name: their
+   * credentials (plain, or a keychain reference) serve when the form and the environment have none.
+   */
+  stored?: () => Promise<Array<{ name: string; config: BaseDriverConfig }>>;
+  /** The app's secret store, to read a stored machine's keychain reference. */
+  secrets?: SecretStore;
 }
 
 /** A value rule a flag declares: a host address (IPv4/IPv6/DNS name) or a TCP port. */
@@ -192,4 +244,6 @@ export interface DriverModule {
     ctx: DriverContext,
   ): BaseDriverConfig | Promise<BaseDriverConfig>;
   open(config: BaseDriverConfig, ctx: DriverContext, host?: HostConfig): Driver;
+  /** Fetches the provider's values for a flag that declares `choices` (the create form's lists). */
+  choices?(source: ChoiceSource, ctx: ChoicesContext): Promise<FlagChoice[]>;
 }

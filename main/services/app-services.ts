@@ -4,16 +4,18 @@
  * operations with progress and cancel, and terminal sessions. No electron import: the Electron
  * glue (main/app) and the test bridge both drive this same object.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   type AboutInfo,
   type ActiveHost,
   type AppNotification,
   type AppSettings,
   type AppSnapshot,
+  type ChoicesRequest,
   type CreateRequest,
   DEFAULT_CONTEXT,
   type DriverCatalog,
+  type DriverChoices,
   type InvokeArgs,
   type MachineBusy,
   type MachineDetails,
@@ -85,6 +87,9 @@ export interface AppServicesOptions {
 }
 
 const MAX_FINISHED_OPERATIONS = 20;
+
+/** How long a provider's list (regions, sizes, images) is answered from main's cache. */
+export const CHOICES_TTL_MS = 5 * 60_000;
 
 /** Whether every promise settled within `ms` (rejections count as settled). */
 async function settledWithin(work: Array<Promise<unknown> | null>, ms: number): Promise<boolean> {
@@ -158,6 +163,8 @@ export class AppServices implements MoorInvoke {
   private pollAgain = false;
   private unwatchActive: (() => void) | null = null;
   private catalog: Promise<DriverCatalog> | null = null;
+  /** Provider lists by driver, flag and credentials (hashed): failures are never kept. */
+  private readonly choicesCache = new Map<string, Promise<DriverChoices>>();
   private disposed = false;
   private disposing: Promise<boolean> | null = null;
   private readonly preferences: PreferencesStore;
@@ -351,6 +358,40 @@ export class AppServices implements MoorInvoke {
       throw err;
     });
     return this.catalog;
+  }
+
+  async driverChoices(request: ChoicesRequest): Promise<DriverChoices> {
+    const catalog = await this.listDrivers();
+    const driver = catalog.drivers.find((d) => d.name === request.driver);
+    if (!driver) throw new MoorError(`Driver "${request.driver}" not found`);
+    const flag = driver.flags.find((f) => f.name === request.flag);
+    if (!flag) throw new MoorError(`The ${driver.name} driver has no flag --${request.flag}`);
+    const source = flag.choices;
+    const backend = this.options.machines;
+    if (!source || !backend.choices) throw new MoorError(`--${flag.name} has no list of values to offer`);
+    // Only the driver's secret flags are passed on (the token the form holds).
+    const secretNames = new Set(driver.flags.filter((f) => f.secret).map((f) => f.name));
+    const given = Object.fromEntries(
+      Object.entries(request.credentials ?? {}).filter(([k, v]) => secretNames.has(k) && v.trim() !== ''),
+    );
+    const hash = createHash('sha256')
+      .update(JSON.stringify(Object.entries(given).sort()))
+      .digest('hex');
+    const key = `${driver.name}\0${source}\0${hash}`;
+    const cached = this.choicesCache.get(key);
+    if (cached && !request.refresh) {
+      const answer = await cached;
+      if (Date.now() - answer.fetchedAt < CHOICES_TTL_MS) return { ...answer, flag: flag.name };
+    }
+    const fetching = backend.choices(driver.name, source, given).then(
+      (choices) => ({ driver: driver.name, flag: flag.name, choices, fetchedAt: Date.now() }),
+      (err: unknown) => {
+        if (this.choicesCache.get(key) === fetching) this.choicesCache.delete(key);
+        throw err;
+      },
+    );
+    this.choicesCache.set(key, fetching);
+    return fetching;
   }
 
   async createMachine(request: CreateRequest): Promise<{ operationId: string }> {

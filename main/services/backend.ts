@@ -5,7 +5,7 @@
  */
 import type { ActiveHost, CreateRequest, DriverCatalog, MachineSummary } from '../api/contract.js';
 import type { ProgressSink } from '../base/progress.js';
-import type { SshTarget } from '../drivers/types.js';
+import type { ChoiceSource, FlagChoice, SshTarget } from '../drivers/types.js';
 import type { ShellChannel } from '../ssh/types.js';
 
 /** One machine as the core reports it (the services add active/busy/stoppedByUser). */
@@ -17,6 +17,12 @@ export interface MachineBackend {
   /** Every machine with its live state; must not hang on a dead host (bounded by the core's timeout). */
   list(): Promise<MachineRow[]>;
   drivers(): Promise<DriverCatalog>;
+  /** A driver's list for a flag, from its provider (DriverModule.choices); absent: no lists at all. */
+  choices?(
+    driver: string,
+    source: ChoiceSource,
+    given: Readonly<Record<string, string>>,
+  ): Promise<FlagChoice[]>;
   /** Creates and provisions; on abort or failure the core rolls back (no machine dir, no resources). */
   create(request: CreateRequest, progress: ProgressSink, signal: AbortSignal): Promise<void>;
   action(action: MachineAction, name: string): Promise<void>;

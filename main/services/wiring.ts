@@ -124,6 +124,16 @@ export function machineBackend(
       };
     },
 
+    async choices(driver, source, given) {
+      const module = await loadDriver(driver);
+      if (!module.choices) throw new MoorError(`The ${driver} driver has no lists to offer`);
+      const stored = async () =>
+        (await store.list()).flatMap((e) =>
+          e.config?.DriverName === driver ? [{ name: e.name, config: e.config.Driver }] : [],
+        );
+      return module.choices(source, { env, given, stored, secrets });
+    },
+
     async create(request: CreateRequest, sink, signal): Promise<void> {
       const { createMachine } = await import('../core/create.js');
       const module = await loadDriver(request.driver);

@@ -2,7 +2,15 @@
  * The create form, generated from a driver's flag metadata: field models, initial values,
  * validation before submit, and the flags sent to main. Pure functions (unit-tested).
  */
-import type { CreateRequest, DriverCatalog, FlagSpec, FlagValue } from '../../main/api/contract.js';
+import type {
+  ChoiceSource,
+  CreateRequest,
+  DriverCatalog,
+  FlagChoice,
+  FlagGroup,
+  FlagSpec,
+  FlagValue,
+} from '../../main/api/contract.js';
 import { flagValueProblem, machineNameProblem } from '../../main/base/validate-input.js';
 
 /** What the inputs hold: text for string/int/string[] (one item per line), booleans for bool. */
@@ -15,6 +23,10 @@ export interface FieldModel {
   /** The value given by an environment variable of the app (so the field may stay empty). */
   fromEnv: boolean;
   required: boolean;
+  /** Shown ('common') or behind "More options" ('advanced'); a required field is always shown. */
+  group: FlagGroup;
+  /** A list the driver fetches from the provider: the field is a searchable combobox. */
+  choices?: ChoiceSource;
 }
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9\-.]*$/;
@@ -39,13 +51,65 @@ export function fieldModel(flag: FlagSpec, driver: string, envSet: readonly stri
           : flag.secret
             ? 'password'
             : 'text';
+  const required = Boolean(flag.required) && !fromEnv;
   return {
     flag,
-    label: fieldLabel(flag, driver),
+    label: flag.label ?? fieldLabel(flag, driver),
     input,
     fromEnv,
-    required: Boolean(flag.required) && !fromEnv,
+    required,
+    group: flag.required || flag.group === 'common' ? 'common' : 'advanced',
+    ...(flag.choices && flag.type === 'string' ? { choices: flag.choices } : {}),
   };
+}
+
+/** A driver's fields as the form lays them out: the common ones shown, the advanced collapsed. */
+export function groupFields(fields: readonly FieldModel[]): { common: FieldModel[]; advanced: FieldModel[] } {
+  return {
+    common: fields.filter((f) => f.group === 'common'),
+    advanced: fields.filter((f) => f.group === 'advanced'),
+  };
+}
+
+/**
+ * The choices a combobox lists for what is typed: all of them for no query (the list was just
+ * opened on the current value), else those whose value, label or detail contain every typed word.
+ */
+export function filterChoices(choices: readonly FlagChoice[], query: string): FlagChoice[] {
+  const q = query.trim().toLowerCase();
+  if (!q) return [...choices];
+  const words = q.split(/\s+/);
+  return choices.filter((c) => {
+    const text = `${c.value} ${c.label} ${c.detail}`.toLowerCase();
+    return words.every((w) => text.includes(w));
+  });
+}
+
+/**
+ * Whether a choice can be picked with the form's other values; `why` says what stands in the way
+ * ("not offered in fra1"). A choice tied to another flag (a size to regions) is judged by its value.
+ */
+export function choiceAvailability(
+  choice: FlagChoice,
+  values: FormValues,
+): { available: boolean; why: string } {
+  if (!choice.available) return { available: false, why: '' };
+  const only = choice.onlyWith;
+  const other = only ? values[only.flag] : undefined;
+  if (only && typeof other === 'string' && other.trim() && !only.values.includes(other.trim())) {
+    return { available: false, why: `not offered in ${other.trim()}` };
+  }
+  return { available: true, why: '' };
+}
+
+/** The secret values the form holds for a driver (its token), sent along to fetch lists. */
+export function credentialsOf(fields: readonly FieldModel[], values: FormValues): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of fields) {
+    const v = values[f.flag.name];
+    if (f.flag.secret && typeof v === 'string' && v.trim()) out[f.flag.name] = v.trim();
+  }
+  return out;
 }
 
 export function initialValue(flag: FlagSpec): string | boolean {

@@ -158,7 +158,7 @@ describe('Moor renderer in Chromium against the real services', () => {
     await page.getByTestId('flag-generic-ssh-key').fill(keyPath);
     await page.getByTestId('toggle-advanced').click();
     await page.getByTestId('flag-engine-install-url').fill('distro');
-    await app.screenshot('create-form');
+    await app.screenshot('create-form-generic');
 
     await page.getByTestId('create-submit').click();
     await page.getByTestId('create-progress').waitFor();

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { errorMessage, MoorError } from '../../base/errors.js';
 import { planSecret } from '../../secrets/index.js';
 import { flagBool, flagList, flagString } from '../flag-values.js';
-import type { DriverModule, FlagSpec, FlagValues } from '../types.js';
+import type { DriverModule, FlagGroup, FlagSpec, FlagValues } from '../types.js';
 import { credentialProvider } from './api.js';
 import {
   type AmazonEc2Config,
@@ -20,13 +20,46 @@ import {
 } from './config.js';
 import { AmazonEc2Driver, deferredPlainTextWarnings } from './driver.js';
 
+/** The create form's label and place of each flag (flags absent here are 'advanced'). */
+const FORM: Record<string, [label: string, group: FlagGroup]> = {
+  'access-key': ['Access key ID', 'common'],
+  'secret-key': ['Secret access key', 'common'],
+  'session-token': ['Session token', 'advanced'],
+  ami: ['Machine image (AMI)', 'common'],
+  region: ['Region', 'common'],
+  'vpc-id': ['VPC ID', 'advanced'],
+  zone: ['Availability zone letter', 'advanced'],
+  'subnet-id': ['Subnet ID', 'advanced'],
+  'security-group-readonly': ['Leave security group rules as they are', 'advanced'],
+  'security-group': ['Security groups', 'advanced'],
+  'open-port': ['Open ports', 'advanced'],
+  tags: ['Tags', 'advanced'],
+  'instance-type': ['Instance type', 'common'],
+  'device-name': ['Root device name', 'advanced'],
+  'root-size': ['Root disk size (GB)', 'common'],
+  'volume-type': ['EBS volume type', 'advanced'],
+  'iam-instance-profile': ['IAM instance profile', 'advanced'],
+  'ssh-user': ['SSH user', 'advanced'],
+  'request-spot-instance': ['Spot instance', 'advanced'],
+  'spot-price': ['Spot price (USD)', 'advanced'],
+  'block-duration-minutes': ['Spot block duration (minutes)', 'advanced'],
+  'private-address-only': ['Private address only', 'advanced'],
+  'use-private-address': ['Connect over the private address', 'advanced'],
+  monitoring: ['CloudWatch monitoring', 'advanced'],
+  'use-ebs-optimized-instance': ['EBS-optimized instance', 'advanced'],
+  'ssh-keypath': ['SSH private key file', 'advanced'],
+  'keypair-name': ['Key pair name', 'advanced'],
+  retries: ['Retries', 'advanced'],
+  endpoint: ['API endpoint', 'advanced'],
+  'insecure-transport': ['Plain HTTP to the endpoint (no TLS)', 'advanced'],
+  userdata: ['Cloud-init user-data file', 'advanced'],
+};
+
 type Spec = Omit<FlagSpec, 'name'> & { name: string };
-const flag = (name: string, type: FlagSpec['type'], help: string, extra: Partial<Spec> = {}): FlagSpec => ({
-  name: `amazonec2-${name}`,
-  type,
-  help,
-  ...extra,
-});
+const flag = (name: string, type: FlagSpec['type'], help: string, extra: Partial<Spec> = {}): FlagSpec => {
+  const [label, group] = FORM[name] ?? [undefined, 'advanced'];
+  return { name: `amazonec2-${name}`, type, help, ...(label ? { label } : {}), group, ...extra };
+};
 
 /** docker-machine's amazonec2 flags: names, env vars and config.json fields unchanged. */
 export const flags: FlagSpec[] = [

@@ -17,6 +17,42 @@ export interface DoRegion {
   features: string[];
 }
 
+/** A droplet size (GET /v2/sizes): prices in USD. */
+export interface DoSize {
+  slug: string;
+  memory: number;
+  vcpus: number;
+  disk: number;
+  transfer?: number;
+  price_monthly: number;
+  price_hourly: number;
+  regions: string[];
+  available: boolean;
+  description?: string;
+}
+
+/** A public image (GET /v2/images?type=distribution). */
+export interface DoImage {
+  id: number;
+  name: string;
+  distribution: string;
+  slug: string | null;
+  public: boolean;
+  regions: string[];
+  type?: string;
+  status?: string;
+  description?: string;
+}
+
+/** The paging part of a list answer: `links.pages.next` is the next page's full URL, absent on the last. */
+interface Paged {
+  links?: { pages?: { next?: string; last?: string } };
+  meta?: { total?: number };
+}
+
+/** Pages one list is followed for, at most (200 items each: far more than any account has). */
+const MAX_PAGES = 50;
+
 export interface DoSshKey {
   id: number;
   fingerprint: string;
@@ -108,6 +144,8 @@ export interface ApiOptions {
   tokenSource?: string;
   /** One request (answer included) may take this long before it counts as a network failure. */
   requestTimeoutMs?: number;
+  /** Items per page of list calls (default 200, DigitalOcean's maximum). */
+  perPage?: number;
 }
 
 interface RequestOptions {
@@ -137,8 +175,41 @@ export class DigitalOceanApi {
   }
 
   async listRegions(): Promise<DoRegion[]> {
-    const res = await this.request<{ regions: DoRegion[] }>('GET', '/v2/regions?per_page=200');
-    return res.regions;
+    return this.listAll<DoRegion>('/v2/regions', 'regions');
+  }
+
+  async listSizes(): Promise<DoSize[]> {
+    return this.listAll<DoSize>('/v2/sizes', 'sizes');
+  }
+
+  /** Public distribution images (the ones with a slug a create can name). */
+  async listDistributionImages(): Promise<DoImage[]> {
+    return this.listAll<DoImage>('/v2/images?type=distribution', 'images');
+  }
+
+  /**
+   * Every item of a paginated list: page after page by `links.pages.next` (DigitalOcean's
+   * pagination), each a GET of the path with `page` and `per_page`.
+   */
+  async listAll<T>(path: string, key: string): Promise<T[]> {
+    const perPage = this.options.perPage ?? 200;
+    const items: T[] = [];
+    const join = path.includes('?') ? '&' : '?';
+    for (let page = 1; page <= MAX_PAGES; page++) {
+      const res = await this.request<Paged & Record<string, unknown>>(
+        'GET',
+        `${path}${join}page=${page}&per_page=${perPage}`,
+      );
+      const list = res?.[key];
+      if (!Array.isArray(list)) {
+        throw new MoorError(
+          `DigitalOcean API GET ${path.replace(/\?.*$/, '')}: the answer has no "${key}" list`,
+        );
+      }
+      items.push(...(list as T[]));
+      if (!res.links?.pages?.next || list.length === 0) return items;
+    }
+    throw new MoorError(`DigitalOcean API GET ${path.replace(/\?.*$/, '')}: more than ${MAX_PAGES} pages`);
   }
 
   async createKey(name: string, publicKey: string): Promise<DoSshKey> {

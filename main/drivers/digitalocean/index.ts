@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { MoorError } from '../../base/errors.js';
-import { planSecret } from '../../secrets/index.js';
+import { planSecret, readSecret } from '../../secrets/index.js';
 import { flagBool, flagString } from '../flag-values.js';
-import type { DriverModule, FlagSpec } from '../types.js';
+import type { ChoiceSource, ChoicesContext, DriverModule, FlagChoice, FlagSpec } from '../types.js';
+import { DigitalOceanApi } from './api.js';
+import { imageChoices, regionChoices, sizeChoices } from './choices.js';
 import {
   DEFAULT_IMAGE,
   DEFAULT_REGION,
@@ -17,6 +19,8 @@ import { DigitalOceanDriver, deferredPlainTextWarnings } from './driver.js';
 export const flags: FlagSpec[] = [
   {
     name: 'digitalocean-access-token',
+    label: 'Access token',
+    group: 'common',
     type: 'string',
     help: 'Digital Ocean access token',
     envVar: 'DIGITALOCEAN_ACCESS_TOKEN',
@@ -26,6 +30,9 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'digitalocean-image',
+    label: 'Image',
+    group: 'common',
+    choices: 'images',
     type: 'string',
     help: 'Digital Ocean Image (a slug such as ubuntu-24-04-x64 or flatcar-stable, or an image ID)',
     envVar: 'DIGITALOCEAN_IMAGE',
@@ -33,6 +40,9 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'digitalocean-region',
+    label: 'Region',
+    group: 'common',
+    choices: 'regions',
     type: 'string',
     help: 'Digital Ocean region',
     envVar: 'DIGITALOCEAN_REGION',
@@ -40,6 +50,9 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'digitalocean-size',
+    label: 'Size',
+    group: 'common',
+    choices: 'sizes',
     type: 'string',
     help: 'Digital Ocean size',
     envVar: 'DIGITALOCEAN_SIZE',
@@ -47,6 +60,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'digitalocean-ipv6',
+    label: 'IPv6',
+    group: 'advanced',
     type: 'bool',
     help: 'enable ipv6 for droplet',
     envVar: 'DIGITALOCEAN_IPV6',
@@ -54,6 +69,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'digitalocean-private-networking',
+    label: 'Private networking',
+    group: 'advanced',
     type: 'bool',
     help: 'enable private networking for droplet',
     envVar: 'DIGITALOCEAN_PRIVATE_NETWORKING',
@@ -61,6 +78,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'digitalocean-backups',
+    label: 'Backups',
+    group: 'advanced',
     type: 'bool',
     help: 'enable backups for droplet',
     envVar: 'DIGITALOCEAN_BACKUPS',
@@ -68,6 +87,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'digitalocean-userdata',
+    label: 'Cloud-init user-data file',
+    group: 'advanced',
     type: 'string',
     help: 'path to file with cloud-init user-data',
     envVar: 'DIGITALOCEAN_USERDATA',
@@ -75,6 +96,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'digitalocean-ssh-user',
+    label: 'SSH user',
+    group: 'advanced',
     type: 'string',
     help: 'SSH username',
     envVar: 'DIGITALOCEAN_SSH_USER',
@@ -82,6 +105,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'digitalocean-ssh-port',
+    label: 'SSH port',
+    group: 'advanced',
     type: 'int',
     help: 'SSH port',
     envVar: 'DIGITALOCEAN_SSH_PORT',
@@ -90,6 +115,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'digitalocean-ssh-key-path',
+    label: 'SSH private key file',
+    group: 'advanced',
     type: 'string',
     help: 'SSH private key path',
     envVar: 'DIGITALOCEAN_SSH_KEY_PATH',
@@ -97,6 +124,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'digitalocean-ssh-key-fingerprint',
+    label: 'SSH key fingerprint (a key in your account)',
+    group: 'advanced',
     type: 'string',
     help: 'SSH key fingerprint',
     envVar: 'DIGITALOCEAN_SSH_KEY_FINGERPRINT',
@@ -104,6 +133,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'digitalocean-monitoring',
+    label: 'Monitoring agent',
+    group: 'advanced',
     type: 'bool',
     help: 'enable monitoring for droplet',
     envVar: 'DIGITALOCEAN_MONITORING',
@@ -111,6 +142,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'digitalocean-tags',
+    label: 'Tags',
+    group: 'advanced',
     type: 'string',
     help: 'comma-separated list of tags to apply to the Droplet',
     envVar: 'DIGITALOCEAN_TAGS',
@@ -185,6 +218,56 @@ const digitalocean: DriverModule = {
   open(config, ctx) {
     return new DigitalOceanDriver(config as DigitalOceanConfig, ctx);
   },
+
+  choices: listChoices,
 };
+
+/** The token of a DigitalOcean machine already in the store (config.json, or its keychain item). */
+async function storedToken(ctx: ChoicesContext): Promise<{ token: string; source: string } | null> {
+  for (const { name, config } of (await ctx.stored?.()) ?? []) {
+    const c = config as Partial<DigitalOceanConfig>;
+    if (c.AccessToken?.trim())
+      return { token: c.AccessToken.trim(), source: `the token of machine "${name}"` };
+    if (c.AccessTokenRef) {
+      const token = await readSecret(c.AccessTokenRef, { env: ctx.env, injected: ctx.secrets }).catch(
+        () => '',
+      );
+      if (token.trim()) return { token: token.trim(), source: `the keychain token of machine "${name}"` };
+    }
+  }
+  return null;
+}
+
+/**
+ * The form's lists, fetched with the token the form holds, else $DIGITALOCEAN_ACCESS_TOKEN, else
+ * that of a DigitalOcean machine in the store. Few retries and a short rate-limit wait: someone is
+ * looking at the field (it still takes free text).
+ */
+async function listChoices(source: ChoiceSource, ctx: ChoicesContext): Promise<FlagChoice[]> {
+  const given = ctx.given['digitalocean-access-token']?.trim();
+  const envToken = ctx.env.DIGITALOCEAN_ACCESS_TOKEN?.trim();
+  const found = given
+    ? { token: given, source: 'the access token field' }
+    : envToken
+      ? { token: envToken, source: '$DIGITALOCEAN_ACCESS_TOKEN' }
+      : await storedToken(ctx);
+  if (!found) {
+    throw new MoorError(
+      `enter an access token (or set $DIGITALOCEAN_ACCESS_TOKEN) to list DigitalOcean's ${source}`,
+    );
+  }
+  const api = new DigitalOceanApi({
+    token: found.token,
+    tokenSource: found.source,
+    baseUrl: ctx.env.DIGITALOCEAN_API_URL,
+    signal: ctx.signal,
+    maxRetries: 2,
+    maxRateLimitWaitMs: 10_000,
+    requestTimeoutMs: 20_000,
+  });
+  if (source === 'regions') return regionChoices(await api.listRegions());
+  if (source === 'sizes') return sizeChoices(await api.listSizes());
+  return imageChoices(await api.listDistributionImages());
+}
 
 export default digitalocean;

@@ -40,6 +40,8 @@ const generic: DriverModule = {
   flags: [
     {
       name: 'generic-engine-port',
+      label: 'Docker engine port',
+      group: 'advanced',
       type: 'int',
       help: 'Docker engine port',
       default: DEFAULT_ENGINE_PORT,
@@ -48,6 +50,8 @@ const generic: DriverModule = {
     },
     {
       name: 'generic-ip-address',
+      label: 'IP address',
+      group: 'common',
       type: 'string',
       help: 'IP Address of machine',
       default: '',
@@ -57,6 +61,8 @@ const generic: DriverModule = {
     },
     {
       name: 'generic-ssh-key',
+      label: 'SSH private key',
+      group: 'common',
       type: 'string',
       help: 'SSH private key path (if not provided, default SSH key will be used)',
       default: '',
@@ -64,6 +70,8 @@ const generic: DriverModule = {
     },
     {
       name: 'generic-ssh-port',
+      label: 'SSH port',
+      group: 'common',
       type: 'int',
       help: 'SSH port',
       default: 22,
@@ -72,6 +80,8 @@ const generic: DriverModule = {
     },
     {
       name: 'generic-ssh-user',
+      label: 'SSH user',
+      group: 'common',
       type: 'string',
       help: 'SSH user',
       default: 'root',

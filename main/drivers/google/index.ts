@@ -23,9 +23,19 @@ import { GoogleDriver } from './driver.js';
  * ($GOOGLE_APPLICATION_CREDENTIALS or gcloud's file), as docker-machine read them.
  */
 export const flags: FlagSpec[] = [
-  { name: 'google-zone', type: 'string', help: 'GCE Zone', envVar: 'GOOGLE_ZONE', default: DEFAULT_ZONE },
+  {
+    name: 'google-zone',
+    label: 'Zone',
+    group: 'common',
+    type: 'string',
+    help: 'GCE Zone',
+    envVar: 'GOOGLE_ZONE',
+    default: DEFAULT_ZONE,
+  },
   {
     name: 'google-machine-type',
+    label: 'Machine type',
+    group: 'common',
     type: 'string',
     help: 'GCE Machine Type',
     envVar: 'GOOGLE_MACHINE_TYPE',
@@ -33,6 +43,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'google-machine-image',
+    label: 'Machine image',
+    group: 'common',
     type: 'string',
     help: 'GCE Machine Image Absolute URL',
     envVar: 'GOOGLE_MACHINE_IMAGE',
@@ -40,6 +52,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'google-username',
+    label: 'SSH user',
+    group: 'advanced',
     type: 'string',
     help: 'GCE User Name',
     envVar: 'GOOGLE_USERNAME',
@@ -47,6 +61,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'google-project',
+    label: 'Project ID',
+    group: 'common',
     type: 'string',
     help: 'GCE Project',
     envVar: 'GOOGLE_PROJECT',
@@ -55,6 +71,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'google-service-account',
+    label: 'Service account',
+    group: 'advanced',
     type: 'string',
     help: 'GCE Service Account for the VM (email address)',
     envVar: 'GOOGLE_SERVICE_ACCOUNT',
@@ -62,6 +80,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'google-scopes',
+    label: 'API scopes',
+    group: 'advanced',
     type: 'string',
     help: 'GCE Scopes (comma-separated if multiple scopes)',
     envVar: 'GOOGLE_SCOPES',
@@ -69,6 +89,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'google-disk-size',
+    label: 'Disk size (GB)',
+    group: 'common',
     type: 'int',
     help: 'GCE Instance Disk Size (in GB)',
     envVar: 'GOOGLE_DISK_SIZE',
@@ -76,6 +98,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'google-disk-type',
+    label: 'Disk type',
+    group: 'advanced',
     type: 'string',
     help: 'GCE Instance Disk type',
     envVar: 'GOOGLE_DISK_TYPE',
@@ -83,6 +107,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'google-network',
+    label: 'Network',
+    group: 'advanced',
     type: 'string',
     help: 'Specify network in which to provision vm',
     envVar: 'GOOGLE_NETWORK',
@@ -90,6 +116,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'google-subnetwork',
+    label: 'Subnetwork',
+    group: 'advanced',
     type: 'string',
     help: 'Specify subnetwork in which to provision vm',
     envVar: 'GOOGLE_SUBNETWORK',
@@ -97,6 +125,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'google-address',
+    label: 'Static external address',
+    group: 'advanced',
     type: 'string',
     help: 'GCE Instance External IP',
     envVar: 'GOOGLE_ADDRESS',
@@ -104,6 +134,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'google-preemptible',
+    label: 'Preemptible (Spot) VM',
+    group: 'advanced',
     type: 'bool',
     help: 'GCE Instance Preemptibility',
     envVar: 'GOOGLE_PREEMPTIBLE',
@@ -111,6 +143,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'google-tags',
+    label: 'Network tags',
+    group: 'advanced',
     type: 'string',
     help: 'GCE Instance Tags (comma-separated)',
     envVar: 'GOOGLE_TAGS',
@@ -118,6 +152,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'google-use-internal-ip',
+    label: 'Connect over the internal IP',
+    group: 'advanced',
     type: 'bool',
     help: 'Use internal GCE Instance IP rather than public one',
     envVar: 'GOOGLE_USE_INTERNAL_IP',
@@ -126,6 +162,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'google-use-internal-ip-only',
+    label: 'Internal IP only (no external address)',
+    group: 'advanced',
     type: 'bool',
     help: 'Configure GCE instance to not have an external IP address',
     envVar: 'GOOGLE_USE_INTERNAL_IP_ONLY',
@@ -134,6 +172,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'google-use-existing',
+    label: 'Use an existing instance',
+    group: 'advanced',
     type: 'bool',
     help: "Don't create a new VM, use an existing one",
     envVar: 'GOOGLE_USE_EXISTING',
@@ -141,6 +181,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'google-open-port',
+    label: 'Open ports',
+    group: 'advanced',
     type: 'string[]',
     help: 'Make the specified port number accessible from the Internet, e.g, 8080/tcp',
     default: [],

@@ -31,6 +31,8 @@ const none: DriverModule = {
   flags: [
     {
       name: 'url',
+      label: 'Engine URL',
+      group: 'common',
       type: 'string',
       help: 'URL of host when no driver is selected',
       default: '',

@@ -15,6 +15,8 @@ import { QemuDriver } from './driver.js';
 export const flags: FlagSpec[] = [
   {
     name: 'qemu-image',
+    label: 'Cloud image',
+    group: 'common',
     type: 'string',
     help: "Cloud image (qcow2 or raw): URL or local path; default: Debian stable's genericcloud image for this CPU",
     envVar: 'QEMU_IMAGE',
@@ -23,6 +25,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'qemu-image-checksum',
+    label: 'Image checksum (SHA-256)',
+    group: 'advanced',
     type: 'string',
     help: "sha256 or sha512 of the image (sha256:HEX, sha512:HEX); default: from the SHA512SUMS/SHA256SUMS next to the image's URL",
     envVar: 'QEMU_IMAGE_CHECKSUM',
@@ -30,6 +34,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'qemu-cpu-count',
+    label: 'CPUs',
+    group: 'common',
     type: 'int',
     help: 'Number of CPUs',
     envVar: 'QEMU_CPU_COUNT',
@@ -38,6 +44,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'qemu-memory',
+    label: 'Memory (MB)',
+    group: 'common',
     type: 'int',
     help: 'Memory in MB',
     envVar: 'QEMU_MEMORY',
@@ -45,6 +53,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'qemu-disk-size',
+    label: 'Disk size (MB)',
+    group: 'common',
     type: 'int',
     help: 'Disk size in MB',
     envVar: 'QEMU_DISK_SIZE',
@@ -52,6 +62,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'qemu-ssh-user',
+    label: 'SSH user',
+    group: 'advanced',
     type: 'string',
     help: 'SSH user that cloud-init creates (passwordless sudo, the machine key)',
     envVar: 'QEMU_SSH_USER',
@@ -60,6 +72,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'qemu-accel',
+    label: 'Accelerator',
+    group: 'advanced',
     type: 'string',
     help: `Accelerator: ${ACCELERATORS.join('|')} (auto: kvm on Linux, hvf on macOS, whpx on Windows when usable, else tcg)`,
     envVar: 'QEMU_ACCEL',
@@ -67,6 +81,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'qemu-binary',
+    label: 'QEMU binary',
+    group: 'advanced',
     type: 'string',
     help: 'QEMU system emulator (qemu-img is looked for next to it when this is a path)',
     envVar: 'QEMU_BINARY',
@@ -74,6 +90,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'qemu-user-data',
+    label: 'Cloud-init user-data file',
+    group: 'advanced',
     type: 'string',
     help: "Extra cloud-init user-data file (#cloud-config or a script), merged with Moor's",
     envVar: 'QEMU_USER_DATA',
@@ -82,6 +100,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'qemu-forward-address',
+    label: 'Forwarded ports address',
+    group: 'advanced',
     type: 'string',
     help: 'Loopback address (127.0.0.0/8) of the forwarded SSH and Docker ports',
     envVar: 'QEMU_FORWARD_ADDRESS',

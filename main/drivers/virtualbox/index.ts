@@ -8,6 +8,8 @@ import { defaultDeps, VirtualBoxDriver } from './driver.js';
 export const flags: FlagSpec[] = [
   {
     name: 'virtualbox-memory',
+    label: 'Memory (MB)',
+    group: 'common',
     type: 'int',
     help: 'Size of memory for host in MB',
     default: DEFAULTS.memory,
@@ -15,6 +17,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'virtualbox-cpu-count',
+    label: 'CPUs',
+    group: 'common',
     type: 'int',
     help: 'number of CPUs for the machine (-1 to use the number of CPUs available)',
     default: DEFAULTS.cpu,
@@ -23,6 +27,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'virtualbox-disk-size',
+    label: 'Disk size (MB)',
+    group: 'common',
     type: 'int',
     help: 'Size of disk for host in MB',
     default: DEFAULTS.diskSize,
@@ -30,6 +36,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'virtualbox-boot2docker-url',
+    label: 'boot2docker ISO URL',
+    group: 'advanced',
     type: 'string',
     help: 'The URL of the boot2docker image. Defaults to the latest available version',
     default: '',
@@ -38,6 +46,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'virtualbox-import-boot2docker-vm',
+    label: 'Import a boot2docker VM',
+    group: 'advanced',
     type: 'string',
     help: 'The name of a Boot2Docker VM to import',
     default: '',
@@ -46,6 +56,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'virtualbox-host-dns-resolver',
+    label: 'Use the host DNS resolver',
+    group: 'advanced',
     type: 'bool',
     help: 'Use the host DNS resolver',
     default: false,
@@ -54,6 +66,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'virtualbox-nat-nictype',
+    label: 'NAT network adapter type',
+    group: 'advanced',
     type: 'string',
     help: 'Specify the Network Adapter Type',
     default: DEFAULTS.nicType,
@@ -62,6 +76,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'virtualbox-hostonly-cidr',
+    label: 'Host-only network (CIDR)',
+    group: 'advanced',
     type: 'string',
     help: 'Specify the Host Only CIDR',
     default: DEFAULTS.hostOnlyCidr,
@@ -70,6 +86,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'virtualbox-hostonly-nictype',
+    label: 'Host-only adapter type',
+    group: 'advanced',
     type: 'string',
     help: 'Specify the Host Only Network Adapter Type',
     default: DEFAULTS.nicType,
@@ -78,6 +96,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'virtualbox-hostonly-nicpromisc',
+    label: 'Host-only promiscuous mode',
+    group: 'advanced',
     type: 'string',
     help: 'Specify the Host Only Network Adapter Promiscuous Mode',
     default: DEFAULTS.promiscMode,
@@ -86,6 +106,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'virtualbox-ui-type',
+    label: 'VM window type',
+    group: 'advanced',
     type: 'string',
     help: 'Specify the UI Type: (gui|sdl|headless|separate)',
     default: DEFAULTS.uiType,
@@ -94,6 +116,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'virtualbox-hostonly-no-dhcp',
+    label: 'No DHCP on the host-only network',
+    group: 'advanced',
     type: 'bool',
     help: 'Disable the Host Only DHCP Server',
     default: false,
@@ -102,6 +126,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'virtualbox-no-share',
+    label: 'No home folder share',
+    group: 'advanced',
     type: 'bool',
     help: 'Disable the mount of your home directory',
     default: false,
@@ -110,6 +136,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'virtualbox-no-dns-proxy',
+    label: 'No DNS proxy',
+    group: 'advanced',
     type: 'bool',
     help: 'Disable proxying all DNS requests to the host',
     default: false,
@@ -119,6 +147,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'virtualbox-no-vtx-check',
+    label: 'Skip the VT-x check',
+    group: 'advanced',
     type: 'bool',
     help: 'Disable checking for the availability of hardware virtualization before the vm is started',
     default: false,
@@ -127,6 +157,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'virtualbox-share-folder',
+    label: 'Shared folder',
+    group: 'advanced',
     type: 'string',
     help: 'Mount the specified directory instead of the default home location. Format: dir:name',
     default: '',
@@ -134,6 +166,8 @@ export const flags: FlagSpec[] = [
   },
   {
     name: 'virtualbox-image',
+    label: 'Disk image',
+    group: 'advanced',
     type: 'string',
     help: 'Moor: cloud image (raw) for a machine without --virtualbox-boot2docker-url, converted to VDI with a cloud-init seed',
     default: DEFAULT_CLOUD_IMAGE,

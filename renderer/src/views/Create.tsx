@@ -2,125 +2,10 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { DriverCatalog, ProgressEvent } from '../../../main/api/contract.js';
 import type { Navigate } from '../App.js';
 import { Button, Icon, Spinner } from '../components.js';
-import { type FieldModel, type FormValues, formFields, initialValues, toRequest, validate } from '../form.js';
+import { DriverFields, FieldList } from '../fields.js';
+import { type FormValues, formFields, initialValues, toRequest, validate } from '../form.js';
 import { attempt, type OperationView, useAppState, viewingOperation } from '../store.js';
 import { openTerminal } from '../terminals.js';
-
-function Field({
-  field,
-  value,
-  error,
-  onChange,
-  disabled,
-}: {
-  field: FieldModel;
-  value: string | boolean;
-  error?: string;
-  onChange: (v: string | boolean) => void;
-  disabled: boolean;
-}) {
-  const id = `flag-${field.flag.name}`;
-  const hint = (
-    <div className="field-hint">
-      {field.flag.help}
-      {field.flag.envVar ? (
-        <span
-          className={`env ${field.fromEnv ? 'env-set' : ''}`}
-          title={field.fromEnv ? 'Set in the environment' : 'Environment variable'}
-        >
-          {field.fromEnv ? `✓ from $${field.flag.envVar}` : `$${field.flag.envVar}`}
-        </span>
-      ) : null}
-      <span className="flag-name">--{field.flag.name}</span>
-    </div>
-  );
-  if (field.input === 'checkbox') {
-    return (
-      <div className="field field-check">
-        <label htmlFor={id}>
-          <input
-            id={id}
-            type="checkbox"
-            checked={value === true}
-            onChange={(e) => onChange(e.target.checked)}
-            disabled={disabled}
-            data-testid={id}
-          />
-          {field.label}
-        </label>
-        {hint}
-      </div>
-    );
-  }
-  return (
-    <div className={`field${error ? ' has-error' : ''}`}>
-      <label htmlFor={id}>
-        {field.label}
-        {field.required ? <span className="req">*</span> : null}
-      </label>
-      {field.input === 'lines' ? (
-        <textarea
-          id={id}
-          rows={2}
-          value={String(value)}
-          placeholder="one per line"
-          onChange={(e) => onChange(e.target.value)}
-          disabled={disabled}
-          data-testid={id}
-        />
-      ) : (
-        <input
-          id={id}
-          type={field.input === 'password' ? 'password' : 'text'}
-          inputMode={field.input === 'number' ? 'numeric' : undefined}
-          value={String(value)}
-          placeholder={
-            field.fromEnv
-              ? `from $${field.flag.envVar}`
-              : field.flag.default !== undefined && field.flag.default !== ''
-                ? String(field.flag.default)
-                : ''
-          }
-          onChange={(e) => onChange(e.target.value)}
-          disabled={disabled}
-          autoComplete="off"
-          spellCheck={false}
-          data-testid={id}
-        />
-      )}
-      {error ? <div className="field-error">{error}</div> : hint}
-    </div>
-  );
-}
-
-function FieldList({
-  fields,
-  values,
-  errors,
-  disabled,
-  onChange,
-}: {
-  fields: readonly FieldModel[];
-  values: FormValues;
-  errors: Record<string, string>;
-  disabled: boolean;
-  onChange: (flag: string, value: string | boolean) => void;
-}) {
-  return (
-    <div className="fields">
-      {fields.map((f) => (
-        <Field
-          key={f.flag.name}
-          field={f}
-          value={values[f.flag.name] ?? ''}
-          error={errors[f.flag.name]}
-          disabled={disabled}
-          onChange={(v) => onChange(f.flag.name, v)}
-        />
-      ))}
-    </div>
-  );
-}
 
 /** The form's starting values for one driver: its flags and the common ones, at their defaults. */
 function driverDefaults(catalog: DriverCatalog, driver: string): FormValues {
@@ -463,7 +348,9 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
           </div>
 
           {fields.driverFields.length ? <h2>{driverInfo?.name} options</h2> : null}
-          <FieldList
+          <DriverFields
+            key={driver}
+            driver={driver}
             fields={fields.driverFields}
             values={values}
             errors={errors}
@@ -483,6 +370,7 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
               </button>
               {showAdvanced ? (
                 <FieldList
+                  driver={driver}
                   fields={fields.commonFields}
                   values={values}
                   errors={errors}

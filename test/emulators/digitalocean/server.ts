@@ -3,7 +3,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { readBody } from '../http-body.js';
-import { type AddressRelay, leaseAddress, releaseAddress, startAddressRelay } from './addresses.js';
+import {
+  type AddressRange,
+  type AddressRelay,
+  leaseAddress,
+  releaseAddress,
+  startAddressRelay,
+} from './addresses.js';
 import { FakeHostBackend, type HostBackend, type HostHandle, TestHostBackend } from './backends.js';
 
 /**
@@ -22,6 +28,8 @@ export interface EmulatorOptions {
   /** Requests allowed per token per `rateLimitWindowMs` before 429s (default 5000 / hour). */
   rateLimit?: number;
   rateLimitWindowMs?: number;
+  /** Where droplets get their addresses (default 127.0.20.1–127.0.29.254): a test's own range. */
+  addresses?: AddressRange;
 }
 
 /** An HTTP error to answer instead of handling a request. */
@@ -137,6 +145,26 @@ const REGIONS: Array<{ slug: string; name: string; available: boolean }> = [
   { slug: 'syd1', name: 'Sydney 1', available: true },
 ];
 
+/** A size only some regions offer (as DigitalOcean's General Purpose sizes are). */
+const REGIONAL_SIZES: Record<
+  string,
+  { memory: number; vcpus: number; disk: number; price: number; regions: string[] }
+> = {
+  'g-2vcpu-8gb': { memory: 8192, vcpus: 2, disk: 25, price: 63, regions: ['nyc3', 'sfo3'] },
+};
+
+/** The sizes a region offers (none when it takes no new droplets). */
+function regionSizes(region: { slug: string; available: boolean }): string[] {
+  if (!region.available) return [];
+  const regional = Object.entries(REGIONAL_SIZES).filter(([, s]) => s.regions.includes(region.slug));
+  return [...Object.keys(SIZES), ...regional.map(([slug]) => slug)];
+}
+
+/** Sizes DigitalOcean lists but no region offers (GET /v2/sizes shows them with available: false). */
+const RETIRED_SIZES: Record<string, { memory: number; vcpus: number; disk: number; price: number }> = {
+  '512mb': { memory: 512, vcpus: 1, disk: 20, price: 5 },
+};
+
 const IMAGES: Array<{ id: number; slug: string; name: string; distribution: string }> = [
   { id: 129211873, slug: 'ubuntu-24-04-x64', name: '24.04 (LTS) x64', distribution: 'Ubuntu' },
   { id: 112929454, slug: 'ubuntu-22-04-x64', name: '22.04 (LTS) x64', distribution: 'Ubuntu' },
@@ -174,6 +202,7 @@ export class DigitalOceanEmulator {
   readonly id = randomBytes(3).toString('hex');
   readonly tokens: Set<string>;
   readonly backend: HostBackend;
+  private readonly addresses?: AddressRange;
   /** Every request, in order: for asserting what the driver called. */
   readonly requests: Array<{ method: string; path: string; status: number; body?: unknown }> = [];
   private server?: http.Server;
@@ -188,7 +217,7 @@ export class DigitalOceanEmulator {
   private dropletFaults: DropletFault[] = [];
   private readonly pending = new Set<Promise<unknown>>();
   private readonly usage = new Map<string, { count: number; windowStart: number }>();
-  private readonly options: Required<Omit<EmulatorOptions, 'backend' | 'tokens'>>;
+  private readonly options: Required<Omit<EmulatorOptions, 'backend' | 'tokens' | 'addresses'>>;
   /**
    * Called for every authenticated API request before it is handled and again after (phase
    * 'after', the resource made): answering 'drop' closes the connection there without an answer,
@@ -204,6 +233,7 @@ export class DigitalOceanEmulator {
 
   constructor(options: EmulatorOptions = {}) {
     this.tokens = new Set(options.tokens ?? ['test-token']);
+    this.addresses = options.addresses;
     const backend = options.backend ?? 'fake';
     this.backend =
       backend === 'fake'
@@ -226,7 +256,7 @@ export class DigitalOceanEmulator {
     return [...this.tokens][0]!;
   }
 
-  async start(port = 0): Promise<string> {
+  async start(port = 0, host = '127.0.0.1'): Promise<string> {
     this.server = http.createServer((req, res) => {
       // Tracked so idle() also waits for a request whose client gave up (a timed-out create still lands).
       void this.track(
@@ -235,8 +265,8 @@ export class DigitalOceanEmulator {
         }),
       );
     });
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => this.server!.listen(port, host, resolve));
+    this.baseUrl = `http://${host}:${(this.server.address() as AddressInfo).port}`;
     return this.baseUrl;
   }
 
@@ -472,7 +502,9 @@ export class DigitalOceanEmulator {
     const seg = path.split('/').filter(Boolean); // ["v2", ...]
     if (seg[0] !== 'v2') throw notFound();
     const [, a, b, c, d] = seg;
-    if (a === 'regions' && !b && method === 'GET') return [200, this.regionsBody()];
+    if (a === 'regions' && !b && method === 'GET') return [200, this.regionsBody(query)];
+    if (a === 'sizes' && !b && method === 'GET') return [200, this.sizesBody(query)];
+    if (a === 'images' && !b && method === 'GET') return [200, this.imagesBody(query)];
     if (a === 'account' && b === 'keys') {
       if (!c && method === 'GET')
         return [200, { ssh_keys: [...this.keys.values()], links: {}, meta: { total: this.keys.size } }];
@@ -520,15 +552,64 @@ export class DigitalOceanEmulator {
     throw notFound();
   }
 
-  private regionsBody() {
+  private regionsBody(query: URLSearchParams) {
     const regions = REGIONS.map((r) => ({
       slug: r.slug,
       name: r.name,
-      sizes: r.available ? Object.keys(SIZES) : [],
+      sizes: regionSizes(r),
       available: r.available,
       features: REGION_FEATURES,
     }));
-    return { regions, links: {}, meta: { total: regions.length } };
+    return this.page('/v2/regions', 'regions', regions, query);
+  }
+
+  private sizesBody(query: URLSearchParams) {
+    const sizes = [
+      ...Object.entries(SIZES).map(([slug, s]) => sizeBody(slug, s, true)),
+      ...Object.entries(REGIONAL_SIZES).map(([slug, s]) => sizeBody(slug, s, true, s.regions)),
+      ...Object.entries(RETIRED_SIZES).map(([slug, s]) => sizeBody(slug, s, false)),
+    ];
+    return this.page('/v2/sizes', 'sizes', sizes, query);
+  }
+
+  /** `type=distribution` lists the distribution images; other types (application, private) none here. */
+  private imagesBody(query: URLSearchParams) {
+    const type = query.get('type');
+    const images = type && type !== 'distribution' ? [] : IMAGES.map((i) => imageBody(i));
+    return this.page('/v2/images', 'images', images, query, type ? { type } : {});
+  }
+
+  /**
+   * One page of a list, as DigitalOcean pages them: `page` (from 1) and `per_page` (default 20,
+   * at most 200), `links.pages` with absolute first/prev/next/last URLs where they exist, and
+   * `meta.total`.
+   */
+  private page<T>(
+    path: string,
+    key: string,
+    all: T[],
+    query: URLSearchParams,
+    keep: Record<string, string> = {},
+  ): Record<string, unknown> {
+    const perPage = Math.min(200, Math.max(1, Number(query.get('per_page')) || 20));
+    const page = Math.max(1, Math.floor(Number(query.get('page')) || 1));
+    const last = Math.max(1, Math.ceil(all.length / perPage));
+    const url = (n: number) =>
+      `${this.baseUrl}${path}?${new URLSearchParams({ ...keep, page: String(n), per_page: String(perPage) })}`;
+    const pages: Record<string, string> = {};
+    if (page > 1) {
+      pages.first = url(1);
+      pages.prev = url(Math.min(page - 1, last));
+    }
+    if (page < last) {
+      pages.next = url(page + 1);
+      pages.last = url(last);
+    }
+    return {
+      [key]: all.slice((page - 1) * perPage, page * perPage),
+      links: Object.keys(pages).length ? { pages } : {},
+      meta: { total: all.length },
+    };
   }
 
   private createKey(body: unknown): Key {
@@ -566,8 +647,9 @@ export class DigitalOceanEmulator {
     const region = REGIONS.find((r) => r.slug === b.region);
     if (!region) throw unprocessable('You specified an invalid region for Droplet creation.');
     if (!region.available) throw unprocessable('Sorry, this region is not available for new Droplets.');
-    if (typeof b.size !== 'string' || !SIZES[b.size])
+    if (typeof b.size !== 'string' || !(SIZES[b.size] || REGIONAL_SIZES[b.size]))
       throw unprocessable('You specified an invalid size for Droplet creation.');
+    if (!regionSizes(region).includes(b.size)) throw unprocessable('Size is not available in this region.');
     const image = IMAGES.find((i) => i.slug === b.image || i.id === b.image);
     if (!image) throw unprocessable('You specified an invalid image for Droplet creation.');
     const keyRefs = Array.isArray(b.ssh_keys) ? b.ssh_keys : [];
@@ -625,7 +707,7 @@ export class DigitalOceanEmulator {
     let host: HostHandle | undefined;
     try {
       const skip = await this.backend.usedAddresses();
-      droplet.address = await leaseAddress(skip);
+      droplet.address = await leaseAddress(skip, this.addresses);
       if (!this.droplets.has(droplet.id)) return; // deleted meanwhile
       if (droplet.fault === 'host-fails') {
         this.finishAction(action, 'errored');
@@ -659,7 +741,7 @@ export class DigitalOceanEmulator {
     droplet.readdress = false;
     const hostAddress = droplet.relays?.[0]?.target ?? droplet.address;
     const skip = await this.backend.usedAddresses();
-    const address = await leaseAddress(skip);
+    const address = await leaseAddress(skip, this.addresses);
     droplet.relays = [...(droplet.relays ?? []), await startAddressRelay(address, hostAddress, [22, 2376])];
     droplet.address = address;
   }
@@ -758,7 +840,7 @@ export class DigitalOceanEmulator {
   }
 
   private dropletBody(d: Droplet) {
-    const size = SIZES[d.size]!;
+    const size = SIZES[d.size] ?? REGIONAL_SIZES[d.size]!;
     const image = IMAGES.find((i) => i.slug === d.image)!;
     const region = REGIONS.find((r) => r.slug === d.region)!;
     const v4 = d.hasIp
@@ -807,33 +889,9 @@ export class DigitalOceanEmulator {
       backup_ids: [],
       next_backup_window: null,
       snapshot_ids: [],
-      image: {
-        id: image.id,
-        name: image.name,
-        distribution: image.distribution,
-        slug: image.slug,
-        public: true,
-        regions: REGIONS.map((r) => r.slug),
-        created_at: '2024-04-25T00:00:00Z',
-        min_disk_size: 7,
-        type: 'base',
-        size_gigabytes: 2.36,
-        description: image.name,
-        status: 'available',
-      },
+      image: imageBody(image),
       volume_ids: [],
-      size: {
-        slug: d.size,
-        memory: size.memory,
-        vcpus: size.vcpus,
-        disk: size.disk,
-        transfer: 1,
-        price_monthly: size.price,
-        price_hourly: Number((size.price / 672).toFixed(5)),
-        regions: REGIONS.filter((r) => r.available).map((r) => r.slug),
-        available: true,
-        description: 'Basic',
-      },
+      size: sizeBody(d.size, size, true, REGIONAL_SIZES[d.size]?.regions),
       size_slug: d.size,
       networks: { v4, v6 },
       region: {
@@ -841,12 +899,51 @@ export class DigitalOceanEmulator {
         slug: region.slug,
         features: REGION_FEATURES,
         available: region.available,
-        sizes: Object.keys(SIZES),
+        sizes: regionSizes(region),
       },
       tags: d.tags,
       vpc_uuid: '5a4981aa-9653-4bd1-bef5-d6bff52042e4',
     };
   }
+}
+
+/** A size object of the API (GET /v2/sizes, a droplet's `size`); monthly is 672 hours' price. */
+function sizeBody(
+  slug: string,
+  s: { memory: number; vcpus: number; disk: number; price: number },
+  available: boolean,
+  regions = REGIONS.filter((r) => r.available).map((r) => r.slug),
+) {
+  return {
+    slug,
+    memory: s.memory,
+    vcpus: s.vcpus,
+    disk: s.disk,
+    transfer: s.memory >= 2048 ? 2 : 1,
+    price_monthly: s.price,
+    price_hourly: Number((s.price / 672).toFixed(5)),
+    regions: available ? regions : [],
+    available,
+    description: slug.startsWith('g-') ? 'General Purpose' : 'Basic',
+  };
+}
+
+/** An image object of the API (GET /v2/images, a droplet's `image`). */
+function imageBody(image: { id: number; slug: string; name: string; distribution: string }) {
+  return {
+    id: image.id,
+    name: image.name,
+    distribution: image.distribution,
+    slug: image.slug,
+    public: true,
+    regions: REGIONS.filter((r) => r.available).map((r) => r.slug),
+    created_at: '2024-04-25T00:00:00Z',
+    min_disk_size: 7,
+    type: 'base',
+    size_gigabytes: 2.36,
+    description: image.name,
+    status: 'available',
+  };
 }
 
 function errorIdFor(status: number): string {

@@ -1,11 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import type { DriverCatalog, FlagSpec } from '../../../main/api/contract.js';
 import { silentProgress } from '../../../main/base/progress.js';
+import amazonec2 from '../../../main/drivers/amazonec2/index.js';
+import digitalocean from '../../../main/drivers/digitalocean/index.js';
 import generic from '../../../main/drivers/generic/index.js';
+import google from '../../../main/drivers/google/index.js';
+import none from '../../../main/drivers/none/index.js';
+import qemu from '../../../main/drivers/qemu/index.js';
+import virtualbox from '../../../main/drivers/virtualbox/index.js';
 import { baseDriverConfig } from '../../../main/store/config.js';
 import {
+  choiceAvailability,
+  credentialsOf,
   fieldLabel,
+  filterChoices,
   formFields,
+  groupFields,
   initialValues,
   toRequest,
   validate,
@@ -117,5 +127,95 @@ describe('create form model', () => {
     expect(back['generic-ssh-port']).toBe('2222');
     expect(back['engine-opt']).toBe('log-level=debug\nbip=10.1.0.1/16');
     expect(back['generic-ssh-user']).toBe('root');
+  });
+
+  it('groups fields and labels them from the flag data; a required field is always shown', () => {
+    const catalog2: DriverCatalog = {
+      ...catalog,
+      drivers: [{ ...catalog.drivers[0]!, name: 'digitalocean', flags: digitalocean.flags }],
+      envSet: [],
+    };
+    const { driverFields: doFields } = formFields(catalog2, 'digitalocean');
+    const { common, advanced } = groupFields(doFields);
+    expect(common.map((f) => [f.label, f.choices ?? ''])).toEqual([
+      ['Access token', ''],
+      ['Image', 'images'],
+      ['Region', 'regions'],
+      ['Size', 'sizes'],
+    ]);
+    expect(advanced.map((f) => f.flag.name)).toContain('digitalocean-ssh-user');
+    expect(advanced.every((f) => !f.choices)).toBe(true);
+    // Required but declared advanced: shown anyway.
+    const forced = formFields(
+      {
+        ...catalog,
+        drivers: [
+          {
+            ...catalog.drivers[0]!,
+            flags: [{ name: 'generic-x', type: 'string', help: '', required: true, group: 'advanced' }],
+          },
+        ],
+      },
+      'generic',
+    );
+    expect(groupFields(forced.driverFields).common.map((f) => f.flag.name)).toEqual(['generic-x']);
+    // Only the secret values go along to fetch lists.
+    const values = initialValues(digitalocean.flags);
+    values['digitalocean-access-token'] = ' tok ';
+    expect(credentialsOf(doFields, values)).toEqual({ 'digitalocean-access-token': 'tok' });
+  });
+
+  it('every driver labels and places every flag (data, not guessed from names)', () => {
+    for (const d of [none, generic, digitalocean, amazonec2, google, qemu, virtualbox]) {
+      for (const f of d.flags) {
+        expect(f.label, `${d.name} ${f.name}`).toMatch(/^\S/);
+        expect(['common', 'advanced'], `${d.name} ${f.name}`).toContain(f.group);
+      }
+      expect(
+        d.flags.some((f) => f.group === 'common'),
+        d.name,
+      ).toBe(true);
+    }
+  });
+
+  it('filters choices by every typed word in value, label or detail', () => {
+    const choices = [
+      { value: 'ams3', label: 'Amsterdam 3', detail: 'ams3', available: true },
+      {
+        value: 's-2vcpu-2gb',
+        label: 'Basic · 2 vCPUs · 2 GB RAM',
+        detail: '$0.027/h · $18/mo',
+        available: true,
+      },
+      {
+        value: 's-1vcpu-1gb',
+        label: 'Basic · 1 vCPU · 1 GB RAM',
+        detail: '$0.009/h · $6/mo',
+        available: true,
+      },
+    ];
+    expect(filterChoices(choices, '')).toHaveLength(3);
+    expect(filterChoices(choices, 'AMSTER').map((c) => c.value)).toEqual(['ams3']);
+    expect(filterChoices(choices, 'basic $18').map((c) => c.value)).toEqual(['s-2vcpu-2gb']);
+    expect(filterChoices(choices, ' 1gb ').map((c) => c.value)).toEqual(['s-1vcpu-1gb']);
+    expect(filterChoices(choices, 'mars')).toEqual([]);
+  });
+
+  it('judges a choice tied to another flag by that flag’s value (a size in the chosen region)', () => {
+    const size = {
+      value: 'g-2vcpu-8gb',
+      label: 'General Purpose',
+      detail: '$0.094/h',
+      available: true,
+      onlyWith: { flag: 'digitalocean-region', values: ['nyc3', 'sfo3'] },
+    };
+    expect(choiceAvailability(size, { 'digitalocean-region': 'nyc3' })).toEqual({ available: true, why: '' });
+    expect(choiceAvailability(size, { 'digitalocean-region': ' fra1 ' })).toEqual({
+      available: false,
+      why: 'not offered in fra1',
+    });
+    // No region typed yet: nothing to judge by.
+    expect(choiceAvailability(size, { 'digitalocean-region': '' }).available).toBe(true);
+    expect(choiceAvailability({ ...size, available: false }, {}).available).toBe(false);
   });
 });
