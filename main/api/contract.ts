@@ -9,10 +9,32 @@
  * Argument validation (zod) lives in main/api/validate.ts, checked against these types.
  */
 import type { ProgressEvent } from '../base/progress.js';
-import type { MachineState } from '../base/state.js';
+import type { HostReason, MachineState } from '../base/state.js';
 import type { DriverCapabilities, FlagSpec, FlagValue, PowerAction } from '../drivers/types.js';
+import type {
+  ConnectionStep,
+  ConnectionStepName,
+  ConnectionTestRequest,
+  ConnectionTestResult,
+  KeyFileCheck,
+  KeyFileKind,
+} from '../ssh/check-types.js';
 
-export type { DriverCapabilities, FlagSpec, FlagValue, MachineState, PowerAction, ProgressEvent };
+export type {
+  ConnectionStep,
+  ConnectionStepName,
+  ConnectionTestRequest,
+  ConnectionTestResult,
+  DriverCapabilities,
+  FlagSpec,
+  FlagValue,
+  HostReason,
+  KeyFileCheck,
+  KeyFileKind,
+  MachineState,
+  PowerAction,
+  ProgressEvent,
+};
 
 /** The Docker context name meaning "no machine": the local engine (or DOCKER_HOST). */
 export const DEFAULT_CONTEXT = 'default';
@@ -55,6 +77,11 @@ export interface MachineSummary {
   dockerVersion: string;
   /** Why the state or URL could not be read (or why the config did not load). */
   error: string;
+  /**
+   * Why it is not simply Running (Stopped, Timeout, Error, or an engine that does not answer):
+   * what was tried and what happened, one line; null when there is nothing to explain.
+   */
+  reason: HostReason | null;
   /** This machine is the active Docker context. */
   active: boolean;
   busy: MachineBusy | null;
@@ -310,6 +337,12 @@ export interface MoorInvoke {
   settings(): Promise<{ settings: AppSettings; about: AboutInfo }>;
   /** Changes and keeps settings; resolves with all of them as now in effect. */
   updateSettings(change: SettingsChange): Promise<AppSettings>;
+  /** The system's file picker (the create form's Browse…); `path` is null when the user cancelled. */
+  pickFile(args: { title: string; defaultPath?: string }): Promise<{ path: string | null }>;
+  /** Whether a file is a private key that can log in (exists, regular, readable, not encrypted). */
+  checkKeyFile(args: { path: string }): Promise<KeyFileCheck>;
+  /** Tries an SSH host for the generic driver step by step, before creating (nothing is kept). */
+  testConnection(args: ConnectionTestRequest): Promise<ConnectionTestResult>;
 }
 
 /** Pushed main → renderer. */
@@ -377,6 +410,9 @@ const invokeMethods = [
   'postponeStop',
   'settings',
   'updateSettings',
+  'pickFile',
+  'checkKeyFile',
+  'testConnection',
 ] as const;
 /** Every invoke method, checked exhaustive at compile time. */
 export const INVOKE_METHODS: Exhaustive<InvokeMethod, typeof invokeMethods> = invokeMethods;

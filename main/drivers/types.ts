@@ -147,6 +147,13 @@ export interface Driver {
   cleanUpCreate?(record: JournalRecord): Promise<CleanupOutcome[]>;
   /** What the host costs at its provider (clouds only): `moor schedule ls`, the app's details. */
   price?(): Promise<HostPrice>;
+  /**
+   * What state() asks (generic: "SSH port 127.0.42.9:22"), named in the list's reason when it
+   * does not answer in time.
+   */
+  stateCheck?(): { address: string; label: string };
+  /** Why the last state() was not Running, one line ("connection refused"); '' when it gave none. */
+  lastStateFailure?(): string;
 }
 
 /** The power actions a machine can be asked for (`moor start|stop|restart|kill`, tray, window). */
