@@ -28,6 +28,11 @@ export interface FlagSpec {
    * the user types.
    */
   check?: FlagCheck;
+  /**
+   * The value is a local file of this kind: the create form offers Browse… (the system's file
+   * picker) and checks the file as the user types (an SSH private key: main/ssh/check.ts).
+   */
+  file?: 'ssh-private-key';
 }
 
 /** A value rule a flag declares: a host address (IPv4/IPv6/DNS name) or a TCP port. */

@@ -217,9 +217,9 @@ export async function testConnection(
       await run('remote', 'Remote system', async () => {
         const r = await open.exec(REMOTE_COMMAND, { signal: options.signal });
         if (r.code !== 0) throw new Error(`the command failed (exit ${r.code}): ${r.stderr.trim()}`);
-        const [system = '', docker = ''] = r.stdout.trim().split('\n');
+        const [system = '', docker = ''] = r.stdout.split('\n');
         const named = system.trim() || 'unknown system';
-        const engine = docker === 'no docker' ? 'no Docker yet (create installs it)' : docker.trim();
+        const engine = docker.trim() === 'no docker' ? 'no Docker yet (create installs it)' : docker.trim();
         return `${named}; ${engine}`;
       });
     } finally {

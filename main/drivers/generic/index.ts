@@ -60,6 +60,7 @@ const generic: DriverModule = {
       help: 'SSH private key path (if not provided, default SSH key will be used)',
       default: '',
       envVar: 'GENERIC_SSH_KEY',
+      file: 'ssh-private-key',
     },
     {
       name: 'generic-ssh-port',

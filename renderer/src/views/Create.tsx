@@ -5,6 +5,13 @@ import { Button, Icon, Spinner } from '../components.js';
 import { type FieldModel, type FormValues, formFields, initialValues, toRequest, validate } from '../form.js';
 import { attempt, type OperationView, useAppState, viewingOperation } from '../store.js';
 import { openTerminal } from '../terminals.js';
+import {
+  type KeyCheckState,
+  KeyFileInput,
+  keyCheckErrors,
+  TestConnection,
+  useKeyChecks,
+} from './SshHostCheck.js';
 
 function Field({
   field,
@@ -12,12 +19,14 @@ function Field({
   error,
   onChange,
   disabled,
+  keyCheck,
 }: {
   field: FieldModel;
   value: string | boolean;
   error?: string;
   onChange: (v: string | boolean) => void;
   disabled: boolean;
+  keyCheck?: KeyCheckState;
 }) {
   const id = `flag-${field.flag.name}`;
   const hint = (
@@ -58,7 +67,17 @@ function Field({
         {field.label}
         {field.required ? <span className="req">*</span> : null}
       </label>
-      {field.input === 'lines' ? (
+      {field.flag.file === 'ssh-private-key' ? (
+        <KeyFileInput
+          id={id}
+          label={field.label}
+          value={String(value)}
+          placeholder={field.fromEnv ? `from $${field.flag.envVar}` : ''}
+          check={keyCheck}
+          disabled={disabled}
+          onChange={onChange}
+        />
+      ) : field.input === 'lines' ? (
         <textarea
           id={id}
           rows={2}
@@ -99,12 +118,14 @@ function FieldList({
   errors,
   disabled,
   onChange,
+  keyChecks = {},
 }: {
   fields: readonly FieldModel[];
   values: FormValues;
   errors: Record<string, string>;
   disabled: boolean;
   onChange: (flag: string, value: string | boolean) => void;
+  keyChecks?: Record<string, KeyCheckState>;
 }) {
   return (
     <div className="fields">
@@ -116,6 +137,7 @@ function FieldList({
           error={errors[f.flag.name]}
           disabled={disabled}
           onChange={(v) => onChange(f.flag.name, v)}
+          keyCheck={keyChecks[f.flag.name]}
         />
       ))}
     </div>
@@ -339,7 +361,9 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
   const [touched, setTouched] = useState<ReadonlySet<string>>(new Set());
   const touch = (field: string) => setTouched((prev) => (prev.has(field) ? prev : new Set([...prev, field])));
   // As the user types: a field's error shows once it was edited; all of them after a submit.
-  const allErrors = validate(name, all, values, existing);
+  const keyChecks = useKeyChecks(all, values);
+  // A key file that cannot log in (missing, a public key, passphrase-protected) is refused here.
+  const allErrors = { ...keyCheckErrors(keyChecks), ...validate(name, all, values, existing) };
   const errors = submitted
     ? allErrors
     : Object.fromEntries(Object.entries(allErrors).filter(([field]) => touched.has(field)));
@@ -357,7 +381,7 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
   };
 
   const submit = async () => {
-    const found = validate(name, all, values, existing);
+    const found = { ...keyCheckErrors(keyChecks), ...validate(name, all, values, existing) };
     setSubmitted(true);
     setSubmitError('');
     if (Object.keys(found).length) return;
@@ -469,7 +493,11 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
             errors={errors}
             disabled={running}
             onChange={setValue}
+            keyChecks={keyChecks}
           />
+          {driver === 'generic' ? (
+            <TestConnection values={values} errors={allErrors} disabled={running} />
+          ) : null}
 
           {fields.commonFields.length ? (
             <>
