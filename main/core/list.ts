@@ -300,7 +300,8 @@ async function attemptHostState(
       item.State = 'Running';
     } catch (err) {
       item.State = await state();
-      if (item.State === 'Running') error ||= `Unable to query docker version: ${errorMessage(err)}`;
+      if (item.State === 'Running')
+        error ||= `Unable to query docker version: ${dockerMachineEngineError(err)}`;
       engineFailure = {
         kind: 'engine',
         address,
@@ -338,6 +339,16 @@ function reasonFor(
   }
   if (item.Error) return { kind: 'driver', address: '', text: item.Error };
   return engineFailure;
+}
+
+/**
+ * The engine query's error as docker-machine 0.16.2 words it in ls's ERRORS column: its Docker
+ * client (samalba/dockerclient) turns a refused connection into ErrConnectionRefused. The app's
+ * reason says more (the address and what happened).
+ */
+function dockerMachineEngineError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNREFUSED' ? 'Cannot connect to the docker engine endpoint' : errorMessage(err);
 }
 
 /** An engine query's failure as a user reads it: "connection refused", "no answer within 3 s", ... */
