@@ -127,7 +127,7 @@ export function KeyFileInput({
           data-kind={check.kind}
           title={check.message}
         >
-          <Icon name="check" size={13} /> {check.message}
+          <Icon name="check" size={13} /> <span className="ellipsis">{check.message}</span>
         </div>
       ) : null}
       {pickError ? <div className="field-error">{pickError}</div> : null}
