@@ -9,7 +9,7 @@
  * Argument validation (zod) lives in main/api/validate.ts, checked against these types.
  */
 import type { ProgressEvent } from '../base/progress.js';
-import type { MachineState } from '../base/state.js';
+import type { HostReason, MachineState } from '../base/state.js';
 import type {
   ChoiceSource,
   DriverCapabilities,
@@ -19,14 +19,29 @@ import type {
   FlagValue,
   PowerAction,
 } from '../drivers/types.js';
+import type {
+  ConnectionStep,
+  ConnectionStepName,
+  ConnectionTestRequest,
+  ConnectionTestResult,
+  KeyFileCheck,
+  KeyFileKind,
+} from '../ssh/check-types.js';
 
 export type {
   ChoiceSource,
+  ConnectionStep,
+  ConnectionStepName,
+  ConnectionTestRequest,
+  ConnectionTestResult,
   DriverCapabilities,
   FlagChoice,
   FlagGroup,
   FlagSpec,
   FlagValue,
+  HostReason,
+  KeyFileCheck,
+  KeyFileKind,
   MachineState,
   PowerAction,
   ProgressEvent,
@@ -73,6 +88,11 @@ export interface MachineSummary {
   dockerVersion: string;
   /** Why the state or URL could not be read (or why the config did not load). */
   error: string;
+  /**
+   * Why it is not simply Running (Stopped, Timeout, Error, or an engine that does not answer):
+   * what was tried and what happened, one line; null when there is nothing to explain.
+   */
+  reason: HostReason | null;
   /** This machine is the active Docker context. */
   active: boolean;
   busy: MachineBusy | null;
@@ -356,6 +376,12 @@ export interface MoorInvoke {
   settings(): Promise<{ settings: AppSettings; about: AboutInfo }>;
   /** Changes and keeps settings; resolves with all of them as now in effect. */
   updateSettings(change: SettingsChange): Promise<AppSettings>;
+  /** The system's file picker (the create form's Browse…); `path` is null when the user cancelled. */
+  pickFile(args: { title: string; defaultPath?: string }): Promise<{ path: string | null }>;
+  /** Whether a file is a private key that can log in (exists, regular, readable, not encrypted). */
+  checkKeyFile(args: { path: string }): Promise<KeyFileCheck>;
+  /** Tries an SSH host for the generic driver step by step, before creating (nothing is kept). */
+  testConnection(args: ConnectionTestRequest): Promise<ConnectionTestResult>;
 }
 
 /** Pushed main → renderer. */
@@ -424,6 +450,9 @@ const invokeMethods = [
   'postponeStop',
   'settings',
   'updateSettings',
+  'pickFile',
+  'checkKeyFile',
+  'testConnection',
 ] as const;
 /** Every invoke method, checked exhaustive at compile time. */
 export const INVOKE_METHODS: Exhaustive<InvokeMethod, typeof invokeMethods> = invokeMethods;

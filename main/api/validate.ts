@@ -22,6 +22,8 @@ const flagValue = z.union([
   z.array(z.string().max(10_000)).max(1000),
 ]);
 
+/** A local file path as the user typed or picked it ('' allowed: "none given"). */
+const localPath = z.string().max(4096);
 const none = z.undefined();
 const byName = z.strictObject({ name });
 const terminalSize = z.strictObject({ id, rows: size, cols: size });
@@ -86,6 +88,14 @@ export const invokeSchemas = {
     openAtLogin: z.boolean().optional(),
     defaultDriver: z.string().min(1).max(100).optional(),
     notifications: z.enum(['all', 'failures', 'off']).optional(),
+  }),
+  pickFile: z.strictObject({ title: z.string().max(200), defaultPath: localPath.optional() }),
+  checkKeyFile: z.strictObject({ path: localPath }),
+  testConnection: z.strictObject({
+    ip: z.string().min(1).max(253),
+    port: z.number().int().min(1).max(65535),
+    user: z.string().min(1).max(100),
+    keyPath: localPath,
   }),
 } satisfies Schemas;
 

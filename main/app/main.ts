@@ -19,6 +19,7 @@ import {
 } from 'electron';
 import { createAppServices } from '../services/wiring.js';
 import { defaultStoragePath } from '../store/paths.js';
+import { electronFilePicker } from './file-picker.js';
 import { registerIpc } from './ipc.js';
 import { startApp } from './lifecycle.js';
 import { appMenuTemplate, type MenuAction, type MenuItem } from './menu-template.js';
@@ -63,6 +64,7 @@ if (jobArgs) {
         // Used for new secrets only where no OS keychain is usable (Windows); see main/secrets.
         secrets: new SafeStorageSecretStore(safeStorage, storagePath),
         revealPath: (file) => shell.showItemInFolder(file),
+        pickFile: electronFilePicker(dialog, () => BrowserWindow.getFocusedWindow()),
         preferencesPath: path.join(app.getPath('userData'), 'preferences.json'),
         // Login items exist on macOS and Windows; Linux desktops differ (autostart files), so none.
         loginItem:

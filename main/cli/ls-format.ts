@@ -60,9 +60,11 @@ export function renderLs(items: readonly HostListItem[], format?: string): strin
 
 /** The item as Go's template sees it: a struct (unknown fields are errors), durations as Go prints them. */
 function goHostListItem(item: HostListItem): Record<string | symbol, unknown> {
+  // The core's rows also carry the app's `reason`: not a field of docker-machine's struct.
+  const { reason: _appOnly, ...fields } = item as HostListItem & { reason?: unknown };
   return {
     [GO_STRUCT]: 'commands.HostListItem',
-    ...item,
+    ...fields,
     SwarmOptions: goStructPointer('swarm.Options', SWARM_FIELDS, item.SwarmOptions),
     EngineOptions: goStructPointer('engine.Options', ENGINE_FIELDS, item.EngineOptions),
     ResponseTime: goDuration(item.ResponseTime),

@@ -3,10 +3,11 @@
  * CLI and the app. No console output: results are data, failures MoorErrors worded like docker-machine's.
  */
 import { errorMessage, MoorError } from '../base/errors.js';
-import type { MachineState } from '../base/state.js';
+import type { HostReason, MachineState } from '../base/state.js';
 import { engineVersion, isEngineUrl, readEngineTls } from '../docker/engine.js';
 import type { Driver } from '../drivers/types.js';
 import type { SecretStore } from '../secrets/types.js';
+import { classifyDialError } from '../ssh/reachability.js';
 import type { EngineOptions, HostConfig, SwarmOptions } from '../store/config.js';
 import { authPaths } from '../store/paths.js';
 import type { Store, StoreEntry } from '../store/store.js';
@@ -50,6 +51,14 @@ export interface HostListItem {
   ResponseTime: number;
 }
 
+/**
+ * A row of `ls` as the core returns it: docker-machine's fields, plus why the host is not simply
+ * Running (for the app; `ls` prints docker-machine's ERRORS column, never this).
+ */
+export interface ListedHost extends HostListItem {
+  reason: HostReason | null;
+}
+
 export interface ListOptions {
   store: Store;
   /** Per-host bound; a host that has not answered by then is listed as Timeout. */
@@ -69,7 +78,7 @@ export interface ListOptions {
  * call takes at most about `timeoutMs` however many hosts hang. Machines that fail to load are
  * rows with State Error and the reason; filters never hide them.
  */
-export async function listMachines(options: ListOptions): Promise<HostListItem[]> {
+export async function listMachines(options: ListOptions): Promise<ListedHost[]> {
   const { store, filters } = options;
   const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const env = options.env ?? process.env;
@@ -144,8 +153,10 @@ function swarmColumn(item: HostListItem, masters: Map<string, string>): string {
   return swarm.Master ? `${master} (master)` : master;
 }
 
-function errorItem(name: string, error: string): HostListItem {
+function errorItem(name: string, error: string): ListedHost {
+  const text = error.replace(/\n/g, '');
   return {
+    reason: { kind: 'config', address: '', text },
     Name: name,
     Active: '',
     ActiveHost: false,
@@ -156,10 +167,22 @@ function errorItem(name: string, error: string): HostListItem {
     SwarmOptions: null,
     Swarm: '',
     EngineOptions: null,
-    Error: error.replace(/\n/g, ''),
+    Error: text,
     DockerVersion: '',
     ResponseTime: 0,
   };
+}
+
+/** What a host query is doing now: named in the reason of a query that runs out of time. */
+interface Probe {
+  kind: HostReason['kind'];
+  address: string;
+  label: string;
+}
+
+function seconds(ms: number): string {
+  const s = ms / 1000;
+  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
 }
 
 /** Queries one host, bounded by `timeoutMs`: past it the row says Timeout and nothing waits on it. */
@@ -169,10 +192,11 @@ export async function queryHost(
   timeoutMs: number,
   env: NodeJS.ProcessEnv = process.env,
   secrets?: SecretStore,
-): Promise<HostListItem> {
+): Promise<ListedHost> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<HostListItem>((resolve) => {
+  const probe: Probe = { kind: 'driver', address: '', label: `the ${host.DriverName} driver` };
+  const timedOut = new Promise<ListedHost>((resolve) => {
     timer = setTimeout(() => {
       controller.abort();
       resolve({
@@ -180,12 +204,17 @@ export async function queryHost(
         DriverName: host.DriverName,
         State: 'Timeout',
         ResponseTime: timeoutMs,
+        reason: {
+          kind: 'timeout',
+          address: probe.address,
+          text: `${probe.label}: no answer after ${seconds(timeoutMs)}`,
+        },
       });
     }, timeoutMs);
   });
   try {
     return await Promise.race([
-      attemptHostState(store, host, timeoutMs, env, controller.signal, secrets),
+      attemptHostState(store, host, timeoutMs, env, controller.signal, probe, secrets),
       timedOut,
     ]);
   } finally {
@@ -222,8 +251,9 @@ async function attemptHostState(
   timeoutMs: number,
   env: NodeJS.ProcessEnv,
   signal: AbortSignal,
+  probe: Probe,
   secrets?: SecretStore,
-): Promise<HostListItem> {
+): Promise<ListedHost> {
   const started = Date.now();
   const item = baseItem(host);
   item.Active = '-';
@@ -232,8 +262,18 @@ async function attemptHostState(
   try {
     driver = (await driverFor(store, host, { signal, env, secrets })).driver;
   } catch (err) {
-    return { ...item, DriverName: 'not-found', State: 'Error', Error: errorMessage(err) };
+    const text = errorMessage(err);
+    return {
+      ...item,
+      DriverName: 'not-found',
+      State: 'Error',
+      Error: text,
+      reason: { kind: 'driver', address: '', text: text.replace(/\n/g, ' ') },
+    };
   }
+  const check = driver.stateCheck?.();
+  if (check) Object.assign(probe, { kind: 'ssh-port', ...check });
+  let engineFailure: HostReason | null = null;
 
   let error = '';
   let url = '';
@@ -252,13 +292,21 @@ async function attemptHostState(
   };
 
   if (url && !error) {
+    const address = isEngineUrl(url) ? new URL(url).host : url;
+    Object.assign(probe, { kind: 'engine', address, label: `engine ${address}` });
     try {
       const tls = await readEngineTls(authPaths(host, store.root));
       item.DockerVersion = `v${await engineVersion(url, tls, timeoutMs, signal)}`;
       item.State = 'Running';
     } catch (err) {
       item.State = await state();
-      if (item.State === 'Running') error ||= `Unable to query docker version: ${errorMessage(err)}`;
+      if (item.State === 'Running')
+        error ||= `Unable to query docker version: ${dockerMachineEngineError(err)}`;
+      engineFailure = {
+        kind: 'engine',
+        address,
+        text: `${address}: ${engineProblem(err, address, timeoutMs)}`,
+      };
     }
   } else {
     item.State = await state();
@@ -274,7 +322,45 @@ async function attemptHostState(
     Boolean(swarm?.Master) && item.State === 'Running' && toSwarmUrl(url, swarm?.Host ?? '') === dockerHost;
   item.Active = item.ActiveSwarm ? '* (swarm)' : item.ActiveHost ? '*' : '-';
   item.ResponseTime = Date.now() - started;
-  return item;
+  return { ...item, reason: reasonFor(item, driver, check, engineFailure) };
+}
+
+/** Why a listed host is not simply Running, from what its query saw; null when nothing to say. */
+function reasonFor(
+  item: HostListItem,
+  driver: Driver,
+  check: { address: string; label: string } | undefined,
+  engineFailure: HostReason | null,
+): HostReason | null {
+  if (item.State === 'Running') return engineFailure;
+  const failure = driver.lastStateFailure?.() ?? '';
+  if (item.State === 'Stopped' && check && failure) {
+    return { kind: 'ssh-port', address: check.address, text: `${check.label}: ${failure}` };
+  }
+  if (item.Error) return { kind: 'driver', address: '', text: item.Error };
+  return engineFailure;
+}
+
+/**
+ * The engine query's error as docker-machine 0.16.2 words it in ls's ERRORS column: its Docker
+ * client (samalba/dockerclient) turns a refused connection into ErrConnectionRefused. The app's
+ * reason says more (the address and what happened).
+ */
+function dockerMachineEngineError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNREFUSED' ? 'Cannot connect to the docker engine endpoint' : errorMessage(err);
+}
+
+/** An engine query's failure as a user reads it: "connection refused", "no answer within 3 s", ... */
+function engineProblem(err: unknown, address: string, timeoutMs: number): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code && /^E[A-Z_]+$/.test(code)) {
+    const host = address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    const failure = classifyDialError(err as NodeJS.ErrnoException, host, timeoutMs);
+    if (failure.kind !== 'other') return failure.reason;
+  }
+  const text = errorMessage(err).replace(/\n/g, ' ');
+  return text.startsWith(`${address}: `) ? text.slice(address.length + 2) : text;
 }
 
 function lastPort(url: string): string {

@@ -43,6 +43,11 @@ export interface FlagSpec {
    * the form offers a searchable list and still takes free text.
    */
   choices?: ChoiceSource;
+  /**
+   * The value is a local file of this kind: the create form offers Browse… (the system's file
+   * picker) and checks the file as the user types (an SSH private key: main/ssh/check.ts).
+   */
+  file?: 'ssh-private-key';
 }
 
 export type FlagGroup = 'common' | 'advanced';
@@ -199,6 +204,13 @@ export interface Driver {
   cleanUpCreate?(record: JournalRecord): Promise<CleanupOutcome[]>;
   /** What the host costs at its provider (clouds only): `moor schedule ls`, the app's details. */
   price?(): Promise<HostPrice>;
+  /**
+   * What state() asks (generic: "SSH port 127.0.42.9:22"), named in the list's reason when it
+   * does not answer in time.
+   */
+  stateCheck?(): { address: string; label: string };
+  /** Why the last state() was not Running, one line ("connection refused"); '' when it gave none. */
+  lastStateFailure?(): string;
 }
 
 /** The power actions a machine can be asked for (`moor start|stop|restart|kill`, tray, window). */

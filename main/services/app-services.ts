@@ -12,11 +12,13 @@ import {
   type AppSettings,
   type AppSnapshot,
   type ChoicesRequest,
+  type ConnectionTestResult,
   type CreateRequest,
   DEFAULT_CONTEXT,
   type DriverCatalog,
   type DriverChoices,
   type InvokeArgs,
+  type KeyFileCheck,
   type MachineBusy,
   type MachineDetails,
   type MachineSummary,
@@ -66,6 +68,8 @@ export interface AppServicesOptions {
   disposeTimeoutMs?: number;
   /** Shows a file in the system file manager (Electron's shell.showItemInFolder). */
   revealPath?: (path: string) => void | Promise<void>;
+  /** The system's open-file dialog (main/app/file-picker.ts); resolves null when cancelled. */
+  pickFile?: FilePicker;
   /** The schedules' clock (tests drive a fake one). */
   clock?: Clock;
   /** How long before a scheduled stop `scheduleStopSoon` comes (default 5 min). */
@@ -85,6 +89,9 @@ export interface AppServicesOptions {
   /** Runtime versions for About (process.versions in Electron: electron, chrome, node). */
   versions?: Record<string, string>;
 }
+
+/** Shows an open-file dialog: the chosen path, or null when the user cancelled. */
+export type FilePicker = (options: { title: string; defaultPath?: string }) => Promise<string | null>;
 
 const MAX_FINISHED_OPERATIONS = 20;
 
@@ -299,6 +306,7 @@ export class AppServices implements MoorInvoke {
           url: '',
           dockerVersion: '',
           error: '',
+          reason: null,
           capabilities: NO_CAPABILITIES,
         });
       }
@@ -732,6 +740,24 @@ export class AppServices implements MoorInvoke {
     const path = existsSync(config) ? config : store.machineDir(name);
     await revealPath(path);
     return { path };
+  }
+
+  async pickFile(args: InvokeArgs<'pickFile'>): Promise<{ path: string | null }> {
+    const { pickFile } = this.options;
+    if (!pickFile) throw new MoorError('Choosing files is not available here');
+    return { path: await pickFile(args) };
+  }
+
+  async checkKeyFile({ path }: InvokeArgs<'checkKeyFile'>): Promise<KeyFileCheck> {
+    const { checkKeyFile } = await import('../ssh/check.js');
+    return checkKeyFile(path);
+  }
+
+  async testConnection(request: InvokeArgs<'testConnection'>): Promise<ConnectionTestResult> {
+    const { validateHostAddress } = await import('../base/validate-input.js');
+    validateHostAddress(request.ip, 'invalid IP address');
+    const { testConnection } = await import('../ssh/check.js');
+    return testConnection(request);
   }
 
   private currentSettings(): AppSettings {

@@ -63,6 +63,8 @@ export interface WiringOptions {
   secrets?: SecretStore;
   /** Shows a file in the system file manager (Electron's shell.showItemInFolder). */
   revealPath?: (path: string) => void | Promise<void>;
+  /** The system's open-file dialog (Electron's dialog.showOpenDialog, main/app/file-picker.ts). */
+  pickFile?: import('./app-services.js').FilePicker;
   /**
    * The command line of a `moor` CLI for the OS scheduler's job (`… schedule run` is appended by
    * nobody: give the whole line). Unset: the app runs schedules only while open and leaves the OS
@@ -101,6 +103,7 @@ export function machineBackend(
         url: i.URL,
         dockerVersion: i.DockerVersion,
         error: i.Error,
+        reason: i.reason,
         capabilities: capabilities.get(i.DriverName) ?? NO_CAPABILITIES,
       }));
     },
@@ -249,6 +252,7 @@ export async function createAppServices(options: WiringOptions = {}): Promise<Ap
     pollIntervalMs: options.pollIntervalMs,
     version: options.version,
     revealPath: options.revealPath,
+    pickFile: options.pickFile,
     preferences: options.preferencesPath ? filePreferences(options.preferencesPath) : undefined,
     loginItem: options.loginItem,
     versions: options.versions,

@@ -15,6 +15,7 @@ import {
   filterChoices,
   groupFields,
 } from './form.js';
+import { type KeyCheckState, KeyFileInput } from './views/SshHostCheck.js';
 
 interface FieldProps {
   field: FieldModel;
@@ -22,6 +23,7 @@ interface FieldProps {
   error?: string;
   onChange: (v: string | boolean) => void;
   disabled: boolean;
+  keyCheck?: KeyCheckState;
 }
 
 function FieldHint({ field }: { field: FieldModel }) {
@@ -47,7 +49,7 @@ function placeholderOf(field: FieldModel): string {
   return d !== undefined && d !== '' ? String(d) : '';
 }
 
-export function Field({ field, value, error, onChange, disabled }: FieldProps) {
+export function Field({ field, value, error, onChange, disabled, keyCheck }: FieldProps) {
   const id = `flag-${field.flag.name}`;
   if (field.input === 'checkbox') {
     return (
@@ -73,7 +75,17 @@ export function Field({ field, value, error, onChange, disabled }: FieldProps) {
         {field.label}
         {field.required ? <span className="req">*</span> : null}
       </label>
-      {field.input === 'lines' ? (
+      {field.flag.file === 'ssh-private-key' ? (
+        <KeyFileInput
+          id={id}
+          label={field.label}
+          value={String(value)}
+          placeholder={field.fromEnv ? `from $${field.flag.envVar}` : ''}
+          check={keyCheck}
+          disabled={disabled}
+          onChange={onChange}
+        />
+      ) : field.input === 'lines' ? (
         <textarea
           id={id}
           rows={2}
@@ -321,6 +333,7 @@ export function FieldList({
   onChange,
   driver,
   credentials = {},
+  keyChecks = {},
 }: {
   fields: readonly FieldModel[];
   values: FormValues;
@@ -329,6 +342,7 @@ export function FieldList({
   onChange: (flag: string, value: string | boolean) => void;
   driver: string;
   credentials?: Record<string, string>;
+  keyChecks?: Record<string, KeyCheckState>;
 }) {
   return (
     <div className="fields">
@@ -339,6 +353,7 @@ export function FieldList({
           error: errors[f.flag.name],
           disabled,
           onChange: (v: string | boolean) => onChange(f.flag.name, v),
+          keyCheck: keyChecks[f.flag.name],
         };
         return f.choices ? (
           <ChoiceField
@@ -364,6 +379,7 @@ export function DriverFields({
   errors,
   disabled,
   onChange,
+  keyChecks,
 }: {
   driver: string;
   fields: readonly FieldModel[];
@@ -371,6 +387,7 @@ export function DriverFields({
   errors: Record<string, string>;
   disabled: boolean;
   onChange: (flag: string, value: string | boolean) => void;
+  keyChecks?: Record<string, KeyCheckState>;
 }) {
   const [show, setShow] = useState(false);
   const { common, advanced } = groupFields(fields);
@@ -386,6 +403,7 @@ export function DriverFields({
       onChange={onChange}
       driver={driver}
       credentials={credentials}
+      keyChecks={keyChecks}
     />
   );
   return (

@@ -36,6 +36,11 @@ export interface AppHarness {
   page: Page;
   /** Paths the app asked the file manager to show (Reveal in folder), in order. */
   revealed: string[];
+  /**
+   * The file picker's test double (Electron's dialog in the app): each Browse… takes the next
+   * path queued here (null: the user cancelled), and records its title and default path.
+   */
+  picker: { queue: Array<string | null>; asked: Array<{ title: string; defaultPath?: string }> };
   /** A fresh page on the same bridge (a "new window"). */
   newPage(): Promise<Page>;
   screenshot(name: string): Promise<string>;
@@ -63,11 +68,17 @@ export async function startApp(options: {
     for (const c of closers.reverse()) await c().catch(() => {});
   };
   const revealed: string[] = [];
+  const picker: AppHarness['picker'] = { queue: [], asked: [] };
   try {
     const services = await createAppServices({
       preferencesPath: path.join(options.storagePath, '..', 'app-preferences.json'),
       revealPath: (file) => {
         revealed.push(file);
+      },
+      pickFile: async (options) => {
+        picker.asked.push(options);
+        if (picker.queue.length === 0) throw new Error('test file picker: no path queued');
+        return picker.queue.shift() ?? null;
       },
       env,
       storagePath: options.storagePath,
@@ -105,6 +116,7 @@ export async function startApp(options: {
       context,
       page,
       revealed,
+      picker,
       newPage,
       async screenshot(name) {
         mkdirSync(SCREENSHOTS, { recursive: true });

@@ -37,6 +37,7 @@ beforeAll(async () => {
         url: '',
         dockerVersion: '',
         error: '',
+        reason: null,
         capabilities: generic.capabilities,
       },
     ],

@@ -120,6 +120,7 @@ export const flags: FlagSpec[] = [
     type: 'string',
     help: 'SSH private key path',
     envVar: 'DIGITALOCEAN_SSH_KEY_PATH',
+    file: 'ssh-private-key',
     default: '',
   },
   {

@@ -1,5 +1,4 @@
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { HostNotRunningError, MoorError } from '../../base/errors.js';
 import type { MachineState } from '../../base/state.js';
@@ -67,6 +66,7 @@ const generic: DriverModule = {
       help: 'SSH private key path (if not provided, default SSH key will be used)',
       default: '',
       envVar: 'GENERIC_SSH_KEY',
+      file: 'ssh-private-key',
     },
     {
       name: 'generic-ssh-port',
@@ -247,15 +247,30 @@ export class GenericDriver implements Driver {
     back.close();
   }
 
+  /** Why the last state() found the SSH port closed ('' after it answered). */
+  private stateFailure = '';
+
   /** docker-machine's rule: Running when the SSH port accepts a TCP connection, else Stopped. */
   async state(): Promise<MachineState> {
-    const reachable = await dial(
+    const { probeTcp } = await import('../../ssh/reachability.js');
+    const failure = await probeTcp(
       this.config.IPAddress,
       this.config.SSHPort,
       STATE_DIAL_TIMEOUT_MS,
       this.ctx.signal,
     );
-    return reachable ? 'Running' : 'Stopped';
+    this.stateFailure = failure?.reason ?? '';
+    return failure ? 'Stopped' : 'Running';
+  }
+
+  stateCheck(): { address: string; label: string } {
+    const ip = this.config.IPAddress;
+    const address = `${ip.includes(':') ? `[${ip}]` : ip}:${this.config.SSHPort || 22}`;
+    return { address, label: `SSH port ${address}` };
+  }
+
+  lastStateFailure(): string {
+    return this.stateFailure;
   }
 
   async ip(): Promise<string> {
@@ -297,24 +312,6 @@ export class GenericDriver implements Driver {
       machineName: this.config.MachineName,
     };
   }
-}
-
-/** Whether a TCP connection to host:port opens within the timeout. */
-function dial(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      resolve(ok);
-    };
-    const onAbort = () => done(false);
-    const timer = setTimeout(() => done(false), timeoutMs);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 export default generic;

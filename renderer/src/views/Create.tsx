@@ -6,6 +6,7 @@ import { DriverFields, FieldList } from '../fields.js';
 import { type FormValues, formFields, initialValues, toRequest, validate } from '../form.js';
 import { attempt, type OperationView, useAppState, viewingOperation } from '../store.js';
 import { openTerminal } from '../terminals.js';
+import { keyCheckErrors, TestConnection, useKeyChecks } from './SshHostCheck.js';
 
 /** The form's starting values for one driver: its flags and the common ones, at their defaults. */
 function driverDefaults(catalog: DriverCatalog, driver: string): FormValues {
@@ -224,7 +225,9 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
   const [touched, setTouched] = useState<ReadonlySet<string>>(new Set());
   const touch = (field: string) => setTouched((prev) => (prev.has(field) ? prev : new Set([...prev, field])));
   // As the user types: a field's error shows once it was edited; all of them after a submit.
-  const allErrors = validate(name, all, values, existing);
+  const keyChecks = useKeyChecks(all, values);
+  // A key file that cannot log in (missing, a public key, passphrase-protected) is refused here.
+  const allErrors = { ...keyCheckErrors(keyChecks), ...validate(name, all, values, existing) };
   const errors = submitted
     ? allErrors
     : Object.fromEntries(Object.entries(allErrors).filter(([field]) => touched.has(field)));
@@ -242,7 +245,7 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
   };
 
   const submit = async () => {
-    const found = validate(name, all, values, existing);
+    const found = { ...keyCheckErrors(keyChecks), ...validate(name, all, values, existing) };
     setSubmitted(true);
     setSubmitError('');
     if (Object.keys(found).length) return;
@@ -356,7 +359,11 @@ export function CreateView({ navigate }: { navigate: Navigate }) {
             errors={errors}
             disabled={running}
             onChange={setValue}
+            keyChecks={keyChecks}
           />
+          {driver === 'generic' ? (
+            <TestConnection values={values} errors={allErrors} disabled={running} />
+          ) : null}
 
           {fields.commonFields.length ? (
             <>

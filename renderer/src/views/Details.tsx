@@ -89,6 +89,11 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
           </Button>
         </div>
       </header>
+      {machine.reason && machine.reason.text !== machine.error ? (
+        <div className="banner banner-error" data-testid="details-reason">
+          <Icon name="alert" /> <span className="pre-wrap">{machine.reason.text}</span>
+        </div>
+      ) : null}
       {machine.error ? (
         <div className="banner banner-error" data-testid="details-error">
           <Icon name="alert" /> <span className="pre-wrap">{machine.error}</span>

@@ -79,6 +79,15 @@ function RowActions({ machine, navigate }: { machine: MachineSummary; navigate: 
 }
 
 /** Name, driver or state contains the filter text (case-insensitive). */
+/**
+ * Whether the row's line says why the host is not simply Running (its SSH port, its engine, a
+ * query that timed out): that names the address and what happened, which the raw error does not.
+ */
+function explained(m: MachineSummary): boolean {
+  const kind = m.reason?.kind;
+  return kind === 'ssh-port' || kind === 'engine' || kind === 'timeout';
+}
+
 export function matchesFilter(m: MachineSummary, filter: string): boolean {
   const f = filter.trim().toLowerCase();
   if (!f) return true;
@@ -176,7 +185,16 @@ export function HostsView({ navigate }: { navigate: Navigate }) {
                       ) : null}
                     </button>
                     <div className="row-sub">
-                      {m.error ? (
+                      {explained(m) ? (
+                        <span
+                          className="row-error row-reason"
+                          title={m.error ? `${m.reason?.text}\n${m.error}` : m.reason?.text}
+                          data-testid={`reason-${m.name}`}
+                        >
+                          <Icon name="alert" size={12} />
+                          <span className="ellipsis">{m.reason?.text}</span>
+                        </span>
+                      ) : m.error ? (
                         <span className="row-error" title={m.error} data-testid={`error-${m.name}`}>
                           <Icon name="alert" size={12} />
                           <span className="ellipsis">{firstLine(m.error)}</span>

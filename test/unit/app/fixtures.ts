@@ -19,6 +19,7 @@ export function machine(name: string, patch: Partial<MachineSummary> = {}): Mach
     url: `tcp://10.0.0.1:2376`,
     dockerVersion: '24.0.7',
     error: '',
+    reason: null,
     active: false,
     busy: null,
     stoppedByUser: false,

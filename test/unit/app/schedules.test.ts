@@ -56,6 +56,7 @@ beforeEach(async () => {
       url: '',
       dockerVersion: '',
       error: '',
+      reason: null,
       capabilities: DRIVER_CAPABILITIES.digitalocean!,
     },
   ];

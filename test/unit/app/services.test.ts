@@ -28,6 +28,7 @@ function row(name: string, patch: Partial<MachineRow> = {}): MachineRow {
     url: 'tcp://1.2.3.4:2376',
     dockerVersion: '24.0',
     error: '',
+    reason: null,
     capabilities: DRIVER_CAPABILITIES[driver] ?? NO_CAPABILITIES,
     ...patch,
   };
