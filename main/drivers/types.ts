@@ -1,4 +1,5 @@
 import type { ProgressReporter } from '../base/progress.js';
+import type { FlagCheck } from '../base/validate-input.js';
 import type { MachineState } from '../base/state.js';
 import type { HostPrice } from '../schedule/cost.js';
 import type { SecretStore } from '../secrets/types.js';
@@ -28,10 +29,16 @@ export interface FlagSpec {
    * the user types.
    */
   check?: FlagCheck;
+  /** The create form's label, when the name's words are not clear enough ("User-data"). */
+  label?: string;
+  /**
+   * A text that may span lines (inline cloud-init user-data): the form shows a text area and
+   * sends the text as written.
+   */
+  multiline?: boolean;
 }
 
-/** A value rule a flag declares: a host address (IPv4/IPv6/DNS name) or a TCP port. */
-export type FlagCheck = 'host-address' | 'port';
+export type { FlagCheck } from '../base/validate-input.js';
 
 export type FlagValue = string | number | boolean | string[];
 export type FlagValues = Record<string, FlagValue | undefined>;
