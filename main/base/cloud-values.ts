@@ -24,7 +24,9 @@ export const USER_DATA_LIMITS: Readonly<Record<CloudProvider, number>> = {
  * as docker-machine took it.
  */
 export function isInlineUserData(value: string): boolean {
-  return /[\r\n]/.test(value) || /^#(cloud-config|cloud-boothook|include|!|part-handler|upstart-job)/.test(value);
+  return (
+    /[\r\n]/.test(value) || /^#(cloud-config|cloud-boothook|include|!|part-handler|upstart-job)/.test(value)
+  );
 }
 
 function kib(n: number): string {
@@ -103,17 +105,23 @@ export function parseEc2Tags(tags: string): Array<{ Key: string; Value: string }
     const Key = parts[i]!;
     const Value = parts[i + 1]!;
     if (!Key) throw new Error(`--amazonec2-tags "${tags}" has an empty key`);
-    if ([...Key].length > 128) throw new Error(`--amazonec2-tags: the key "${Key}" is longer than 128 characters`);
+    if ([...Key].length > 128)
+      throw new Error(`--amazonec2-tags: the key "${Key}" is longer than 128 characters`);
     if ([...Value].length > 256)
       throw new Error(`--amazonec2-tags: the value of "${Key}" is longer than 256 characters`);
-    if (/^aws:/i.test(Key)) throw new Error(`--amazonec2-tags: "${Key}": keys starting with "aws:" are AWS's own`);
+    if (/^aws:/i.test(Key))
+      throw new Error(`--amazonec2-tags: "${Key}": keys starting with "aws:" are AWS's own`);
     if (EC2_RESERVED_TAG_KEYS.includes(Key))
-      throw new Error(`--amazonec2-tags: "${Key}" is set by Moor itself (the machine name, the create's tag)`);
+      throw new Error(
+        `--amazonec2-tags: "${Key}" is set by Moor itself (the machine name, the create's tag)`,
+      );
     if (out.some((t) => t.Key === Key)) throw new Error(`--amazonec2-tags: the key "${Key}" is given twice`);
     out.push({ Key, Value });
   }
   if (out.length > EC2_MAX_USER_TAGS) {
-    throw new Error(`--amazonec2-tags has ${out.length} tags; at most ${EC2_MAX_USER_TAGS} (EC2's 50 less Moor's own)`);
+    throw new Error(
+      `--amazonec2-tags has ${out.length} tags; at most ${EC2_MAX_USER_TAGS} (EC2's 50 less Moor's own)`,
+    );
   }
   return out;
 }
@@ -151,7 +159,9 @@ export function parseGceLabels(text: string): Record<string, string> {
     out[key] = value;
   }
   if (Object.keys(out).length > 64 - GCE_RESERVED_LABELS.length) {
-    throw new Error(`--google-labels has ${Object.keys(out).length} labels; GCE allows 64, one of them Moor's`);
+    throw new Error(
+      `--google-labels has ${Object.keys(out).length} labels; GCE allows 64, one of them Moor's`,
+    );
   }
   return out;
 }
@@ -168,7 +178,8 @@ export function parseGceNetworkTags(text: string): string[] {
       );
     }
   }
-  if (new Set(tags).size > 63) throw new Error(`--google-tags has more than 63 tags (GCE allows 64, one is docker-machine's)`);
+  if (new Set(tags).size > 63)
+    throw new Error(`--google-tags has more than 63 tags (GCE allows 64, one is docker-machine's)`);
   return tags;
 }
 

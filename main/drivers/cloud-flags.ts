@@ -47,7 +47,13 @@ export function tagsFlag(
 }
 
 /** The boot/root disk size in GB. */
-export function diskSizeFlag(name: string, help: string, envVar: string, fallback: number, check: FlagCheck): FlagSpec {
+export function diskSizeFlag(
+  name: string,
+  help: string,
+  envVar: string,
+  fallback: number,
+  check: FlagCheck,
+): FlagSpec {
   return { name, type: 'int', help, envVar, default: fallback, check, label: 'Disk size (GB)' };
 }
 
@@ -61,7 +67,10 @@ export interface UserDataSource {
 }
 
 /** Splits a `--*-userdata` value into the config fields (a path is made absolute: create may run elsewhere). */
-export function userDataFields(value: string, cwd = process.cwd()): { UserDataFile: string; UserData?: string } {
+export function userDataFields(
+  value: string,
+  cwd = process.cwd(),
+): { UserDataFile: string; UserData?: string } {
   if (!value.trim()) return { UserDataFile: '' };
   if (isInlineUserData(value)) return { UserDataFile: '', UserData: value };
   return { UserDataFile: path.resolve(cwd, value.trim()) };
@@ -89,7 +98,9 @@ export async function loadUserData(provider: CloudProvider, source: UserDataSour
       data = await fs.readFile(source.UserDataFile);
     } catch (err) {
       if (err instanceof MoorError) throw err;
-      throw new MoorError(`${flag}: the user-data file ${source.UserDataFile} could not be read: ${errorMessage(err)}`);
+      throw new MoorError(
+        `${flag}: the user-data file ${source.UserDataFile} could not be read: ${errorMessage(err)}`,
+      );
     }
   } else {
     return null;

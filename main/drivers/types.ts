@@ -1,6 +1,6 @@
 import type { ProgressReporter } from '../base/progress.js';
-import type { FlagCheck } from '../base/validate-input.js';
 import type { MachineState } from '../base/state.js';
+import type { FlagCheck } from '../base/validate-input.js';
 import type { HostPrice } from '../schedule/cost.js';
 import type { SecretStore } from '../secrets/types.js';
 import type { BaseDriverConfig, HostConfig } from '../store/config.js';

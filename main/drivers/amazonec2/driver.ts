@@ -28,9 +28,9 @@ import { errorMessage, HostNotRunningError, MoorError } from '../../base/errors.
 import { sleep } from '../../base/sleep.js';
 import type { MachineState } from '../../base/state.js';
 import { commitSecret, deleteSecret, plainTextWarning, readSecret } from '../../secrets/index.js';
+import { loadUserData } from '../cloud-flags.js';
 // The same key format docker-machine generates for every cloud (RSA 2048, PKCS#1).
 import { generateRsaKeyPair } from '../digitalocean/keys.js';
-import { loadUserData } from '../cloud-flags.js';
 import { machineSshTarget, recordedAddress } from '../machine-ssh.js';
 import type {
   CleanupOutcome,

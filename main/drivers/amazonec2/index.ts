@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { diskSizeProblem } from '../../base/cloud-values.js';
 import { errorMessage, MoorError } from '../../base/errors.js';
 import { planSecret } from '../../secrets/index.js';
-import { diskSizeProblem } from '../../base/cloud-values.js';
 import { diskSizeFlag, loadUserData, tagsFlag, userDataFields, userDataFlag } from '../cloud-flags.js';
 import { flagBool, flagList, flagString } from '../flag-values.js';
 import type { DriverModule, FlagSpec, FlagValues } from '../types.js';
@@ -68,7 +68,9 @@ export const flags: FlagSpec[] = [
     default: [],
     configKey: 'OpenPorts',
   }),
-  tagsFlag('amazonec2-tags', 'AWS Tags (e.g. key1,value1,key2,value2)', 'amazonec2-tags', { envVar: 'AWS_TAGS' }),
+  tagsFlag('amazonec2-tags', 'AWS Tags (e.g. key1,value1,key2,value2)', 'amazonec2-tags', {
+    envVar: 'AWS_TAGS',
+  }),
   flag('instance-type', 'string', 'AWS instance type', {
     envVar: 'AWS_INSTANCE_TYPE',
     default: DEFAULT_INSTANCE_TYPE,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { parseDigitalOceanTags } from '../../base/cloud-values.js';
 import { MoorError } from '../../base/errors.js';
 import { planSecret } from '../../secrets/index.js';
-import { parseDigitalOceanTags } from '../../base/cloud-values.js';
 import { loadUserData, parseFlag, tagsFlag, userDataFields, userDataFlag } from '../cloud-flags.js';
 import { flagBool, flagString } from '../flag-values.js';
 import type { DriverModule, FlagSpec } from '../types.js';

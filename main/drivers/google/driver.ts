@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { parseGceLabels } from '../../base/cloud-values.js';
 import { errorMessage, HostNotRunningError, MoorError } from '../../base/errors.js';
 import { sleep } from '../../base/sleep.js';
 import type { MachineState } from '../../base/state.js';
 import { DEFAULT_ENGINE_PORT } from '../../store/config.js';
-import { generateRsaKeyPair } from '../digitalocean/keys.js';
-import { parseGceLabels } from '../../base/cloud-values.js';
 import { loadUserData } from '../cloud-flags.js';
+import { generateRsaKeyPair } from '../digitalocean/keys.js';
 import { machineSshTarget, recordedAddress } from '../machine-ssh.js';
 import type { Driver, DriverContext, SshTarget } from '../types.js';
 import {
@@ -183,7 +183,9 @@ export class GoogleDriver implements Driver {
         const users = (disk.users ?? []).map((u) => u.split('/').pop()).join(', ');
         throw new MoorError(
           `a disk named "${this.diskName}" already exists in zone "${c.Zone}"` +
-            (users ? ` (attached to ${users})` : ' (not attached to any instance: delete it or choose another machine name)'),
+            (users
+              ? ` (attached to ${users})`
+              : ' (not attached to any instance: delete it or choose another machine name)'),
         );
       }
     }

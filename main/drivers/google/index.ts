@@ -1,6 +1,13 @@
-import { MoorError } from '../../base/errors.js';
 import { diskSizeProblem, parseGceLabels, parseGceNetworkTags } from '../../base/cloud-values.js';
-import { diskSizeFlag, loadUserData, parseFlag, tagsFlag, userDataFields, userDataFlag } from '../cloud-flags.js';
+import { MoorError } from '../../base/errors.js';
+import {
+  diskSizeFlag,
+  loadUserData,
+  parseFlag,
+  tagsFlag,
+  userDataFields,
+  userDataFlag,
+} from '../cloud-flags.js';
 import { flagBool, flagList, flagString } from '../flag-values.js';
 import type { DriverModule, FlagSpec } from '../types.js';
 import {
@@ -177,7 +184,9 @@ const google: DriverModule = {
     const diskSize = Number(diskSizeValue);
     const diskType = flagString(values['google-disk-type'], DEFAULT_DISK_TYPE).trim() || DEFAULT_DISK_TYPE;
     if (!/^[a-z][a-z0-9-]{0,62}$/.test(diskType)) {
-      throw new MoorError(`--google-disk-type "${diskType}" is not a disk type name such as pd-standard or pd-ssd`);
+      throw new MoorError(
+        `--google-disk-type "${diskType}" is not a disk type name such as pd-standard or pd-ssd`,
+      );
     }
     const openPorts = flagList(values['google-open-port']);
     for (const port of openPorts) {

@@ -68,6 +68,17 @@ function Field({
           disabled={disabled}
           data-testid={id}
         />
+      ) : field.input === 'multiline' ? (
+        <textarea
+          id={id}
+          rows={4}
+          value={String(value)}
+          placeholder="a file path, or the text itself (#cloud-config ...)"
+          onChange={(e) => onChange(e.target.value)}
+          disabled={disabled}
+          spellCheck={false}
+          data-testid={id}
+        />
       ) : (
         <input
           id={id}
