@@ -374,6 +374,10 @@ export class GoogleComputeEmulator {
     });
   }
 
+  removeForeignDisk(name: string, zone = 'us-central1-a'): void {
+    this.disks.delete(`${[...this.projects][0]}/${zone}/${name}`);
+  }
+
   removeForeignInstance(name: string, zone = 'us-central1-a'): void {
     const instance = this.instances.get(`${[...this.projects][0]}/${zone}/${name}`);
     this.instances.delete(`${[...this.projects][0]}/${zone}/${name}`);
