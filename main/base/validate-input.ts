@@ -4,6 +4,15 @@
  * module. Each `…Problem` function returns why a value is wrong, or null when it is fine; the
  * `validate…` forms throw that reason as a MoorError.
  */
+import {
+  diskSizeProblem,
+  parseDigitalOceanTags,
+  parseEc2Tags,
+  parseGceLabels,
+  parseGceNetworkTags,
+  problemOf,
+  userDataValueProblem,
+} from './cloud-values.js';
 import { MoorError } from './errors.js';
 
 /** docker-machine's rule (libmachine/host/host.go ValidateHostName). */
@@ -127,7 +136,48 @@ export function validateEngineUrl(value: string, what = 'invalid URL'): void {
   orThrow(engineUrlProblem(value), what);
 }
 
+/**
+ * A value rule a flag declares (FlagSpec.check): a host address (IPv4/IPv6/DNS name), a TCP port,
+ * or one of the shared cloud flags' provider rules (main/base/cloud-values.ts).
+ */
+export type FlagCheck =
+  | 'host-address'
+  | 'port'
+  | 'digitalocean-user-data'
+  | 'amazonec2-user-data'
+  | 'google-user-data'
+  | 'digitalocean-tags'
+  | 'amazonec2-tags'
+  | 'google-labels'
+  | 'google-network-tags'
+  | 'amazonec2-disk-size'
+  | 'google-disk-size';
+
 /** Why a flag's value breaks the rule its FlagSpec declares (`check`), or null. */
-export function flagValueProblem(check: 'host-address' | 'port', value: unknown): string | null {
-  return check === 'host-address' ? hostAddressProblem(String(value)) : portProblem(value);
+export function flagValueProblem(check: FlagCheck, value: unknown): string | null {
+  const text = String(value);
+  switch (check) {
+    case 'host-address':
+      return hostAddressProblem(text);
+    case 'port':
+      return portProblem(value);
+    case 'digitalocean-user-data':
+      return userDataValueProblem('digitalocean', text);
+    case 'amazonec2-user-data':
+      return userDataValueProblem('amazonec2', text);
+    case 'google-user-data':
+      return userDataValueProblem('google', text);
+    case 'digitalocean-tags':
+      return problemOf(parseDigitalOceanTags, text);
+    case 'amazonec2-tags':
+      return problemOf(parseEc2Tags, text);
+    case 'google-labels':
+      return problemOf(parseGceLabels, text);
+    case 'google-network-tags':
+      return problemOf(parseGceNetworkTags, text);
+    case 'amazonec2-disk-size':
+      return diskSizeProblem('amazonec2', value);
+    case 'google-disk-size':
+      return diskSizeProblem('google', value);
+  }
 }

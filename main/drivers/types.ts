@@ -1,5 +1,6 @@
 import type { ProgressReporter } from '../base/progress.js';
 import type { MachineState } from '../base/state.js';
+import type { FlagCheck } from '../base/validate-input.js';
 import type { HostPrice } from '../schedule/cost.js';
 import type { SecretStore } from '../secrets/types.js';
 import type { BaseDriverConfig, HostConfig } from '../store/config.js';
@@ -48,6 +49,11 @@ export interface FlagSpec {
    * picker) and checks the file as the user types (an SSH private key: main/ssh/check.ts).
    */
   file?: 'ssh-private-key';
+  /**
+   * A text that may span lines (inline cloud-init user-data): the form shows a text area and
+   * sends the text as written.
+   */
+  multiline?: boolean;
 }
 
 export type FlagGroup = 'common' | 'advanced';
@@ -87,8 +93,7 @@ export interface ChoicesContext {
   secrets?: SecretStore;
 }
 
-/** A value rule a flag declares: a host address (IPv4/IPv6/DNS name) or a TCP port. */
-export type FlagCheck = 'host-address' | 'port';
+export type { FlagCheck } from '../base/validate-input.js';
 
 export type FlagValue = string | number | boolean | string[];
 export type FlagValues = Record<string, FlagValue | undefined>;

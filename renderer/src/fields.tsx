@@ -95,6 +95,17 @@ export function Field({ field, value, error, onChange, disabled, keyCheck }: Fie
           disabled={disabled}
           data-testid={id}
         />
+      ) : field.input === 'multiline' ? (
+        <textarea
+          id={id}
+          rows={4}
+          value={String(value)}
+          placeholder="a file path, or the text itself (#cloud-config ...)"
+          onChange={(e) => onChange(e.target.value)}
+          disabled={disabled}
+          spellCheck={false}
+          data-testid={id}
+        />
       ) : (
         <input
           id={id}

@@ -19,7 +19,7 @@ export type FormValues = Record<string, string | boolean>;
 export interface FieldModel {
   flag: FlagSpec;
   label: string;
-  input: 'text' | 'password' | 'number' | 'checkbox' | 'lines';
+  input: 'text' | 'password' | 'number' | 'checkbox' | 'lines' | 'multiline';
   /** The value given by an environment variable of the app (so the field may stay empty). */
   fromEnv: boolean;
   required: boolean;
@@ -33,6 +33,7 @@ const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9\-.]*$/;
 
 /** "generic-ip-address" of driver "generic" → "IP address". */
 export function fieldLabel(flag: FlagSpec, driver: string): string {
+  if (flag.label) return flag.label;
   let label = flag.name.startsWith(`${driver}-`) ? flag.name.slice(driver.length + 1) : flag.name;
   label = label.replace(/-/g, ' ');
   label = label.replace(/\b(ip|ssh|url|tls|san|api|id|dns|ipv6|vpc)\b/gi, (w) => w.toUpperCase());
@@ -50,7 +51,9 @@ export function fieldModel(flag: FlagSpec, driver: string, envSet: readonly stri
           ? 'lines'
           : flag.secret
             ? 'password'
-            : 'text';
+            : flag.multiline
+              ? 'multiline'
+              : 'text';
   const required = Boolean(flag.required) && !fromEnv;
   return {
     flag,
@@ -186,6 +189,9 @@ export function toRequest(
       if (flag.type === 'string[]') flags[flag.name] = lines(text);
       else if (flag.type === 'int') {
         if (text) flags[flag.name] = Number.parseInt(text, 10);
+      } else if (flag.multiline && text) {
+        // Several lines are the text itself, as written; one line (a path) is trimmed.
+        flags[flag.name] = /[\r\n]/.test(text) ? value : text;
       } else if (text || initial !== '') flags[flag.name] = text;
     }
   }

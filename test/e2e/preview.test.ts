@@ -68,6 +68,36 @@ describe('npm run preview', () => {
     await page.close();
   });
 
+  it("the create form shows the shared cloud flags from the flag data, with the drivers' rules as the user types", async () => {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.getByTestId('nav-create').click();
+    await page.getByTestId('driver-google').click();
+    const userData = page.getByTestId('flag-google-userdata');
+    expect(await userData.evaluate((el) => el.tagName)).toBe('TEXTAREA');
+    expect(await page.locator('label[for=flag-google-userdata]').textContent()).toBe(
+      'User-data (cloud-init)',
+    );
+    expect(await page.locator('label[for=flag-google-tags]').textContent()).toBe('Network tags');
+    await page.getByTestId('flag-google-labels').fill('Env=dev');
+    await page.getByTestId('flag-google-disk-size').fill('5');
+    await userData.fill(`#cloud-config\n${'x'.repeat(256 * 1024)}`);
+    const errors = await page.locator('.field-error').allTextContents();
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('"Env" is not a label key'),
+        "5 GB is outside Google Compute Engine's 10–65536 GB",
+        expect.stringContaining('Google Compute Engine takes at most 256 KiB of user-data'),
+      ]),
+    );
+    await page.getByTestId('driver-amazonec2').click();
+    await page.getByTestId('flag-amazonec2-tags').fill('a,b,c');
+    expect(await page.locator('.field-error').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringContaining('must be key,value pairs')]),
+    );
+    await page.close();
+  });
+
   it('refuses a page without the token, and the served script holds none', async () => {
     const page = await browser.newPage();
     await page.goto(url.replace(/#.*/, ''));

@@ -1,14 +1,16 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
+  DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
   DescribeKeyPairsCommand,
   DescribeSecurityGroupsCommand,
+  DescribeVolumesCommand,
   EC2Client,
   type Instance,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTAINER_PREFIX } from '../emulators/digitalocean/backends.js';
+import { CONTAINER_PREFIX, USER_DATA_PATH } from '../emulators/digitalocean/backends.js';
 import { type Ec2Front, startEc2Emulator } from '../emulators/ec2/front.js';
 import { requireCommand, tempDir } from '../harness/components.js';
 import { startTestKeyring, type TestKeyring } from '../harness/keyring.js';
@@ -116,9 +118,23 @@ afterAll(async () => {
 });
 
 describe('amazonec2 driver end to end (moto + test hosts)', () => {
-  it('create → env → docker → use → stop/start/restart/kill → rm, the secret key in the keychain', async () => {
+  it('create (user-data, tags, root size) → env → docker → use → stop/start/restart/kill → rm, the secret key in the keychain', async () => {
     const name = 'ec2-it-1';
-    const created = await moor(createArgs(name, ['--amazonec2-open-port', '8080']), credentials);
+    const userData = path.join(store.dir, 'user-data.sh');
+    writeFileSync(userData, '#!/bin/sh\necho hello > /etc/moor-ec2-it\n');
+    const created = await moor(
+      createArgs(name, [
+        '--amazonec2-open-port',
+        '8080',
+        '--amazonec2-userdata',
+        userData,
+        '--amazonec2-tags',
+        'team,infra,env,it',
+        '--amazonec2-root-size',
+        '20',
+      ]),
+      credentials,
+    );
     // A host that boots slowly (a loaded machine) is waited for with progress lines; nothing else.
     expect(created.stderr.replace(/^Waiting for SSH on .*\n/gm, '')).toBe('');
     expect(created.code).toBe(0);
@@ -138,6 +154,28 @@ describe('amazonec2 driver end to end (moto + test hosts)', () => {
     const configText = readFileSync(path.join(store.dir, 'machines', name, 'config.json'), 'utf8');
     expect(configText).not.toContain(SECRET_KEY);
     expect(instance?.MetadataOptions).toMatchObject({ HttpTokens: 'required' });
+    // The shared cloud flags, as EC2 shows them, and the user-data on the host.
+    const attribute = await ec2.send(
+      new DescribeInstanceAttributeCommand({ InstanceId: instance!.InstanceId!, Attribute: 'userData' }),
+    );
+    expect(Buffer.from(attribute.UserData?.Value ?? '', 'base64').toString('utf8')).toBe(
+      readFileSync(userData, 'utf8'),
+    );
+    expect(instance?.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'team', Value: 'infra' },
+        { Key: 'env', Value: 'it' },
+      ]),
+    );
+    const volumes = await ec2.send(
+      new DescribeVolumesCommand({
+        Filters: [{ Name: 'attachment.instance-id', Values: [instance!.InstanceId!] }],
+      }),
+    );
+    expect(volumes.Volumes?.map((v) => v.Size)).toEqual([20]);
+    const onHost = await moor(['ssh', name, 'cat', USER_DATA_PATH]);
+    expect(onHost.code, onHost.stderr).toBe(0);
+    expect(onHost.stdout).toBe(readFileSync(userData, 'utf8'));
     const groups = (await ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [];
     const group = groups.find((g) => g.GroupName === 'docker-machine');
     expect((group?.IpPermissions ?? []).map((p) => p.FromPort).sort()).toEqual([22, 2376, 8080]);

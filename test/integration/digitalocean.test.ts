@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTAINER_PREFIX } from '../emulators/digitalocean/backends.js';
+import { CONTAINER_PREFIX, USER_DATA_PATH } from '../emulators/digitalocean/backends.js';
 import { type DigitalOceanEmulator, startDigitalOceanEmulator } from '../emulators/digitalocean/server.js';
 import { requireCommand, tempDir } from '../harness/components.js';
 import { startTestKeyring, type TestKeyring } from '../harness/keyring.js';
@@ -74,8 +74,10 @@ afterAll(async () => {
 });
 
 describe('digitalocean driver end to end (emulator + test hosts)', () => {
-  it('create (size, region) → env → docker → stop/start/restart → rm, with the token in the keychain', async () => {
+  it('create (size, region, user-data, tags) → env → docker → stop/start/restart → rm, with the token in the keychain', async () => {
     const name = 'do-it-1';
+    const userData = path.join(store.dir, 'user-data.yaml');
+    writeFileSync(userData, '#cloud-config\nwrite_files:\n  - path: /etc/moor-it\n    content: hello\n');
     const created = await moor(
       [
         'create',
@@ -85,6 +87,10 @@ describe('digitalocean driver end to end (emulator + test hosts)', () => {
         's-2vcpu-4gb',
         '--digitalocean-region',
         'ams3',
+        '--digitalocean-userdata',
+        userData,
+        '--digitalocean-tags',
+        'env:it,team_infra',
         '--engine-install-url',
         'distro',
         name,
@@ -98,6 +104,12 @@ describe('digitalocean driver end to end (emulator + test hosts)', () => {
 
     const droplet = emulator.state().droplets[0]!;
     expect(droplet).toMatchObject({ name, size: 's-2vcpu-4gb', region: 'ams3', status: 'active' });
+    expect(droplet.tags.slice(0, 2)).toEqual(['env:it', 'team_infra']);
+    expect(droplet.userData).toBe(readFileSync(userData, 'utf8'));
+    // The user-data reached the droplet: on the host where cloud-init keeps what it was given.
+    const onHost = await moor(['ssh', name, 'cat', USER_DATA_PATH]);
+    expect(onHost.code, onHost.stderr).toBe(0);
+    expect(onHost.stdout).toBe(readFileSync(userData, 'utf8'));
     const config = configOf(name);
     expect(config.Driver).toMatchObject({
       DropletID: droplet.id,

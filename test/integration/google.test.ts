@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { USER_DATA_PATH } from '../emulators/digitalocean/backends.js';
 import { CONTAINER_PREFIX } from '../emulators/google/backends.js';
 import { type GoogleComputeEmulator, startGoogleEmulator } from '../emulators/google/server.js';
 import { requireCommand, tempDir } from '../harness/components.js';
@@ -48,6 +49,7 @@ async function expectNoLeaks(name: string): Promise<void> {
   await emulator.idle();
   expect(emulator.state().instances).toEqual([]);
   expect(emulator.state().firewalls).toEqual([]);
+  expect(emulator.state().disks).toEqual([]); // boot disks go with their instances
   expect(emulator.backgroundErrors).toEqual([]);
   expect(existsSync(path.join(store.dir, 'machines', name))).toBe(false);
   expect(await listTestHosts(`${CONTAINER_PREFIX}${emulator.id}-`)).toEqual([]);
@@ -69,8 +71,10 @@ afterAll(async () => {
 });
 
 describe('google driver end to end (emulator + test hosts)', () => {
-  it('create → env/use → docker → stop/start (new ephemeral IP)/restart → rm', async () => {
+  it('create (user-data, labels, disk size/type) → env/use → docker → stop/start (new ephemeral IP)/restart → rm', async () => {
     const name = 'gce-it-1';
+    // Inline user-data (a text with line breaks is the user-data itself, not a path).
+    const userData = '#cloud-config\nruncmd:\n  - [touch, /etc/moor-gce-it]\n';
     const created = await moor([
       'create',
       '-d',
@@ -83,6 +87,14 @@ describe('google driver end to end (emulator + test hosts)', () => {
       'e2-medium',
       '--google-open-port',
       '8080/tcp',
+      '--google-userdata',
+      userData,
+      '--google-labels',
+      'env=it,team=infra',
+      '--google-disk-size',
+      '30',
+      '--google-disk-type',
+      'pd-balanced',
       '--engine-install-url',
       'distro',
       name,
@@ -108,7 +120,15 @@ describe('google driver end to end (emulator + test hosts)', () => {
       InstanceID: instance.id,
       OpenPorts: ['8080/tcp'],
     });
-    expect(instance.labels['moor-create-id']).toBe(config.Driver.CreateID);
+    expect(instance.labels).toEqual({ env: 'it', team: 'infra', 'moor-create-id': config.Driver.CreateID });
+    expect(instance.metadata.find((m) => m.key === 'user-data')?.value).toBe(userData);
+    expect(emulator.state().disks).toEqual([
+      { name: `${name}-disk`, zone: 'europe-west1-b', sizeGb: '30', type: 'pd-balanced', users: [name] },
+    ]);
+    expect(config.Driver).toMatchObject({ DiskSize: 30, DiskType: 'pd-balanced', UserData: userData });
+    const onHost = await moor(['ssh', name, 'cat', USER_DATA_PATH]);
+    expect(onHost.code, onHost.stderr).toBe(0);
+    expect(onHost.stdout).toBe(userData);
     // The credentials stay in the key file: config.json names neither the key nor a token.
     const configText = readFileSync(path.join(store.dir, 'machines', name, 'config.json'), 'utf8');
     expect(configText).not.toContain('PRIVATE KEY');

@@ -217,6 +217,80 @@ describe('digitalocean driver (emulator, no hosts)', () => {
     expect(emulator.state().droplets).toEqual([]);
   });
 
+  it('shared cloud flags: inline user-data (a Moor field) reaches user_data; tags as the droplet shows them', async () => {
+    const inline = '#cloud-config\nruncmd:\n  - echo hi\n';
+    const { driver, config } = await open('inline', {
+      'digitalocean-userdata': inline,
+      'digitalocean-tags': 'env:dev,team_infra,env:dev',
+    });
+    expect(config).toMatchObject({ UserDataFile: '', UserData: inline });
+    expect(Object.keys(config).indexOf('UserData')).toBe(Object.keys(config).indexOf('UserDataFile') + 1);
+    await driver.preCreateCheck();
+    await driver.create();
+    const [droplet] = emulator.state().droplets;
+    expect(droplet?.userData).toBe(inline); // what the metadata service would serve the droplet
+    expect(droplet?.tags.slice(0, 2)).toEqual(['env:dev', 'team_infra']); // a repeated tag once
+    const api = new DigitalOceanApi({ token: emulator.token, tokenSource: 't', baseUrl: emulator.url });
+    expect((await api.getDroplet(Number(config.DropletID))).tags).toContain('team_infra');
+    await driver.remove();
+    expect(emulator.state().droplets).toEqual([]);
+  });
+
+  it.each([
+    [
+      { 'digitalocean-tags': 'web server' },
+      '--digitalocean-tags: "web server" is not a DigitalOcean tag name',
+    ],
+    [
+      { 'digitalocean-tags': `a,${'t'.repeat(256)}` },
+      'is 256 characters long; a DigitalOcean tag has at most 255',
+    ],
+    [
+      { 'digitalocean-userdata': '/nonexistent/ud' },
+      '--digitalocean-userdata: the user-data file /nonexistent/ud could not be read',
+    ],
+    [
+      { 'digitalocean-userdata': `#cloud-config\n${'x'.repeat(64 * 1024)}` },
+      '--digitalocean-userdata: the inline user-data of --digitalocean-userdata is 65550 bytes; DigitalOcean takes at most 64 KiB of user-data',
+    ],
+  ])('refuses %o before any API call', async (values, message) => {
+    await expect(open('bad', values as FlagValues)).rejects.toThrow(message);
+    expect(emulator.requests).toEqual([]);
+  });
+
+  it('a user-data file over 64 KiB is refused by its size, before any API call', async () => {
+    const big = path.join(dir, 'big.yaml');
+    await fs.writeFile(big, Buffer.alloc(64 * 1024 + 1, 'a'));
+    await expect(open('big', { 'digitalocean-userdata': big })).rejects.toThrow(
+      `--digitalocean-userdata: the user-data file ${big} is 65537 bytes; DigitalOcean takes at most 64 KiB`,
+    );
+    const dirAsFile = await open('dir', { 'digitalocean-userdata': dir }).catch((e: Error) => e.message);
+    expect(dirAsFile).toBe(`--digitalocean-userdata: ${dir} is not a file`);
+    expect(emulator.requests).toEqual([]);
+  });
+
+  it('the emulator refuses what DigitalOcean refuses (422), so the rules are not only ours', async () => {
+    const api = new DigitalOceanApi({ token: emulator.token, tokenSource: 't', baseUrl: emulator.url });
+    const request = {
+      name: 'x',
+      region: 'nyc3',
+      size: 's-1vcpu-1gb',
+      image: 'ubuntu-24-04-x64',
+      ssh_keys: [],
+      backups: false,
+      ipv6: false,
+      private_networking: false,
+      monitoring: false,
+    };
+    await expect(api.createDroplet({ ...request, tags: ['no spaces'] })).rejects.toThrow(
+      /tag names may contain/,
+    );
+    await expect(
+      api.createDroplet({ ...request, tags: [], user_data: 'x'.repeat(64 * 1024 + 1) }),
+    ).rejects.toThrow(/user_data must be 64 KiB or less/);
+    expect(emulator.state().droplets).toEqual([]);
+  });
+
   it('maps new → Starting while the droplet boots', async () => {
     emulator.injectDropletFault('never-ip');
     const { driver, config } = await open('booting', {}, { MOOR_DIGITALOCEAN_WAIT_SECONDS: '0.3' });

@@ -75,6 +75,10 @@ async function expectNoLeaks(name: string, keep: { instances?: string[]; firewal
   await emulator.idle();
   expect(emulator.state().instances.map((i) => i.name)).toEqual(keep.instances ?? []);
   expect(emulator.state().firewalls.map((f) => f.name)).toEqual(keep.firewalls ?? []);
+  // No orphaned boot disk: each disk left is one of an instance left.
+  expect(emulator.state().disks.map((d) => d.name)).toEqual(
+    emulator.state().instances.map((i) => i.diskName),
+  );
   expect(emulator.backgroundErrors).toEqual([]);
   expect(await store.exists(name)).toBe(false);
 }
@@ -163,10 +167,10 @@ describe('credentials (Application Default Credentials)', () => {
 describe('flags → config.json', () => {
   const base = () => baseDriverConfig('g1', '/store');
   const fromFlags = (values: Record<string, unknown>) =>
-    google.configFromFlags(values as never, base(), ctx('g1')) as Record<string, unknown>;
+    google.configFromFlags(values as never, base(), ctx('g1')) as Promise<Record<string, unknown>>;
 
-  it("docker-machine's fields, order and defaults (with a current image)", () => {
-    const config = fromFlags({ 'google-project': 'p1' });
+  it("docker-machine's fields, order and defaults (with a current image)", async () => {
+    const config = await fromFlags({ 'google-project': 'p1' });
     expect(Object.keys(config).slice(9)).toEqual([
       'Zone',
       'MachineType',
@@ -200,12 +204,12 @@ describe('flags → config.json', () => {
     });
   });
 
-  it('no project: the docker-machine message', () => {
-    expect(() => fromFlags({})).toThrow('no Google Cloud Project name specified (--google-project)');
+  it('no project: the docker-machine message', async () => {
+    await expect(fromFlags({})).rejects.toThrow('no Google Cloud Project name specified (--google-project)');
   });
 
-  it('an image URL loses its prefix; internal-ip-only implies internal-ip', () => {
-    const config = fromFlags({
+  it('an image URL loses its prefix; internal-ip-only implies internal-ip', async () => {
+    const config = await fromFlags({
       'google-project': 'p1',
       'google-machine-image':
         'https://www.googleapis.com/compute/v1/projects/debian-cloud/global/images/family/debian-12',
@@ -225,13 +229,52 @@ describe('flags → config.json', () => {
     ],
     [{ 'google-open-port': ['70000'] }, '--google-open-port "70000" is not PORT[/tcp|/udp]'],
     [{ 'google-zone': 'mars' }, '--google-zone "mars" is not a zone name such as us-central1-a'],
-    [{ 'google-disk-size': 'big' }, '--google-disk-size "big" is not a size in GB'],
+    [{ 'google-disk-size': 'big' }, '--google-disk-size: "big" is not a size in GB'],
+    [{ 'google-disk-size': 5 }, "--google-disk-size: 5 GB is outside Google Compute Engine's 10–65536 GB"],
+    [{ 'google-disk-type': 'SSD!' }, '--google-disk-type "SSD!" is not a disk type name'],
+    [{ 'google-tags': 'Web' }, '--google-tags: "Web" is not a network tag'],
+    [{ 'google-labels': 'Env=dev' }, '--google-labels: "Env" is not a label key'],
+    [{ 'google-labels': 'env=Dev' }, '--google-labels: the value "Dev" of "env" is not a label value'],
+    [{ 'google-labels': 'moor-create-id=x' }, '--google-labels: "moor-create-id" is set by Moor itself'],
+    [{ 'google-labels': 'a=1,a=2' }, '--google-labels: the key "a" is given twice'],
+    [
+      { 'google-userdata': '/nonexistent/user-data.yaml' },
+      '--google-userdata: the user-data file /nonexistent/user-data.yaml could not be read',
+    ],
+    [{ 'google-userdata': `#cloud-config\n${'x'.repeat(256 * 1024)}` }, 'takes at most 256 KiB of user-data'],
+    [
+      { 'google-use-existing': true, 'google-labels': 'env=dev' },
+      '--google-userdata and --google-labels apply to a new instance',
+    ],
     [
       { 'google-address': '203.0.113.5', 'google-use-internal-ip-only': true },
       '--google-address and --google-use-internal-ip-only exclude each other',
     ],
-  ])('bad input %o is refused', (values, message) => {
-    expect(() => fromFlags({ 'google-project': 'p1', ...values })).toThrow(message);
+  ])('bad input %o is refused', async (values, message) => {
+    await expect(fromFlags({ 'google-project': 'p1', ...values })).rejects.toThrow(message);
+  });
+
+  it("user-data (inline or a file) and labels are Moor fields after docker-machine's", async () => {
+    const inline = await fromFlags({
+      'google-project': 'p1',
+      'google-userdata': '#cloud-config\npackages: [jq]\n',
+      'google-labels': 'env=dev, team=infra',
+    });
+    expect(Object.keys(inline).slice(-2)).toEqual(['UserData', 'Labels']);
+    expect(inline).toMatchObject({
+      UserData: '#cloud-config\npackages: [jq]\n',
+      Labels: 'env=dev, team=infra',
+    });
+    expect(inline).not.toHaveProperty('UserDataFile');
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'moor-gce-ud-'));
+    await fs.writeFile(path.join(dir, 'ud.yaml'), '#cloud-config\n');
+    const fromFile = await fromFlags({
+      'google-project': 'p1',
+      'google-userdata': path.join(dir, 'ud.yaml'),
+    });
+    expect(fromFile).toMatchObject({ UserDataFile: path.join(dir, 'ud.yaml') });
+    expect(fromFile).not.toHaveProperty('UserData');
+    await fs.rm(dir, { recursive: true });
   });
 });
 
@@ -301,7 +344,74 @@ describe('driver against the emulator (fake backend)', () => {
     await driver.remove();
     await emulator.idle();
     expect(emulator.state().instances).toEqual([]);
+    expect(emulator.state().disks).toEqual([]); // the boot disk went with it (autoDelete)
     expect(emulator.state().firewalls).toEqual([]); // made by this create, used by no one else
+  });
+
+  it('the shared cloud flags: user-data metadata, labels, boot disk size and type, as the API shows them', async () => {
+    const name = 'gce-shared';
+    const userDataFile = path.join(root, 'user-data.yaml');
+    await fs.writeFile(userDataFile, '#cloud-config\nwrite_files: [{path: /etc/moor, content: hi}]\n');
+    const values = {
+      'google-project': PROJECT,
+      'google-userdata': userDataFile,
+      'google-labels': 'env=dev,team=infra',
+      'google-disk-size': 42,
+      'google-disk-type': 'pd-ssd',
+    };
+    const config = await google.configFromFlags(
+      (await import('../../main/core/create.js')).withFlagDefaults(google, values as never),
+      baseDriverConfig(name, store.root),
+      ctx(name),
+    );
+    await fs.mkdir(store.machineDir(name), { recursive: true });
+    const driver = google.open(config, ctx(name));
+    await driver.preCreateCheck();
+    await driver.create();
+    const [instance] = emulator.state().instances;
+    expect(instance).toMatchObject({
+      labels: { env: 'dev', team: 'infra', 'moor-create-id': driver.config.CreateID },
+      diskName: `${name}-disk`,
+      diskSizeGb: '42',
+      diskType: 'pd-ssd',
+    });
+    expect(instance!.metadata.find((m) => m.key === 'user-data')?.value).toBe(
+      await fs.readFile(userDataFile, 'utf8'),
+    );
+    expect(emulator.state().disks).toEqual([
+      { name: `${name}-disk`, zone: 'us-central1-a', sizeGb: '42', type: 'pd-ssd', users: [name] },
+    ]);
+    // Through the API as a client sees it: the instance's boot disk and the disk resource.
+    const api = await import('../../main/drivers/google/api.js');
+    const { TokenSource } = await import('../../main/drivers/google/auth.js');
+    const tokens = new TokenSource(env());
+    const client = new api.ComputeApi({
+      project: PROJECT,
+      token: () => tokens.token(),
+      credentialsSource: () => tokens.source,
+      baseUrl: emulator.computeUrl,
+    });
+    const disk = await client.getDisk('us-central1-a', `${name}-disk`);
+    expect(disk).toMatchObject({ sizeGb: '42', type: expect.stringMatching(/\/diskTypes\/pd-ssd$/) });
+    expect(disk.users?.[0]).toMatch(new RegExp(`/instances/${name}$`));
+    await driver.remove();
+    await emulator.idle();
+    expect(emulator.state().disks).toEqual([]);
+  });
+
+  it("a leftover disk of the boot disk's name is refused before anything is made", async () => {
+    emulator.addForeignDisk('gce-left-disk');
+    const seen = emulator.requests.length;
+    try {
+      await expect(create('gce-left')).rejects.toThrow(
+        /a disk named \\?"gce-left-disk\\?" already exists in zone \\?"us-central1-a\\?" \(not attached to any instance/,
+      );
+      const made = emulator.requests.slice(seen).filter((r) => r.method !== 'GET' && r.path !== '/token');
+      expect(made).toEqual([]);
+      expect(emulator.state().disks.map((d) => d.name)).toEqual(['gce-left-disk']);
+    } finally {
+      emulator.removeForeignDisk('gce-left-disk');
+    }
   });
 
   it('an existing rule of the user gets the missing port added, and is never deleted', async () => {

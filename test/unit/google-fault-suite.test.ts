@@ -18,7 +18,7 @@ import { prng } from '../harness/prng.js';
 // every create ends in a rollback), some of them cut short the way a kill -9 would be (the create
 // is aborted with its rollback skipped; config.json holds only what was checkpointed, a request may
 // still land after the client gave up), then cleaned up by the next `ls`'s recovery. After every
-// run: zero instances and firewall rules of Moor's left, the neighbour's instance never touched,
+// run: zero instances, boot disks and firewall rules of Moor's left, the neighbour's instance never touched,
 // nothing left in the store.
 let emulator: GoogleComputeEmulator;
 let root: string;
@@ -101,7 +101,13 @@ describe('google create: random fault schedules and kills', () => {
         store,
         name,
         driverName: 'google',
-        flagValues: { 'google-project': PROJECT, 'google-open-port': ['8080'] },
+        flagValues: {
+          'google-project': PROJECT,
+          'google-open-port': ['8080'],
+          'google-labels': 'suite=faults',
+          'google-userdata': '#cloud-config\nruncmd: [touch /tmp/seeded]\n',
+          'google-disk-size': 20,
+        },
         engine: { InstallURL: 'distro' },
         progress: progressReporter(name, () => {}),
         env: env(),
@@ -135,6 +141,10 @@ describe('google create: random fault schedules and kills', () => {
         tags: ['web'],
       });
       expect(emulator.state().firewalls).toEqual([]);
+      // Boot disks go with their instances (autoDelete): only the neighbour's is left, still attached.
+      expect(emulator.state().disks).toEqual([
+        expect.objectContaining({ name: 'neighbour', users: ['neighbour'] }),
+      ]);
       expect(emulator.backgroundErrors).toEqual([]);
       expect(await store.exists(name)).toBe(false);
       const touched = emulator.requests

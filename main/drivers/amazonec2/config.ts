@@ -1,3 +1,4 @@
+import { parseEc2Tags } from '../../base/cloud-values.js';
 import type { BaseDriverConfig } from '../../store/config.js';
 
 /**
@@ -47,6 +48,8 @@ export interface AmazonEc2Config extends BaseDriverConfig {
   Endpoint: string;
   DisableSSL: boolean;
   UserDataFile: string;
+  /** Moor's: inline user-data (the flag's value was the text itself, not a path). */
+  UserData?: string;
 }
 
 export const DEFAULT_REGION = 'us-east-1';
@@ -68,22 +71,8 @@ export const ENGINE_PORT = 2376;
 export const CANONICAL_OWNER = '099720109477';
 export const DEFAULT_AMI_NAME = 'ubuntu/images/hvm-ssd*/ubuntu-noble-24.04-amd64-server-*';
 
-/** `--amazonec2-tags k1,v1,k2,v2` → [{Key,Value}] (docker-machine's format; an odd count is an error). */
-export function parseTags(tags: string): Array<{ Key: string; Value: string }> {
-  const parts = tags.split(',').map((t) => t.trim());
-  if (tags.trim() === '') return [];
-  if (parts.length % 2 !== 0) {
-    throw new Error(
-      `--amazonec2-tags "${tags}" must be key,value pairs (an even number of comma-separated items)`,
-    );
-  }
-  const out: Array<{ Key: string; Value: string }> = [];
-  for (let i = 0; i < parts.length; i += 2) {
-    if (!parts[i]) throw new Error(`--amazonec2-tags "${tags}" has an empty key`);
-    out.push({ Key: parts[i]!, Value: parts[i + 1]! });
-  }
-  return out;
-}
+/** `--amazonec2-tags k1,v1,k2,v2` → [{Key,Value}]: docker-machine's format, EC2's tag rules (main/base/cloud-values.ts). */
+export const parseTags = parseEc2Tags;
 
 /** `--amazonec2-open-port 8080` or `8080/udp` → protocol and port; anything else is an error. */
 export function parseOpenPort(spec: string): { protocol: 'tcp' | 'udp'; port: number } {

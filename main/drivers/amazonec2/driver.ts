@@ -28,6 +28,7 @@ import { errorMessage, HostNotRunningError, MoorError } from '../../base/errors.
 import { sleep } from '../../base/sleep.js';
 import type { MachineState } from '../../base/state.js';
 import { commitSecret, deleteSecret, plainTextWarning, readSecret } from '../../secrets/index.js';
+import { loadUserData } from '../cloud-flags.js';
 // The same key format docker-machine generates for every cloud (RSA 2048, PKCS#1).
 import { generateRsaKeyPair } from '../digitalocean/keys.js';
 import { machineSshTarget, recordedAddress } from '../machine-ssh.js';
@@ -147,11 +148,7 @@ export class AmazonEc2Driver implements Driver {
 
   async preCreateCheck(): Promise<void> {
     const c = this.config;
-    if (c.UserDataFile) {
-      await fs.access(c.UserDataFile).catch(() => {
-        throw new MoorError(`unable to read --amazonec2-userdata file ${c.UserDataFile}`);
-      });
-    }
+    await loadUserData('amazonec2', c);
     if (c.ExistingKey) {
       await fs.access(c.SSHPrivateKeyPath).catch(() => {
         throw new MoorError(`SSH key does not exist: "${c.SSHPrivateKeyPath}"`);
@@ -242,7 +239,7 @@ export class AmazonEc2Driver implements Driver {
       deferredPlainTextWarnings.delete(this.ctx);
       progress.warn(plainTextWarning('The AWS secret key', plainText));
     }
-    const userData = c.UserDataFile ? await fs.readFile(c.UserDataFile) : undefined;
+    const userData = (await loadUserData('amazonec2', c)) ?? undefined;
 
     const machineKey = path.join(this.ctx.machineDir, 'id_rsa');
     if (c.ExistingKey) {

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { diskSizeProblem } from '../../base/cloud-values.js';
 import { errorMessage, MoorError } from '../../base/errors.js';
 import { planSecret } from '../../secrets/index.js';
+import { diskSizeFlag, loadUserData, tagsFlag, userDataFields, userDataFlag } from '../cloud-flags.js';
 import { flagBool, flagList, flagString } from '../flag-values.js';
 import type { DriverModule, FlagGroup, FlagSpec, FlagValues } from '../types.js';
 import { credentialProvider } from './api.js';
@@ -99,7 +101,9 @@ export const flags: FlagSpec[] = [
     default: [],
     configKey: 'OpenPorts',
   }),
-  flag('tags', 'string', 'AWS Tags (e.g. key1,value1,key2,value2)', { envVar: 'AWS_TAGS', default: '' }),
+  tagsFlag('amazonec2-tags', 'AWS Tags (e.g. key1,value1,key2,value2)', 'amazonec2-tags', {
+    envVar: 'AWS_TAGS',
+  }),
   flag('instance-type', 'string', 'AWS instance type', {
     envVar: 'AWS_INSTANCE_TYPE',
     default: DEFAULT_INSTANCE_TYPE,
@@ -108,10 +112,13 @@ export const flags: FlagSpec[] = [
     envVar: 'AWS_DEVICE_NAME',
     default: DEFAULT_DEVICE_NAME,
   }),
-  flag('root-size', 'int', 'AWS root disk size (in GB)', {
-    envVar: 'AWS_ROOT_SIZE',
-    default: DEFAULT_ROOT_SIZE,
-  }),
+  diskSizeFlag(
+    'amazonec2-root-size',
+    'AWS root disk size (in GB)',
+    'AWS_ROOT_SIZE',
+    DEFAULT_ROOT_SIZE,
+    'amazonec2-disk-size',
+  ),
   flag('volume-type', 'string', 'Amazon EBS volume type', {
     envVar: 'AWS_VOLUME_TYPE',
     default: DEFAULT_VOLUME_TYPE,
@@ -171,11 +178,7 @@ export const flags: FlagSpec[] = [
     default: false,
     configKey: 'DisableSSL',
   }),
-  flag('userdata', 'string', 'path to file with cloud-init user data', {
-    envVar: 'AWS_USERDATA',
-    default: '',
-    configKey: 'UserDataFile',
-  }),
+  userDataFlag('amazonec2', 'AWS_USERDATA'),
 ];
 
 function intFlag(values: FlagValues, name: string, fallback: number, min: number): number {
@@ -187,6 +190,14 @@ function intFlag(values: FlagValues, name: string, fallback: number, min: number
     );
   }
   return n;
+}
+
+function rootSize(values: FlagValues): number {
+  const raw = values['amazonec2-root-size'];
+  const value = raw === undefined || raw === '' ? DEFAULT_ROOT_SIZE : raw;
+  const problem = diskSizeProblem('amazonec2', value);
+  if (problem) throw new MoorError(`--amazonec2-root-size: ${problem}`);
+  return Number(value);
 }
 
 /** Keys in docker-machine's order (drivers/amazonec2/amazonec2.go), Moor's ref after SecretKey. */
@@ -296,7 +307,7 @@ const amazonec2: DriverModule = {
       Tags: tags,
       ReservationId: '',
       DeviceName: s('device-name', DEFAULT_DEVICE_NAME) || DEFAULT_DEVICE_NAME,
-      RootSize: intFlag(values, 'root-size', DEFAULT_ROOT_SIZE, 1),
+      RootSize: rootSize(values),
       VolumeType: s('volume-type', 'gp3') || 'gp3',
       IamInstanceProfile: s('iam-instance-profile'),
       VpcId: s('vpc-id'),
@@ -313,8 +324,9 @@ const amazonec2: DriverModule = {
       RetryCount: intFlag(values, 'retries', 5, -1),
       Endpoint: endpoint,
       DisableSSL: disableSsl,
-      UserDataFile: s('userdata'),
+      ...userDataFields(flagString(values['amazonec2-userdata'])),
     };
+    await loadUserData('amazonec2', config);
 
     if (accessKey) {
       // The secret key (and session token) go to the keychain when one is usable; the access key id is not secret.

@@ -20,6 +20,8 @@ export interface DigitalOceanConfig extends BaseDriverConfig {
   Backups: boolean;
   PrivateNetworking: boolean;
   UserDataFile: string;
+  /** Moor's: inline user-data (the flag's value was the text itself, not a path). */
+  UserData?: string;
   Monitoring: boolean;
   Tags: string;
 }
@@ -31,14 +33,6 @@ export const DEFAULT_SIZE = 's-1vcpu-1gb';
 /** Flatcar (and the retired CoreOS) images: Docker preinstalled, provisioned by the Flatcar provisioner. */
 export function isFlatcarImage(image: string): boolean {
   return /flatcar|coreos/i.test(image);
-}
-
-/** `--digitalocean-tags a,b` → ["a","b"] (docker-machine's comma-separated string). */
-export function splitTags(tags: string): string[] {
-  return tags
-    .split(',')
-    .map((t) => t.trim())
-    .filter(Boolean);
 }
 
 /** A numeric image is an image ID (snapshots, custom images); anything else is a slug. */
@@ -64,6 +58,7 @@ export function orderedConfig(c: DigitalOceanConfig): DigitalOceanConfig {
     Backups: c.Backups,
     PrivateNetworking: c.PrivateNetworking,
     UserDataFile: c.UserDataFile,
+    ...(c.UserData ? { UserData: c.UserData } : {}),
     Monitoring: c.Monitoring,
     Tags: c.Tags,
   };

@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { parseDigitalOceanTags } from '../../base/cloud-values.js';
 import { errorMessage, HostNotRunningError, MoorError } from '../../base/errors.js';
 import { sleep } from '../../base/sleep.js';
 import type { MachineState } from '../../base/state.js';
@@ -12,6 +13,7 @@ import {
   readSecret,
 } from '../../secrets/index.js';
 import { DEFAULT_ENGINE_PORT } from '../../store/config.js';
+import { loadUserData } from '../cloud-flags.js';
 import { machineSshTarget, recordedAddress } from '../machine-ssh.js';
 import type {
   CleanupOutcome,
@@ -31,7 +33,7 @@ import {
   isNotFound,
   mayHaveCommitted,
 } from './api.js';
-import { type DigitalOceanConfig, imageParam, splitTags } from './config.js';
+import { type DigitalOceanConfig, imageParam } from './config.js';
 import { generateRsaKeyPair, md5Fingerprint } from './keys.js';
 
 /** Knobs for tests and slow accounts (environment; seconds / milliseconds as named). */
@@ -139,13 +141,7 @@ export class DigitalOceanDriver implements Driver {
 
   async preCreateCheck(): Promise<void> {
     const c = this.config;
-    if (c.UserDataFile) {
-      try {
-        await fs.access(c.UserDataFile);
-      } catch {
-        throw new MoorError(`user-data file ${c.UserDataFile} could not be found`);
-      }
-    }
+    await loadUserData('digitalocean', c);
     if (c.SSHKey) {
       if (!c.SSHKeyFingerprint) {
         throw new MoorError(
@@ -203,7 +199,7 @@ export class DigitalOceanDriver implements Driver {
       progress.warn(plainTextWarning('The DigitalOcean access token', plainText));
     }
 
-    const userData = c.UserDataFile ? await fs.readFile(c.UserDataFile, 'utf8') : '';
+    const userData = (await loadUserData('digitalocean', c))?.toString('utf8') ?? '';
     const machineKey = path.join(this.ctx.machineDir, 'id_rsa');
     if (c.SSHKeyFingerprint) {
       const key = await this.existingKey(api);
@@ -250,7 +246,7 @@ export class DigitalOceanDriver implements Driver {
       monitoring: c.Monitoring,
       ...(userData ? { user_data: userData } : {}),
       // This create's tag: the only way a droplet is recognised as ours after a lost answer.
-      tags: [...splitTags(c.Tags), ...(this.ctx.journal ? [this.ctx.journal.tag] : [])],
+      tags: [...parseDigitalOceanTags(c.Tags), ...(this.ctx.journal ? [this.ctx.journal.tag] : [])],
     };
     const entry = await this.ctx.journal?.intend(
       'droplet',

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { parseDigitalOceanTags } from '../../base/cloud-values.js';
 import { MoorError } from '../../base/errors.js';
 import { planSecret, readSecret } from '../../secrets/index.js';
+import { loadUserData, parseFlag, tagsFlag, userDataFields, userDataFlag } from '../cloud-flags.js';
 import { flagBool, flagString } from '../flag-values.js';
 import type { ChoiceSource, ChoicesContext, DriverModule, FlagChoice, FlagSpec } from '../types.js';
 import { DigitalOceanApi } from './api.js';
@@ -85,15 +87,7 @@ export const flags: FlagSpec[] = [
     envVar: 'DIGITALOCEAN_BACKUPS',
     default: false,
   },
-  {
-    name: 'digitalocean-userdata',
-    label: 'Cloud-init user-data file',
-    group: 'advanced',
-    type: 'string',
-    help: 'path to file with cloud-init user-data',
-    envVar: 'DIGITALOCEAN_USERDATA',
-    default: '',
-  },
+  userDataFlag('digitalocean', 'DIGITALOCEAN_USERDATA'),
   {
     name: 'digitalocean-ssh-user',
     label: 'SSH user',
@@ -141,15 +135,12 @@ export const flags: FlagSpec[] = [
     envVar: 'DIGITALOCEAN_MONITORING',
     default: false,
   },
-  {
-    name: 'digitalocean-tags',
-    label: 'Tags',
-    group: 'advanced',
-    type: 'string',
-    help: 'comma-separated list of tags to apply to the Droplet',
-    envVar: 'DIGITALOCEAN_TAGS',
-    default: '',
-  },
+  tagsFlag(
+    'digitalocean-tags',
+    'comma-separated list of tags to apply to the Droplet (letters, digits, ":", "-", "_")',
+    'digitalocean-tags',
+    { envVar: 'DIGITALOCEAN_TAGS', label: 'Tags' },
+  ),
 ];
 
 const digitalocean: DriverModule = {
@@ -189,10 +180,13 @@ const digitalocean: DriverModule = {
       IPv6: flagBool(values['digitalocean-ipv6']),
       Backups: flagBool(values['digitalocean-backups']),
       PrivateNetworking: flagBool(values['digitalocean-private-networking']),
-      UserDataFile: flagString(values['digitalocean-userdata']),
+      ...userDataFields(flagString(values['digitalocean-userdata'])),
       Monitoring: flagBool(values['digitalocean-monitoring']),
       Tags: flagString(values['digitalocean-tags']),
     };
+    // The shared cloud flags' rules, before anything is asked of the API (or of the keychain).
+    parseFlag(parseDigitalOceanTags, config.Tags);
+    await loadUserData('digitalocean', config);
 
     if (isFlatcarImage(config.Image) && config.SSHUser === 'root') {
       // Flatcar authorizes the droplet's keys for `core` only (root login is disabled there).

@@ -44,6 +44,13 @@ export interface GceInstance {
   networkInterfaces?: Array<{ networkIP?: string; accessConfigs?: GceAccessConfig[] }>;
 }
 
+export interface GceDisk {
+  name: string;
+  sizeGb?: string;
+  type?: string;
+  users?: string[];
+}
+
 export interface GceFirewall {
   name: string;
   description?: string;
@@ -137,6 +144,11 @@ export class ComputeApi {
 
   getInstance(zone: string, name: string): Promise<GceInstance> {
     return this.request('GET', `${this.zonePath(zone)}/instances/${encodeURIComponent(name)}`);
+  }
+
+  /** A zonal persistent disk (disks.get): `users` are the instances it is attached to. */
+  getDisk(zone: string, name: string): Promise<GceDisk> {
+    return this.request('GET', `${this.zonePath(zone)}/disks/${encodeURIComponent(name)}`);
   }
 
   /** Every instance of the project, all zones (instances.aggregatedList), all pages. */

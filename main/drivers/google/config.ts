@@ -25,6 +25,12 @@ export interface GoogleConfig extends BaseDriverConfig {
   Tags: string;
   UseExisting: boolean;
   OpenPorts: string[] | null;
+  /** Moor's (docker-machine's google driver had no user-data): `--google-userdata` as a path... */
+  UserDataFile?: string;
+  /** ...or inline; sent as the instance's `user-data` metadata item. */
+  UserData?: string;
+  /** Moor's: `--google-labels` (key=value,...), beside Moor's own moor-create-id label. */
+  Labels?: string;
   CreateID?: string;
   InstanceID?: string;
 }
@@ -98,6 +104,9 @@ export function orderedConfig(c: GoogleConfig): GoogleConfig {
     Tags: c.Tags,
     UseExisting: c.UseExisting,
     OpenPorts: c.OpenPorts,
+    ...(c.UserDataFile ? { UserDataFile: c.UserDataFile } : {}),
+    ...(c.UserData ? { UserData: c.UserData } : {}),
+    ...(c.Labels ? { Labels: c.Labels } : {}),
     ...(c.CreateID ? { CreateID: c.CreateID } : {}),
     ...(c.InstanceID ? { InstanceID: c.InstanceID } : {}),
   };

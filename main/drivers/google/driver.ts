@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { parseGceLabels } from '../../base/cloud-values.js';
 import { errorMessage, HostNotRunningError, MoorError } from '../../base/errors.js';
 import { sleep } from '../../base/sleep.js';
 import type { MachineState } from '../../base/state.js';
 import { DEFAULT_ENGINE_PORT } from '../../store/config.js';
+import { loadUserData } from '../cloud-flags.js';
 import { generateRsaKeyPair } from '../digitalocean/keys.js';
 import { machineSshTarget, recordedAddress } from '../machine-ssh.js';
 import type { Driver, DriverContext, SshTarget } from '../types.js';
@@ -138,6 +140,7 @@ export class GoogleDriver implements Driver {
 
   async preCreateCheck(): Promise<void> {
     const c = this.config;
+    await loadUserData('google', c);
     const api = this.api();
     this.ctx.progress.log('Check that the project exists');
     try {
@@ -169,6 +172,22 @@ export class GoogleDriver implements Driver {
     }
     if (!c.UseExisting && instance) {
       throw new MoorError(`instance "${this.name}" already exists in zone "${c.Zone}"`);
+    }
+    if (!c.UseExisting) {
+      // The insert would fail on it after the firewall work; say so now, with what to do.
+      const disk = await api.getDisk(c.Zone, this.diskName).catch((err: unknown) => {
+        if (isNotFound(err)) return null;
+        throw err;
+      });
+      if (disk) {
+        const users = (disk.users ?? []).map((u) => u.split('/').pop()).join(', ');
+        throw new MoorError(
+          `a disk named "${this.diskName}" already exists in zone "${c.Zone}"` +
+            (users
+              ? ` (attached to ${users})`
+              : ' (not attached to any instance: delete it or choose another machine name)'),
+        );
+      }
     }
   }
 
@@ -284,7 +303,12 @@ export class GoogleDriver implements Driver {
     }
   }
 
-  instanceRequest(publicKey: string, natIP: string) {
+  /** The boot disk's name (docker-machine's): deleted with the instance (autoDelete). */
+  get diskName(): string {
+    return `${this.name}-disk`;
+  }
+
+  instanceRequest(publicKey: string, natIP: string, userData = '') {
     const c = this.config;
     const network = c.Network.includes('/networks/')
       ? c.Network
@@ -305,7 +329,7 @@ export class GoogleDriver implements Driver {
           type: 'PERSISTENT',
           mode: 'READ_WRITE',
           initializeParams: {
-            diskName: `${this.name}-disk`,
+            diskName: this.diskName,
             sourceImage: `projects/${c.MachineImage}`,
             diskSizeGb: String(c.DiskSize),
             diskType: `zones/${c.Zone}/diskTypes/${c.DiskType}`,
@@ -327,9 +351,15 @@ export class GoogleDriver implements Driver {
       scheduling: c.Preemptible
         ? { preemptible: true, automaticRestart: false, onHostMaintenance: 'TERMINATE' }
         : { preemptible: false },
-      labels: { [CREATE_ID_LABEL]: c.CreateID },
+      labels: { ...parseGceLabels(c.Labels ?? ''), [CREATE_ID_LABEL]: c.CreateID },
       // In the insert itself (docker-machine set it after boot): the account exists from the first boot.
-      metadata: { items: [{ key: 'ssh-keys', value: sshKeysLine(c.SSHUser, publicKey) }] },
+      metadata: {
+        items: [
+          { key: 'ssh-keys', value: sshKeysLine(c.SSHUser, publicKey) },
+          // cloud-init's GCE datasource (and Container-Optimized OS) read this key.
+          ...(userData ? [{ key: 'user-data', value: userData }] : []),
+        ],
+      },
     };
   }
 
@@ -341,7 +371,8 @@ export class GoogleDriver implements Driver {
   private async createInstance(api: ComputeApi, publicKey: string): Promise<GceInstance> {
     const c = this.config;
     const natIP = c.Address && !c.UseInternalIPOnly ? await this.staticAddress(api) : '';
-    const request = this.instanceRequest(publicKey, natIP);
+    const userData = (await loadUserData('google', c))?.toString('utf8') ?? '';
+    const request = this.instanceRequest(publicKey, natIP, userData);
     let op: GceOperation | null = null;
     try {
       op = await api.insertInstance(c.Zone, request, c.CreateID!);

@@ -1,4 +1,13 @@
+import { diskSizeProblem, parseGceLabels, parseGceNetworkTags } from '../../base/cloud-values.js';
 import { MoorError } from '../../base/errors.js';
+import {
+  diskSizeFlag,
+  loadUserData,
+  parseFlag,
+  tagsFlag,
+  userDataFields,
+  userDataFlag,
+} from '../cloud-flags.js';
 import { flagBool, flagList, flagString } from '../flag-values.js';
 import type { DriverModule, FlagSpec } from '../types.js';
 import {
@@ -88,13 +97,14 @@ export const flags: FlagSpec[] = [
     default: DEFAULT_SCOPES,
   },
   {
-    name: 'google-disk-size',
-    label: 'Disk size (GB)',
+    ...diskSizeFlag(
+      'google-disk-size',
+      'GCE Instance Disk Size (in GB)',
+      'GOOGLE_DISK_SIZE',
+      DEFAULT_DISK_SIZE,
+      'google-disk-size',
+    ),
     group: 'common',
-    type: 'int',
-    help: 'GCE Instance Disk Size (in GB)',
-    envVar: 'GOOGLE_DISK_SIZE',
-    default: DEFAULT_DISK_SIZE,
   },
   {
     name: 'google-disk-type',
@@ -141,15 +151,10 @@ export const flags: FlagSpec[] = [
     envVar: 'GOOGLE_PREEMPTIBLE',
     default: false,
   },
-  {
-    name: 'google-tags',
-    label: 'Network tags',
-    group: 'advanced',
-    type: 'string',
-    help: 'GCE Instance Tags (comma-separated)',
+  tagsFlag('google-tags', 'GCE Instance Tags (comma-separated)', 'google-network-tags', {
     envVar: 'GOOGLE_TAGS',
-    default: '',
-  },
+    label: 'Network tags',
+  }),
   {
     name: 'google-use-internal-ip',
     label: 'Connect over the internal IP',
@@ -188,6 +193,14 @@ export const flags: FlagSpec[] = [
     default: [],
     configKey: 'OpenPorts',
   },
+  // Moor's (docker-machine's google driver had neither): the shared cloud flags.
+  userDataFlag('google', 'GOOGLE_USERDATA'),
+  tagsFlag(
+    'google-labels',
+    'GCE Instance Labels (comma-separated key=value; lowercase letters, digits, "_", "-")',
+    'google-labels',
+    { envVar: 'GOOGLE_LABELS', configKey: 'Labels' },
+  ),
 ];
 
 const google: DriverModule = {
@@ -203,12 +216,18 @@ const google: DriverModule = {
   provisions: true,
   flags,
 
-  configFromFlags(values, base) {
+  async configFromFlags(values, base) {
     const project = flagString(values['google-project']).trim();
     if (!project) throw new MoorError('no Google Cloud Project name specified (--google-project)');
-    const diskSize = Number(values['google-disk-size'] ?? DEFAULT_DISK_SIZE);
-    if (!Number.isInteger(diskSize) || diskSize < 1) {
-      throw new MoorError(`--google-disk-size "${values['google-disk-size']}" is not a size in GB`);
+    const diskSizeValue = values['google-disk-size'] ?? DEFAULT_DISK_SIZE;
+    const diskSizeError = diskSizeProblem('google', diskSizeValue);
+    if (diskSizeError) throw new MoorError(`--google-disk-size: ${diskSizeError}`);
+    const diskSize = Number(diskSizeValue);
+    const diskType = flagString(values['google-disk-type'], DEFAULT_DISK_TYPE).trim() || DEFAULT_DISK_TYPE;
+    if (!/^[a-z][a-z0-9-]{0,62}$/.test(diskType)) {
+      throw new MoorError(
+        `--google-disk-type "${diskType}" is not a disk type name such as pd-standard or pd-ssd`,
+      );
     }
     const openPorts = flagList(values['google-open-port']);
     for (const port of openPorts) {
@@ -234,7 +253,7 @@ const google: DriverModule = {
         /^https:\/\/(www|compute)\.googleapis\.com\/compute\/v1\/projects\//,
         '',
       ),
-      DiskType: flagString(values['google-disk-type'], DEFAULT_DISK_TYPE) || DEFAULT_DISK_TYPE,
+      DiskType: diskType,
       Address: flagString(values['google-address']).trim(),
       Network: flagString(values['google-network'], DEFAULT_NETWORK) || DEFAULT_NETWORK,
       Subnetwork: flagString(values['google-subnetwork']),
@@ -250,7 +269,17 @@ const google: DriverModule = {
       Tags: flagString(values['google-tags']),
       UseExisting: useExisting,
       OpenPorts: openPorts.length > 0 ? openPorts : null,
+      ...userDataFields(flagString(values['google-userdata'])),
+      Labels: flagString(values['google-labels']).trim(),
     };
+    parseFlag(parseGceNetworkTags, config.Tags);
+    parseFlag(parseGceLabels, config.Labels ?? '');
+    if (useExisting && (config.UserDataFile || config.UserData || config.Labels)) {
+      throw new MoorError(
+        '--google-userdata and --google-labels apply to a new instance; with --google-use-existing the instance is not created',
+      );
+    }
+    await loadUserData('google', config);
     if (config.Address && config.UseInternalIPOnly) {
       throw new MoorError(
         '--google-address and --google-use-internal-ip-only exclude each other (no external IP)',

@@ -9,6 +9,8 @@ export interface HostSpec {
   address: string;
   /** Public key lines of the droplet's ssh_keys, authorized for root (and core on Flatcar). */
   authorizedKeys: string;
+  /** The droplet's user_data ('' for none): test hosts get it where cloud-init keeps it. */
+  userData?: string;
 }
 
 export interface HostHandle {
@@ -82,6 +84,12 @@ export class TestHostBackend implements HostBackend {
       authorizedKey: spec.authorizedKeys,
       labels: { 'org.moor.do-emulator': this.emulatorId, 'org.moor.do-droplet': String(spec.dropletId) },
     });
+    if (spec.userData) {
+      await deliverUserData(host, spec.userData).catch(async (err: unknown) => {
+        await host.remove();
+        throw err;
+      });
+    }
     return {
       start: () => host.start(),
       stop: () => host.stop(),
@@ -90,6 +98,23 @@ export class TestHostBackend implements HostBackend {
       remove: () => host.remove(),
     };
   }
+}
+
+/**
+ * Test hosts run no cloud-init: the user-data is put where cloud-init keeps what it was given
+ * (`/var/lib/cloud/instance/user-data.txt`), so a test can read on the host what reached it.
+ */
+export const USER_DATA_PATH = '/var/lib/cloud/instance/user-data.txt';
+
+export async function deliverUserData(
+  host: { exec(cmd: string, opts?: { input?: string }): Promise<{ exitCode: number; stderr: string }> },
+  userData: string,
+): Promise<void> {
+  const result = await host.exec(`mkdir -p /var/lib/cloud/instance && cat > ${USER_DATA_PATH}`, {
+    input: userData,
+  });
+  if (result.exitCode !== 0)
+    throw new Error(`could not write the user-data to the test host: ${result.stderr}`);
 }
 
 function delay(ms: number): Promise<void> {

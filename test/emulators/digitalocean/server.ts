@@ -117,6 +117,8 @@ export interface EmulatorState {
     size: string;
     keyIds: number[];
     tags: string[];
+    /** What the droplet's metadata service would serve at /metadata/v1/user-data. */
+    userData: string;
   }>;
   keys: Key[];
   actions: Action[];
@@ -324,6 +326,7 @@ export class DigitalOceanEmulator {
         size: d.size,
         keyIds: d.keyIds,
         tags: d.tags,
+        userData: d.userData,
       })),
       keys: [...this.keys.values()],
       actions: [...this.actions.values()],
@@ -666,6 +669,18 @@ export class DigitalOceanEmulator {
     }
     if (b.tags !== undefined && b.tags !== null && !Array.isArray(b.tags))
       throw unprocessable('tags must be an array');
+    for (const tag of (b.tags as unknown[] | null) ?? []) {
+      // DigitalOcean's rule for tag names (the API answers 422 otherwise).
+      if (typeof tag !== 'string' || !/^[a-zA-Z0-9_:-]{1,255}$/.test(tag)) {
+        throw unprocessable(
+          `tags: "${String(tag)}" is invalid: tag names may contain letters, numbers, colons, dashes, and underscores, up to 255 characters`,
+        );
+      }
+    }
+    if (b.user_data !== undefined && b.user_data !== null && typeof b.user_data !== 'string')
+      throw unprocessable('user_data must be a string');
+    if (typeof b.user_data === 'string' && Buffer.byteLength(b.user_data) > 64 * 1024)
+      throw unprocessable('user_data must be 64 KiB or less');
 
     const droplet: Droplet = {
       id: this.nextDropletId++,
@@ -720,6 +735,7 @@ export class DigitalOceanEmulator {
           image: droplet.image,
           address: droplet.address,
           authorizedKeys: keys.map((k) => k.public_key.trim()).join('\n'),
+          userData: droplet.userData,
         });
       }
     } finally {

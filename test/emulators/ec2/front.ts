@@ -16,9 +16,11 @@ import { type Moto, startMoto } from './moto.js';
  * all the EC2 state: VPCs, key pairs, security groups, instances, tags); the front only
  * - starts a real test host (systemd + sshd + Docker, test/hosts) for each instance RunInstances
  *   made, with the imported key pair's public key authorized for root, on a loopback address of
- *   127.0.50.10–127.0.54.254, and stops/starts/reboots/removes it with the instance;
+ *   127.0.50.10–127.0.54.254, with the instance's user-data where cloud-init keeps it, and
+ *   stops/starts/reboots/removes it with the instance;
  * - rewrites the instance's addresses in every answer to that host's address, so moto's invented
  *   IPs are never dialled;
+ * - refuses user-data over EC2's 16 KiB (moto does not);
  * - injects faults (an error, a dropped connection, before or after moto handled the request) and
  *   calls `onRequest` at each step, which the fault suite uses to kill `moor create` there.
  */
@@ -158,6 +160,14 @@ export class Ec2Front {
       return fail(fault.status ?? 500, fault.code ?? 'InternalError');
     }
 
+    // EC2's limit, which moto does not check: 16 KiB of user-data before base64.
+    const userData = Buffer.from(params.get('UserData') ?? '', 'base64');
+    if (action === 'RunInstances' && userData.length > 16 * 1024) {
+      log.status = 400;
+      res.writeHead(400, { 'Content-Type': 'text/xml' });
+      return void res.end(errorXml('InvalidParameterValue', 'User data is limited to 16384 bytes'));
+    }
+
     if (action === 'ImportKeyPair') {
       const name = params.get('KeyName') ?? '';
       const material = Buffer.from(params.get('PublicKeyMaterial') ?? '', 'base64').toString('utf8');
@@ -182,7 +192,8 @@ export class Ec2Front {
       const keyName = params.get('KeyName') ?? '';
       for (const id of text.match(/<instanceId>(i-[0-9a-f]+)<\/instanceId>/g) ?? []) {
         const instanceId = id.replace(/<\/?instanceId>/g, '');
-        if (!this.instances.has(instanceId)) await this.startHost(instanceId, this.keys.get(keyName) ?? '');
+        if (!this.instances.has(instanceId))
+          await this.startHost(instanceId, this.keys.get(keyName) ?? '', userData.toString('utf8'));
       }
     }
     // EC2 answers a terminate at once (shutting-down); the host goes in the background.
@@ -200,7 +211,7 @@ export class Ec2Front {
     res.end(text);
   }
 
-  private async startHost(instanceId: string, authorizedKeys: string): Promise<void> {
+  private async startHost(instanceId: string, authorizedKeys: string, userData: string): Promise<void> {
     const skip = await this.backend.usedAddresses();
     const address = await leaseAddress(skip, EC2_HOST_RANGE);
     const mapped: Mapped = { address };
@@ -213,6 +224,7 @@ export class Ec2Front {
           image: 'ubuntu',
           address,
           authorizedKeys,
+          userData,
         });
       })(),
     );

@@ -1,3 +1,5 @@
+import { deliverUserData } from '../digitalocean/backends.js';
+
 /**
  * What an emulated instance runs on: nothing (the fake backend, for pure API tests) or a real
  * systemd + sshd test host (test/hosts, Docker preinstalled) on the instance's loopback address.
@@ -14,6 +16,8 @@ export interface InstanceHostSpec {
   name: string;
   address: string;
   sshKeys: SshKeyEntry[];
+  /** The `user-data` metadata item ('' for none): test hosts get it where cloud-init keeps it. */
+  userData?: string;
 }
 
 export interface InstanceHost {
@@ -110,7 +114,13 @@ export class TestHostInstanceBackend implements InstanceBackend {
       const result = await host.exec(['sh', '-c', guestAgentScript(keys)]);
       if (result.exitCode !== 0) throw new Error(`guest agent on ${spec.name}: ${result.stderr}`);
     };
-    await setSshKeys(spec.sshKeys);
+    try {
+      await setSshKeys(spec.sshKeys);
+      if (spec.userData) await deliverUserData(host, spec.userData);
+    } catch (err) {
+      await host.remove();
+      throw err;
+    }
     return {
       start: () => host.start(),
       stop: () => host.stop(),

@@ -93,6 +93,9 @@ interface Instance {
   sourceImage: string;
   diskSizeGb: string;
   diskType: string;
+  /** The boot disk (a disk resource of its own) and whether deleting the instance deletes it. */
+  diskName: string;
+  autoDelete: boolean;
   network: string;
   subnetwork?: string;
   /** Where the host is published (the first external address). */
@@ -115,6 +118,20 @@ interface Instance {
   host?: InstanceHost;
   relay?: AddressRelay;
   booting?: boolean;
+}
+
+/** A zonal persistent disk: made by an instance insert (initializeParams), or left over. */
+interface Disk {
+  id: string;
+  name: string;
+  project: string;
+  zone: string;
+  sizeGb: string;
+  type: string;
+  sourceImage: string;
+  /** Links of the instances it is attached to. */
+  users: string[];
+  creationTimestamp: string;
 }
 
 interface Firewall {
@@ -141,7 +158,11 @@ export interface GoogleEmulatorState {
     labels: Record<string, string>;
     metadata: Array<{ key: string; value: string }>;
     scheduling: Record<string, unknown>;
+    diskName: string;
+    diskSizeGb: string;
+    diskType: string;
   }>;
+  disks: Array<{ name: string; zone: string; sizeGb: string; type: string; users: string[] }>;
   firewalls: Firewall[];
   operations: Operation[];
 }
@@ -205,6 +226,7 @@ export class GoogleComputeEmulator {
   private baseUrl = '';
   private nextId = 4_000_000_000_000_000_000n;
   private readonly instances = new Map<string, Instance>(); // "project/zone/name"
+  private readonly disks = new Map<string, Disk>(); // "project/zone/name"
   private readonly firewalls = new Map<string, Firewall>(); // "project/name"
   private readonly operations = new Map<string, Operation>(); // name
   private readonly requestIds = new Map<string, Operation>();
@@ -330,10 +352,36 @@ export class GoogleComputeEmulator {
     instance.hostAddress = '';
     instance.hasAccessConfig = true;
     this.instances.set(`${project}/${zone}/${name}`, instance);
+    this.addForeignDisk(instance.diskName, zone);
+    this.disks.get(`${project}/${zone}/${instance.diskName}`)!.users = [
+      this.link(`projects/${project}/zones/${zone}/instances/${name}`),
+    ];
+  }
+
+  /** A disk nobody uses (left by an instance made with autoDelete off): Moor must not take its name. */
+  addForeignDisk(name: string, zone = 'us-central1-a'): void {
+    const project = [...this.projects][0]!;
+    this.disks.set(`${project}/${zone}/${name}`, {
+      id: this.newId(),
+      name,
+      project,
+      zone,
+      sizeGb: '10',
+      type: 'pd-standard',
+      sourceImage: '',
+      users: [],
+      creationTimestamp: now(),
+    });
+  }
+
+  removeForeignDisk(name: string, zone = 'us-central1-a'): void {
+    this.disks.delete(`${[...this.projects][0]}/${zone}/${name}`);
   }
 
   removeForeignInstance(name: string, zone = 'us-central1-a'): void {
+    const instance = this.instances.get(`${[...this.projects][0]}/${zone}/${name}`);
     this.instances.delete(`${[...this.projects][0]}/${zone}/${name}`);
+    if (instance) this.detachDisk(instance);
   }
 
   async start(port = 0): Promise<string> {
@@ -354,6 +402,7 @@ export class GoogleComputeEmulator {
   async close(): Promise<void> {
     await this.idle();
     for (const instance of [...this.instances.values()]) await this.destroy(instance);
+    this.disks.clear();
     for (const r of this.reserved.values()) await releaseAddress(r.address);
     await new Promise<void>((resolve) => {
       if (!this.server) return resolve();
@@ -393,6 +442,16 @@ export class GoogleComputeEmulator {
         labels: i.labels,
         metadata: i.metadata,
         scheduling: i.scheduling,
+        diskName: i.diskName,
+        diskSizeGb: i.diskSizeGb,
+        diskType: i.diskType,
+      })),
+      disks: [...this.disks.values()].map((d) => ({
+        name: d.name,
+        zone: d.zone,
+        sizeGb: d.sizeGb,
+        type: d.type,
+        users: d.users.map((u) => u.split('/').pop()!),
       })),
       firewalls: [...this.firewalls.values()],
       operations: [...this.operations.values()],
@@ -672,8 +731,69 @@ export class GoogleComputeEmulator {
       if (!ZONES.includes(b)) throw notFound(`projects/${project}/zones/${b}`);
       if (c === 'operations' && d) return this.operationRoute(`projects/${project}/zones/${b}`, d, e, method);
       if (c === 'instances') return this.instanceRoute(project, b, method, d, e, body, query);
+      if (c === 'disks' && !e) return this.diskRoute(project, b, method, d, query);
     }
     throw notFound(p);
+  }
+
+  private diskBody(d: Disk) {
+    return {
+      kind: 'compute#disk',
+      id: d.id,
+      creationTimestamp: d.creationTimestamp,
+      name: d.name,
+      sizeGb: d.sizeGb,
+      zone: this.link(`projects/${d.project}/zones/${d.zone}`),
+      status: 'READY',
+      selfLink: this.link(`projects/${d.project}/zones/${d.zone}/disks/${d.name}`),
+      ...(d.sourceImage ? { sourceImage: this.link(d.sourceImage) } : {}),
+      type: this.link(`projects/${d.project}/zones/${d.zone}/diskTypes/${d.type}`),
+      ...(d.users.length ? { users: d.users } : {}),
+    };
+  }
+
+  /** disks.list / disks.get / disks.delete (refused while an instance uses the disk). */
+  private diskRoute(
+    project: string,
+    zone: string,
+    method: string,
+    name: string | undefined,
+    query: URLSearchParams,
+  ): [number, unknown] {
+    const resource = `projects/${project}/zones/${zone}/disks`;
+    if (!name && method === 'GET') {
+      const items = [...this.disks.values()]
+        .filter((d) => d.project === project && d.zone === zone)
+        .map((d) => this.diskBody(d));
+      return [200, { kind: 'compute#diskList', items }];
+    }
+    if (!name) throw notFound(resource);
+    const key = `${project}/${zone}/${name}`;
+    const disk = this.disks.get(key);
+    if (!disk) throw notFound(`${resource}/${name}`);
+    if (method === 'GET') return [200, this.diskBody(disk)];
+    if (method === 'DELETE') {
+      if (disk.users.length > 0) {
+        throw new HttpError(
+          400,
+          'resourceInUseByAnotherResource',
+          `The disk resource '${resource}/${name}' is already being used by '${disk.users[0]!.replace(/^.*\/(projects\/)/, '$1')}'`,
+        );
+      }
+      return [
+        200,
+        this.operation(
+          { project, zone },
+          'delete',
+          { link: this.link(`${resource}/${name}`), id: disk.id },
+          query.get('requestId'),
+          async () => {
+            this.disks.delete(key);
+          },
+        ),
+      ];
+    }
+    throw notFound(`${resource}/${name}`);
   }
 
   private imageRoute(project: string, rest: string[], method: string): unknown {
@@ -924,7 +1044,12 @@ export class GoogleComputeEmulator {
       machineType: String(b.machineType ?? ''),
       sourceImage: String(params.sourceImage ?? ''),
       diskSizeGb: String(params.diskSizeGb ?? '10'),
-      diskType: String(params.diskType ?? 'pd-standard'),
+      diskType:
+        String(params.diskType ?? 'pd-standard')
+          .split('/')
+          .pop() ?? 'pd-standard',
+      diskName: String(params.diskName ?? name),
+      autoDelete: disk.autoDelete !== false,
       network: String(ni.network ?? 'global/networks/default'),
       ...(ni.subnetwork ? { subnetwork: String(ni.subnetwork) } : {}),
       hostAddress: '',
@@ -973,8 +1098,27 @@ export class GoogleComputeEmulator {
           `The resource 'projects/${project}/zones/${zone}/instances/${instance.name}' already exists`,
         );
       }
+      const diskKey = `${project}/${zone}/${instance.diskName}`;
+      if (this.disks.has(diskKey)) {
+        throw new HttpError(
+          409,
+          'alreadyExists',
+          `The resource 'projects/${project}/zones/${zone}/disks/${instance.diskName}' already exists`,
+        );
+      }
       instance.fault = this.instanceFaults.shift();
       this.instances.set(key(instance.name), instance);
+      this.disks.set(diskKey, {
+        id: this.newId(),
+        name: instance.diskName,
+        project,
+        zone,
+        sizeGb: instance.diskSizeGb,
+        type: instance.diskType,
+        sourceImage: instance.sourceImage,
+        users: [link(instance.name)],
+        creationTimestamp: now(),
+      });
       const op = this.operation(
         { project, zone },
         'insert',
@@ -1102,6 +1246,11 @@ export class GoogleComputeEmulator {
         `Invalid value for field 'resource.disks[0].initializeParams.diskType': '${String(params.diskType)}'.`,
       );
     }
+    if (Number(params.diskSizeGb) > 65536) {
+      throw invalid(
+        `Invalid value for field 'resource.disks[0].initializeParams.diskSizeGb': '${String(params.diskSizeGb)}'. Disk size cannot be larger than 65536 GB.`,
+      );
+    }
     if (!/^\d+$/.test(String(params.diskSizeGb ?? '10')) || Number(params.diskSizeGb ?? 10) < 10) {
       throw invalid(
         `Invalid value for field 'resource.disks[0].initializeParams.diskSizeGb': '${String(params.diskSizeGb)}'. Requested disk size cannot be smaller than the image size (10 GB)`,
@@ -1120,6 +1269,17 @@ export class GoogleComputeEmulator {
     for (const [k, v] of Object.entries(labels)) {
       if (!/^[a-z][a-z0-9_-]{0,62}$/.test(k) || typeof v !== 'string' || !LABEL_VALUE_RE.test(v)) {
         throw invalid(`Invalid value for field 'resource.labels': '${k}=${String(v)}'.`);
+      }
+    }
+    const items = ((b.metadata as { items?: unknown } | undefined)?.items ?? []) as Array<{
+      key?: unknown;
+      value?: unknown;
+    }>;
+    for (const [index, item] of (Array.isArray(items) ? items : []).entries()) {
+      if (typeof item.value === 'string' && Buffer.byteLength(item.value) > 256 * 1024) {
+        throw invalid(
+          `Invalid value for field 'resource.metadata.items[${index}].value'. Metadata value for key '${String(item.key)}' exceeds 262144 bytes.`,
+        );
       }
     }
     const scheduling = (b.scheduling ?? {}) as Record<string, unknown>;
@@ -1158,6 +1318,7 @@ export class GoogleComputeEmulator {
       instance.status = 'STAGING';
       if (instance.fault === 'host-fails') {
         this.instances.delete(`${instance.project}/${instance.zone}/${instance.name}`);
+        this.detachDisk(instance, true);
         if (!instance.staticAddress) await releaseAddress(instance.hostAddress);
         throw new HttpError(
           503,
@@ -1171,6 +1332,7 @@ export class GoogleComputeEmulator {
           name: instance.name,
           address: instance.hostAddress,
           sshKeys: parseSshKeys(instance.metadata.find((m) => m.key === 'ssh-keys')?.value ?? ''),
+          userData: instance.metadata.find((m) => m.key === 'user-data')?.value ?? '',
         });
       }
     } finally {
@@ -1213,8 +1375,19 @@ export class GoogleComputeEmulator {
     instance.natIP = address;
   }
 
+  /** The instance is gone: its boot disk goes with it (autoDelete, or `force`) or is left unattached. */
+  private detachDisk(instance: Instance, force = false): void {
+    const key = `${instance.project}/${instance.zone}/${instance.diskName}`;
+    const disk = this.disks.get(key);
+    if (!disk) return;
+    const link = this.link(`projects/${instance.project}/zones/${instance.zone}/instances/${instance.name}`);
+    disk.users = disk.users.filter((u) => u !== link);
+    if ((instance.autoDelete || force) && disk.users.length === 0) this.disks.delete(key);
+  }
+
   private async destroy(instance: Instance): Promise<void> {
     this.instances.delete(this.key(instance));
+    this.detachDisk(instance);
     if (instance.booting) return; // boot() cleans up
     const host = instance.host;
     instance.host = undefined;
@@ -1272,11 +1445,11 @@ export class GoogleComputeEmulator {
           kind: 'compute#attachedDisk',
           type: 'PERSISTENT',
           mode: 'READ_WRITE',
-          source: this.link(`projects/${i.project}/zones/${i.zone}/disks/${i.name}-disk`),
+          source: this.link(`projects/${i.project}/zones/${i.zone}/disks/${i.diskName}`),
           deviceName: 'persistent-disk-0',
           index: 0,
           boot: true,
-          autoDelete: true,
+          autoDelete: i.autoDelete,
           diskSizeGb: i.diskSizeGb,
           interface: 'SCSI',
         },
