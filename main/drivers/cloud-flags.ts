@@ -32,6 +32,7 @@ export function userDataFlag(provider: CloudProvider, envVar: string): FlagSpec 
     configKey: 'UserDataFile',
     check: `${provider}-user-data` as FlagCheck,
     label: 'User-data (cloud-init)',
+    group: 'advanced',
     multiline: true,
   };
 }
@@ -43,7 +44,7 @@ export function tagsFlag(
   check: FlagCheck,
   extra: Partial<FlagSpec> = {},
 ): FlagSpec {
-  return { name, type: 'string', help, default: '', check, ...extra };
+  return { name, type: 'string', help, default: '', check, group: 'advanced', ...extra };
 }
 
 /** The boot/root disk size in GB. */
@@ -54,7 +55,16 @@ export function diskSizeFlag(
   fallback: number,
   check: FlagCheck,
 ): FlagSpec {
-  return { name, type: 'int', help, envVar, default: fallback, check, label: 'Disk size (GB)' };
+  return {
+    name,
+    type: 'int',
+    help,
+    envVar,
+    default: fallback,
+    check,
+    label: 'Disk size (GB)',
+    group: 'advanced',
+  };
 }
 
 /**

@@ -35,10 +35,8 @@ const FORM: Record<string, [label: string, group: FlagGroup]> = {
   'security-group-readonly': ['Leave security group rules as they are', 'advanced'],
   'security-group': ['Security groups', 'advanced'],
   'open-port': ['Open ports', 'advanced'],
-  tags: ['Tags', 'advanced'],
   'instance-type': ['Instance type', 'common'],
   'device-name': ['Root device name', 'advanced'],
-  'root-size': ['Root disk size (GB)', 'common'],
   'volume-type': ['EBS volume type', 'advanced'],
   'iam-instance-profile': ['IAM instance profile', 'advanced'],
   'ssh-user': ['SSH user', 'advanced'],
@@ -54,7 +52,6 @@ const FORM: Record<string, [label: string, group: FlagGroup]> = {
   retries: ['Retries', 'advanced'],
   endpoint: ['API endpoint', 'advanced'],
   'insecure-transport': ['Plain HTTP to the endpoint (no TLS)', 'advanced'],
-  userdata: ['Cloud-init user-data file', 'advanced'],
 };
 
 type Spec = Omit<FlagSpec, 'name'> & { name: string };
@@ -103,6 +100,7 @@ export const flags: FlagSpec[] = [
   }),
   tagsFlag('amazonec2-tags', 'AWS Tags (e.g. key1,value1,key2,value2)', 'amazonec2-tags', {
     envVar: 'AWS_TAGS',
+    label: 'Tags',
   }),
   flag('instance-type', 'string', 'AWS instance type', {
     envVar: 'AWS_INSTANCE_TYPE',
@@ -112,13 +110,17 @@ export const flags: FlagSpec[] = [
     envVar: 'AWS_DEVICE_NAME',
     default: DEFAULT_DEVICE_NAME,
   }),
-  diskSizeFlag(
-    'amazonec2-root-size',
-    'AWS root disk size (in GB)',
-    'AWS_ROOT_SIZE',
-    DEFAULT_ROOT_SIZE,
-    'amazonec2-disk-size',
-  ),
+  {
+    ...diskSizeFlag(
+      'amazonec2-root-size',
+      'AWS root disk size (in GB)',
+      'AWS_ROOT_SIZE',
+      DEFAULT_ROOT_SIZE,
+      'amazonec2-disk-size',
+    ),
+    label: 'Root disk size (GB)',
+    group: 'common',
+  },
   flag('volume-type', 'string', 'Amazon EBS volume type', {
     envVar: 'AWS_VOLUME_TYPE',
     default: DEFAULT_VOLUME_TYPE,

@@ -199,7 +199,7 @@ export const flags: FlagSpec[] = [
     'google-labels',
     'GCE Instance Labels (comma-separated key=value; lowercase letters, digits, "_", "-")',
     'google-labels',
-    { envVar: 'GOOGLE_LABELS', configKey: 'Labels' },
+    { envVar: 'GOOGLE_LABELS', configKey: 'Labels', label: 'Labels' },
   ),
 ];
 
