@@ -142,6 +142,8 @@ const ACTION_BUSY: Record<MachineAction, MachineBusy> = {
   stop: 'stopping',
   restart: 'restarting',
   kill: 'killing',
+  hibernate: 'hibernating',
+  wake: 'waking',
 };
 
 export class AppServices implements MoorInvoke {
@@ -476,7 +478,7 @@ export class AppServices implements MoorInvoke {
       await this.options.machines.action(action, name);
       // Only a user action that worked records intent: stop/kill mark the machine so that nothing
       // automatic brings it back; start/restart clear the mark. A failed one changes nothing.
-      if (action === 'stop' || action === 'kill') this.stoppedByUser.add(name);
+      if (action === 'stop' || action === 'kill' || action === 'hibernate') this.stoppedByUser.add(name);
       else this.stoppedByUser.delete(name);
     } finally {
       this.setBusy(name, null);
@@ -534,6 +536,12 @@ export class AppServices implements MoorInvoke {
   }
   kill({ name }: InvokeArgs<'kill'>): Promise<void> {
     return this.runAction('kill', name);
+  }
+  hibernate({ name }: InvokeArgs<'hibernate'>): Promise<void> {
+    return this.runAction('hibernate', name);
+  }
+  wake({ name }: InvokeArgs<'wake'>): Promise<void> {
+    return this.runAction('wake', name);
   }
 
   async remove({ name, force }: InvokeArgs<'remove'>): Promise<void> {
