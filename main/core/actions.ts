@@ -51,7 +51,10 @@ export async function runMachineAction(
   let opened: Driver | undefined;
   const checkpoint = async () => {
     const config = opened?.config;
-    if (config) await store.update(name, (c) => void (c.Driver = config));
+    if (!config) return;
+    await store.update(name, (c) => {
+      c.Driver = config;
+    });
   };
   const { module, driver } = await driverFor(store, host, { ...options, progress, checkpoint });
   opened = driver;

@@ -643,7 +643,9 @@ export class DigitalOceanDriver implements Driver {
         return (await api.listDropletSnapshots(h.DropletID)).find((x) => x.name === h.SnapshotName);
       }
       if (Date.now() > deadline) {
-        throw new MoorError(`droplet ${h.DropletID} still has an action in progress after ${Math.round(this.t.waitMs / 1000)}s`);
+        throw new MoorError(
+          `droplet ${h.DropletID} still has an action in progress after ${Math.round(this.t.waitMs / 1000)}s`,
+        );
       }
       await sleep(this.t.pollMs);
     }
@@ -685,9 +687,17 @@ export class DigitalOceanDriver implements Driver {
         if (!isNotFound(err)) throw err;
       }
       if (droplet) {
-        progress.log(`The hibernate of "${this.name}" was interrupted; droplet ${h.DropletID} still exists: using it`);
+        progress.log(
+          `The hibernate of "${this.name}" was interrupted; droplet ${h.DropletID} still exists: using it`,
+        );
         c.DropletID = h.DropletID;
-        if (droplet.status === 'off') await this.waitAction(api, await api.dropletAction(h.DropletID, 'power_on'), 'power_on', h.DropletID);
+        if (droplet.status === 'off')
+          await this.waitAction(
+            api,
+            await api.dropletAction(h.DropletID, 'power_on'),
+            'power_on',
+            h.DropletID,
+          );
         await this.refreshAddress();
         return; // finishWake deletes the snapshot the interrupted hibernate took, if any
       }
@@ -735,7 +745,9 @@ export class DigitalOceanDriver implements Driver {
           const found = await api.listDropletsTagged(h.WakeTag);
           if (found.length === 0) throw err;
           droplet = found[0]!;
-          progress.log(`The droplet create failed (${errorMessage(err)}) but droplet ${droplet.id} (tagged ${h.WakeTag}) was created: using it`);
+          progress.log(
+            `The droplet create failed (${errorMessage(err)}) but droplet ${droplet.id} (tagged ${h.WakeTag}) was created: using it`,
+          );
         }
       }
       c.DropletID = droplet.id;
@@ -846,7 +858,9 @@ export class DigitalOceanDriver implements Driver {
 
   async ip(): Promise<string> {
     if (isHibernated(this.config)) {
-      throw new MoorError(`machine "${this.name}" is hibernated (no droplet, no address): run "moor wake ${this.name}"`);
+      throw new MoorError(
+        `machine "${this.name}" is hibernated (no droplet, no address): run "moor wake ${this.name}"`,
+      );
     }
     return recordedAddress(this.config);
   }

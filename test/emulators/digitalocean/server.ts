@@ -695,7 +695,9 @@ export class DigitalOceanEmulator {
     };
     this.droplets.set(droplet.id, droplet);
     const action = this.newAction(droplet, 'create');
-    this.track(snapshot ? this.bootFromSnapshot(droplet, snapshot, action) : this.boot(droplet, keys, action));
+    this.track(
+      snapshot ? this.bootFromSnapshot(droplet, snapshot, action) : this.boot(droplet, keys, action),
+    );
     return [
       202,
       {
@@ -1010,20 +1012,22 @@ export class DigitalOceanEmulator {
       backup_ids: [],
       next_backup_window: null,
       snapshot_ids: [...this.snapshots.values()].filter((x) => x.resourceId === d.id).map((x) => x.id),
-      image: fromSnapshot ? this.imageBody(fromSnapshot) : {
-        id: image.id,
-        name: image.name,
-        distribution: image.distribution,
-        slug: image.slug,
-        public: true,
-        regions: REGIONS.map((r) => r.slug),
-        created_at: '2024-04-25T00:00:00Z',
-        min_disk_size: 7,
-        type: 'base',
-        size_gigabytes: 2.36,
-        description: image.name,
-        status: 'available',
-      },
+      image: fromSnapshot
+        ? this.imageBody(fromSnapshot)
+        : {
+            id: image.id,
+            name: image.name,
+            distribution: image.distribution,
+            slug: image.slug,
+            public: true,
+            regions: REGIONS.map((r) => r.slug),
+            created_at: '2024-04-25T00:00:00Z',
+            min_disk_size: 7,
+            type: 'base',
+            size_gigabytes: 2.36,
+            description: image.name,
+            status: 'available',
+          },
       volume_ids: [],
       size: {
         slug: d.size,
