@@ -82,8 +82,8 @@ export async function runMachineAction(
   };
 
   /** Wake: the server again from its snapshot, its new address followed, Docker answering; then the snapshot goes. */
-  const wake = async () => {
-    progress.step('wake', `Waking "${name}"...`);
+  const wake = async (say = true) => {
+    if (say) progress.step('wake', `Waking "${name}"...`);
     await driver.wake!();
     await waitForState(driver, 'Running', wait, options.signal);
     await untilDockerAnswers();
@@ -109,12 +109,13 @@ export async function runMachineAction(
         break;
       case 'start':
         if (hibernation !== null && driver.wake) {
-          progress.log(
+          progress.step(
+            'wake',
             hibernation === 'hibernated'
               ? `Machine "${name}" is hibernated: waking it (a new server from its snapshot).`
               : `Machine "${name}" has an unfinished hibernate or wake: waking it.`,
           );
-          await wake();
+          await wake(false);
           break;
         }
         progress.step('start', `Starting "${name}"...`);
