@@ -172,7 +172,7 @@ export class AppServices implements MoorInvoke {
       store: options.store,
       clock: options.clock ?? systemClock,
       emit: this.emit,
-      runAction: (name, action) => this.runScheduledAction(name, action),
+      runAction: (name, action, how) => this.runScheduledAction(name, action, how),
       syncOsScheduler: options.syncOsScheduler,
       noticeMs: options.scheduleNoticeMs,
       withCost: options.scheduleCosts,
@@ -490,14 +490,19 @@ export class AppServices implements MoorInvoke {
    * A schedule's start or stop: shown busy like a user's action. A scheduled start is the user's
    * own setting, so it lifts the stopped-by-user mark; a machine already so is left alone.
    */
-  private async runScheduledAction(name: string, action: ScheduleAction): Promise<void> {
+  private async runScheduledAction(
+    name: string,
+    scheduled: ScheduleAction,
+    how?: { hibernate?: boolean },
+  ): Promise<void> {
     if (this.busy.has(name)) throw new MoorError(`"${name}" is busy (${this.busy.get(name)})`);
-    if (action === 'start') this.stoppedByUser.delete(name);
+    if (scheduled === 'start') this.stoppedByUser.delete(name);
+    const action = scheduled === 'stop' && how?.hibernate ? 'hibernate' : scheduled;
     this.setBusy(name, ACTION_BUSY[action]);
     try {
       await this.options.machines.action(action, name);
     } catch (err) {
-      if (!/is already (running|stopped)/.test(errorMessage(err))) throw err;
+      if (!/is already (running|stopped|hibernated)/.test(errorMessage(err))) throw err;
     } finally {
       this.setBusy(name, null);
       await this.refresh();

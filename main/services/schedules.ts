@@ -29,7 +29,7 @@ export interface ScheduleServiceOptions {
   clock: Clock;
   emit: Emit;
   /** Starts or stops a machine for its schedule (the app's own action path: busy flags, refresh). */
-  runAction: (name: string, action: ScheduleAction) => Promise<void>;
+  runAction: core.ScheduledActionRunner;
   /** Idle stop: the activity probe and the running check (default: over SSH, from the driver). */
   probe?: core.ActivityProbe;
   isRunning?: (name: string) => Promise<boolean>;

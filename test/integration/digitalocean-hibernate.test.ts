@@ -72,11 +72,13 @@ function dropletsNamed(name: string) {
   return emulator.state().droplets.filter((d) => d.name === name);
 }
 
-/** `moor ls` state of one machine. */
-async function lsState(name: string): Promise<string> {
-  const ls = await moor(['ls', '--filter', `name=${name}`, '--format', '{{.State}}']);
-  expect(ls.code, ls.stderr).toBe(0);
-  return ls.stdout.trim();
+/** `moor ls` state of one machine (a generous timeout: the machine is shared with other test runs). */
+async function lsState(name: string, why = ''): Promise<string> {
+  const ls = await moor(['ls', '-t', '60', '--filter', `name=${name}`, '--format', '{{.State}} {{.Error}}']);
+  expect(ls.code, `${why} ${ls.stderr}`).toBe(0);
+  const [state = '', ...error] = ls.stdout.trim().split(' ');
+  if (state !== 'Running' && state !== 'Hibernated') console.log(`${why}: ls says ${ls.stdout.trim()}`);
+  return state;
 }
 
 /** "POST /v2/droplets/:id/actions snapshot": what a kill point names. */
@@ -250,6 +252,7 @@ describe('digitalocean hibernate / wake (emulator + test hosts)', () => {
     expect((await moor(['wake', name])).code).toBe(0);
     const wakeKinds = recording;
     recording = null;
+    console.log(`hibernate requests: ${hibernateKinds.join(' | ')}\nwake requests: ${wakeKinds.join(' | ')}`);
     expect(hibernateKinds).toEqual(
       expect.arrayContaining([
         'POST /v2/droplets/:id/actions shutdown',
@@ -268,20 +271,21 @@ describe('digitalocean hibernate / wake (emulator + test hosts)', () => {
             ],
       );
 
-    const expectHibernated = async () => {
+    const expectHibernated = async (why: string) => {
       await emulator.idle();
-      expect(dropletsNamed(name)).toEqual([]);
-      expect(emulator.state().snapshots).toHaveLength(1);
-      expect(await lsState(name)).toBe('Hibernated');
+      expect(dropletsNamed(name), why).toEqual([]);
+      expect(emulator.state().snapshots, why).toHaveLength(1);
+      expect(await lsState(name, why), why).toBe('Hibernated');
     };
-    const expectAwake = async () => {
+    const expectAwake = async (why: string) => {
       await emulator.idle();
-      expect(dropletsNamed(name)).toHaveLength(1);
-      expect(emulator.state().snapshots).toEqual([]);
-      expect(await lsState(name)).toBe('Running');
+      expect(dropletsNamed(name), why).toHaveLength(1);
+      expect(emulator.state().snapshots, why).toEqual([]);
+      expect(await lsState(name, why), why).toBe('Running');
     };
 
     for (const point of points(hibernateKinds)) {
+      const why = `hibernate killed ${point.phase} ${point.kind}`;
       await killedRun(['hibernate', name], point);
       await emulator.idle();
       // Never a droplet and a snapshot lost at once: one of them is always there.
@@ -289,13 +293,14 @@ describe('digitalocean hibernate / wake (emulator + test hosts)', () => {
       expect((await moor(['ls'])).code).toBe(0);
       const resumed = await moor(['hibernate', name]);
       expect(resumed.code, `after a kill ${point.phase} ${point.kind}: ${resumed.stderr}`).toBe(0);
-      await expectHibernated();
+      await expectHibernated(why);
       const woken = await moor(['wake', name]);
       expect(woken.code, woken.stderr).toBe(0);
-      await expectAwake();
+      await expectAwake(why);
     }
 
     for (const point of points(wakeKinds)) {
+      const why = `wake killed ${point.phase} ${point.kind}`;
       expect((await moor(['hibernate', name])).code).toBe(0);
       await killedRun(['wake', name], point);
       await emulator.idle();
@@ -304,7 +309,7 @@ describe('digitalocean hibernate / wake (emulator + test hosts)', () => {
       expect((await moor(['ls'])).code).toBe(0);
       const resumed = await moor(['wake', name]);
       expect(resumed.code, `after a kill ${point.phase} ${point.kind}: ${resumed.stderr}`).toBe(0);
-      await expectAwake();
+      await expectAwake(why);
     }
 
     expect((await dockerThroughEnv(name)).code).toBe(0);
