@@ -76,7 +76,7 @@ function dropletsNamed(name: string) {
 async function lsState(name: string, why = ''): Promise<string> {
   const ls = await moor(['ls', '-t', '60', '--filter', `name=${name}`, '--format', '{{.State}} {{.Error}}']);
   expect(ls.code, `${why} ${ls.stderr}`).toBe(0);
-  const [state = '', ...error] = ls.stdout.trim().split(' ');
+  const state = ls.stdout.trim().split(' ')[0] ?? '';
   if (state !== 'Running' && state !== 'Hibernated') console.log(`${why}: ls says ${ls.stdout.trim()}`);
   return state;
 }
