@@ -73,6 +73,8 @@ export type MachineBusy =
   | 'stopping'
   | 'restarting'
   | 'killing'
+  | 'hibernating'
+  | 'waking'
   | 'removing'
   | 'provisioning';
 
@@ -328,6 +330,10 @@ export interface MoorInvoke {
   stop(args: { name: string }): Promise<void>;
   restart(args: { name: string }): Promise<void>;
   kill(args: { name: string }): Promise<void>;
+  /** Cloud hosts (capability `hibernate`): snapshot, destroy the server, keep the record (state `Hibernated`). */
+  hibernate(args: { name: string }): Promise<void>;
+  /** A hibernated host back from its snapshot (new server, its new address followed). */
+  wake(args: { name: string }): Promise<void>;
   remove(args: { name: string; force?: boolean }): Promise<void>;
   /** Switch the active Docker host for every terminal: a machine's context, or null for `default`. */
   setActiveHost(args: { name: string | null }): Promise<void>;
@@ -428,6 +434,8 @@ const invokeMethods = [
   'stop',
   'restart',
   'kill',
+  'hibernate',
+  'wake',
   'remove',
   'setActiveHost',
   'regenerateCerts',

@@ -50,6 +50,8 @@ export const invokeSchemas = {
   stop: byName,
   restart: byName,
   kill: byName,
+  hibernate: byName,
+  wake: byName,
   remove: z.strictObject({ name, force: z.boolean().optional() }),
   setActiveHost: z.strictObject({ name: name.nullable() }),
   regenerateCerts: byName,

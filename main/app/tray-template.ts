@@ -41,8 +41,13 @@ export type MachineActionName = 'start' | 'stop' | 'restart' | 'kill' | 'termina
 export function machineActionStates(m: MachineSummary): Record<MachineActionName, MachineActionState> {
   const idle = !m.busy && !TRANSITIONAL.has(m.state);
   const running = m.state === 'Running';
+  // A hibernated machine starts by waking (a new server from its snapshot).
   const startable =
-    m.state === 'Stopped' || m.state === 'Saved' || m.state === 'Paused' || m.state === 'Error';
+    m.state === 'Stopped' ||
+    m.state === 'Saved' ||
+    m.state === 'Paused' ||
+    m.state === 'Error' ||
+    m.state === 'Hibernated';
   const caps = m.capabilities;
   const power = (action: PowerAction, now: boolean): MachineActionState => {
     const offered = caps.actions.includes(action);
@@ -52,7 +57,7 @@ export function machineActionStates(m: MachineSummary): Record<MachineActionName
     start: power('start', startable),
     stop: power('stop', running),
     restart: power('restart', running),
-    kill: power('kill', m.state !== 'Stopped' && m.state !== ''),
+    kill: power('kill', m.state !== 'Stopped' && m.state !== 'Hibernated' && m.state !== ''),
     terminal: { offered: caps.ssh, enabled: caps.ssh && idle && running },
   };
 }

@@ -9,6 +9,8 @@ export const MACHINE_STATES = [
   'Starting',
   'Error',
   'Timeout',
+  // Moor's: a cloud host kept only as a snapshot (no server), woken by `moor wake` / `start`.
+  'Hibernated',
 ] as const;
 export type MachineState = (typeof MACHINE_STATES)[number];
 

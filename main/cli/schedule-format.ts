@@ -64,6 +64,8 @@ export function describeSchedule(row: ScheduleOverview): string {
   else {
     lines.push(['Time zone', row.zone], ['Start', row.start || '-'], ['Stop', row.stop || '-']);
     lines.push(['Idle stop', idleText(row)]);
+    if (row.hibernate)
+      lines.push(['Stop means', 'hibernate (a snapshot, the server destroyed); start wakes']);
     lines.push(['Next', nextText(row)], ['Last run', lastRunText(row)]);
   }
   const c = row.cost;

@@ -7,6 +7,7 @@ import { type ProgressReporter, silentProgress } from '../base/progress.js';
 import { cancellableSleep } from '../base/sleep.js';
 import type { MachineState } from '../base/state.js';
 import { readEngineTls, waitForEngine } from '../docker/engine.js';
+import { canPower, unsupportedActionMessage } from '../drivers/capabilities.js';
 import type { Driver, PowerAction } from '../drivers/types.js';
 import type { SecretStore } from '../secrets/types.js';
 import type { HostConfig } from '../store/config.js';
@@ -46,7 +47,21 @@ export async function runMachineAction(
   const host = await store.load(name);
   const before = JSON.stringify(host.Driver);
   const ipBefore = host.Driver.IPAddress ?? '';
-  const { driver } = await driverFor(store, host, { ...options, progress });
+  // Hibernate and wake save each step as it happens (a kill -9 leaves what the next run needs).
+  let opened: Driver | undefined;
+  const checkpoint = async () => {
+    const config = opened?.config;
+    if (!config) return;
+    await store.update(name, (c) => {
+      c.Driver = config;
+    });
+  };
+  const { module, driver } = await driverFor(store, host, { ...options, progress, checkpoint });
+  opened = driver;
+  if ((action === 'hibernate' || action === 'wake') && !canPower(module.capabilities, action)) {
+    throw new MoorError(unsupportedActionMessage(host.DriverName, action, name));
+  }
+  const hibernation = driver.hibernation?.() ?? null;
   const inState = async (desired: MachineState) => (await driver.state().catch(() => 'Error')) === desired;
   const forState = async (verb: () => Promise<void>, desired: MachineState) => {
     if (await inState(desired)) {
@@ -66,21 +81,62 @@ export async function runMachineAction(
     await waitForDocker(store, host, driver, ipBefore, options.signal);
   };
 
+  /** Wake: the server again from its snapshot, its new address followed, Docker answering; then the snapshot goes. */
+  const wake = async (say = true) => {
+    if (say) progress.step('wake', `Waking "${name}"...`);
+    await driver.wake!();
+    await waitForState(driver, 'Running', wait, options.signal);
+    await untilDockerAnswers();
+    // Only now: the snapshot is the machine until the new server answered SSH and TLS.
+    await driver.finishWake?.();
+    progress.done(`Machine "${name}" was woken.`);
+  };
+
   let failure: unknown;
   try {
     switch (action) {
+      case 'hibernate':
+        if (hibernation === 'hibernated') throw new MoorError(`Machine "${name}" is already hibernated.`);
+        progress.step('hibernate', `Hibernating "${name}"...`);
+        await driver.hibernate!();
+        progress.done(
+          `Machine "${name}" was hibernated: its server is gone, a snapshot keeps it (name, keys and certificates stay here). "moor wake ${name}" brings it back.`,
+        );
+        break;
+      case 'wake':
+        if (hibernation === null) throw new MoorError(`Machine "${name}" is not hibernated.`);
+        await wake();
+        break;
       case 'start':
+        if (hibernation !== null && driver.wake) {
+          progress.step(
+            'wake',
+            hibernation === 'hibernated'
+              ? `Machine "${name}" is hibernated: waking it (a new server from its snapshot).`
+              : `Machine "${name}" has an unfinished hibernate or wake: waking it.`,
+          );
+          await wake(false);
+          break;
+        }
         progress.step('start', `Starting "${name}"...`);
         await forState(() => driver.start(), 'Running');
         progress.done(`Machine "${name}" was started.`);
         await untilDockerAnswers();
         break;
       case 'stop':
+        if (hibernation === 'hibernated') {
+          progress.done(`Machine "${name}" is hibernated: no server runs, nothing to stop.`);
+          break;
+        }
         progress.step('stop', `Stopping "${name}"...`);
         await forState(() => driver.stop(), 'Stopped');
         progress.done(`Machine "${name}" was stopped.`);
         break;
       case 'kill':
+        if (hibernation === 'hibernated') {
+          progress.done(`Machine "${name}" is hibernated: no server runs, nothing to kill.`);
+          break;
+        }
         progress.step('kill', `Killing "${name}"...`);
         await forState(() => driver.kill(), 'Stopped');
         progress.done(`Machine "${name}" was killed.`);
@@ -106,7 +162,7 @@ export async function runMachineAction(
     const updated = await store.update(name, (config) => {
       config.Driver = driver.config;
     });
-    if (action === 'start' || action === 'restart') {
+    if (action === 'start' || action === 'restart' || action === 'wake') {
       // A new IP on start: the machine's Docker context must point at it too.
       const { syncMachineContextOrWarn } = await import('../docker/contexts/hooks.js');
       await syncMachineContextOrWarn(updated, store.root, {

@@ -17,6 +17,8 @@ export interface DriverOptions {
   env?: NodeJS.ProcessEnv;
   /** The app's secret store (Electron safeStorage); unset in the CLI (OS keychain). */
   secrets?: SecretStore;
+  /** Saves the driver's config now (DriverContext.checkpoint): steps that must survive a kill. */
+  checkpoint?: () => Promise<void>;
 }
 
 export function driverContext(store: Store, name: string, options: DriverOptions = {}): DriverContext {
@@ -27,6 +29,7 @@ export function driverContext(store: Store, name: string, options: DriverOptions
     signal: options.signal,
     env: options.env ?? process.env,
     secrets: options.secrets,
+    checkpoint: options.checkpoint,
   };
 }
 

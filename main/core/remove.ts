@@ -1,4 +1,5 @@
 /** `rm` of one machine: the driver's remote resources, then the machine directory and its context. */
+import { promises as fs } from 'node:fs';
 import { errorMessage, MachineNotFoundError } from '../base/errors.js';
 import type { ProgressReporter } from '../base/progress.js';
 import type { SecretStore } from '../secrets/types.js';
@@ -105,7 +106,22 @@ async function removeLocked(name: string, options: RemoveOptions): Promise<Remov
     errors.push(`Can't remove "${name}"`);
     return { removed: false, errors };
   }
+  const { scheduleFilePath, listSchedules } = await import('../store/schedule-file.js');
+  const hadSchedule = await fs.stat(scheduleFilePath(store, name)).then(
+    () => true,
+    () => false,
+  );
   await store.remove(name);
+  if (hadSchedule && (await listSchedules(store)).length === 0) {
+    // The last scheduled machine went: its OS timer goes now, not at its next (pointless) run.
+    const { syncOsScheduler } = await import('./os-scheduler.js');
+    const synced = await syncOsScheduler(store, { env: options.env, now: Date.now() }).catch(
+      (err: unknown) => ({
+        warning: errorMessage(err),
+      }),
+    );
+    if (synced.warning) options.progress?.warn(synced.warning);
+  }
   const { removeMachineContextOrWarn } = await import('../docker/contexts/hooks.js');
   await removeMachineContextOrWarn(name, store.root, {
     env: options.env,

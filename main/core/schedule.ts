@@ -40,6 +40,8 @@ export interface ScheduleChange {
   zone?: string;
   /** "30m", "2h"; "0" or '' turns idle stop off; undefined keeps it. */
   idleStop?: string;
+  /** A stop hibernates, a start wakes (cloud hosts); undefined keeps it. */
+  hibernate?: boolean;
 }
 
 function parseSpec(spec: string, flag: string): ReturnType<typeof parseTimeOfWeek> {
@@ -76,7 +78,14 @@ export function changedSchedule(
       throw new MoorError(`--idle-stop: ${errorMessage(err)}`);
     }
   }
-  const next: Schedule = { zone, start: pick('start'), stop: pick('stop'), idleStopMinutes };
+  const hibernate = change.hibernate ?? current?.hibernate;
+  const next: Schedule = {
+    zone,
+    start: pick('start'),
+    stop: pick('stop'),
+    idleStopMinutes,
+    ...(hibernate ? { hibernate: true } : {}),
+  };
   if (!next.start && !next.stop && !next.idleStopMinutes) {
     throw new MoorError('A schedule needs --start, --stop or --idle-stop (or use --clear).');
   }
@@ -104,9 +113,10 @@ export async function setSchedule(
   const { capabilities } = await loadDriver(host.DriverName);
   const written = await updateSchedule(store, name, (current) => {
     const schedule = changedSchedule(current?.schedule, change, options.defaultZone);
-    const missing = (['start', 'stop'] as const).filter(
+    const missing: string[] = (['start', 'stop'] as const).filter(
       (a) => schedule[a] && !capabilities.actions.includes(a),
     );
+    if (schedule.hibernate && !capabilities.actions.includes('hibernate')) missing.push('hibernate');
     if (missing.length > 0) {
       throw new MoorError(
         `Machine "${name}" uses the ${host.DriverName} driver, which cannot ${missing.join(' or ')} it: its schedule cannot either.`,
@@ -148,8 +158,23 @@ export async function postponeScheduledStop(
   return until;
 }
 
-/** Does one scheduled action on one machine: start or stop, unless it already is so. */
-export type ScheduledActionRunner = (name: string, action: ScheduleAction) => Promise<void>;
+/**
+ * Does one scheduled action on one machine: start or stop, unless it already is so. With
+ * `hibernate` (the schedule's --hibernate) a stop hibernates the machine; a start wakes it.
+ */
+export type ScheduledActionRunner = (
+  name: string,
+  action: ScheduleAction,
+  options?: { hibernate?: boolean },
+) => Promise<void>;
+
+/** The machine action a scheduled (or idle) start/stop runs. */
+export function scheduledMachineAction(
+  action: ScheduleAction,
+  options: { hibernate?: boolean } = {},
+): 'start' | 'stop' | 'hibernate' {
+  return action === 'stop' && options.hibernate ? 'hibernate' : action;
+}
 
 export interface ScheduleRunResult {
   name: string;
@@ -215,7 +240,7 @@ export async function runDueSchedules(
       const event = claimed;
       let error = '';
       try {
-        await runAction(name, event.action);
+        await runAction(name, event.action, { hibernate: schedule.schedule.hibernate });
       } catch (err) {
         error = errorMessage(err).replace(/\n/g, ' ');
       }
@@ -276,7 +301,7 @@ export async function runIdleStops(
       if (!stop) return undefined;
       let error = '';
       try {
-        await runAction(name, 'stop');
+        await runAction(name, 'stop', { hibernate: schedule!.schedule.hibernate });
       } catch (err) {
         error = errorMessage(err).replace(/\n/g, ' ');
       }
@@ -297,13 +322,17 @@ export function driverActionRunner(
   store: Store,
   options: { env?: NodeJS.ProcessEnv; progress?: (name: string) => ProgressReporter } = {},
 ): ScheduledActionRunner {
-  return async (name, action) => {
+  return async (name, scheduled, how) => {
     const { runMachineAction } = await import('./actions.js');
     const { driverFor } = await import('./driver-context.js');
     const host = await store.load(name);
     const { driver } = await driverFor(store, host, { env: options.env });
-    const wanted: MachineState = action === 'start' ? 'Running' : 'Stopped';
-    if ((await driver.state().catch(() => 'Error')) === wanted) return;
+    const action = scheduledMachineAction(scheduled, how);
+    const wanted: MachineState =
+      action === 'start' ? 'Running' : action === 'hibernate' ? 'Hibernated' : 'Stopped';
+    const now = await driver.state().catch(() => 'Error');
+    // A hibernated machine is not started by a stop's `Stopped` check, nor stopped again.
+    if (now === wanted || (action === 'stop' && now === 'Hibernated')) return;
     await runMachineAction(name, action, { store, env: options.env, progress: options.progress?.(name) });
   };
 }
@@ -321,6 +350,8 @@ export interface ScheduleOverview {
   lastRun?: MachineSchedule['lastRun'];
   idleStopMinutes?: number;
   idleSince?: number;
+  /** A stop hibernates, a start wakes (`--hibernate`). */
+  hibernate?: boolean;
   cost?: MonthCost & { size: string; monthly: number };
   costError?: string;
   /** The schedule file (or config.json) does not load. */
@@ -347,6 +378,7 @@ export function overviewOf(name: string, s: MachineSchedule | undefined, now: nu
     lastRun: s.lastRun,
     idleStopMinutes: s.schedule.idleStopMinutes,
     idleSince: s.progress.idleSince,
+    ...(s.schedule.hibernate ? { hibernate: true } : {}),
   };
 }
 

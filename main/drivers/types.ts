@@ -216,17 +216,39 @@ export interface Driver {
   stateCheck?(): { address: string; label: string };
   /** Why the last state() was not Running, one line ("connection refused"); '' when it gave none. */
   lastStateFailure?(): string;
+  /**
+   * Cloud drivers (capability `hibernate`): power off, snapshot, verify the snapshot, destroy the
+   * server; the record keeps name, keys, certificates and the snapshot id (state `Hibernated`).
+   * Resumes an interrupted hibernate from the step it recorded (ctx.checkpoint saves each).
+   */
+  hibernate?(): Promise<void>;
+  /**
+   * Creates the server again from the snapshot (journaled: only a server carrying this wake's
+   * create tag is adopted) and waits for its address; the caller then follows the new address
+   * and waits for Docker, and calls finishWake. Resumes an interrupted wake.
+   */
+  wake?(): Promise<void>;
+  /** The woken machine answered SSH and TLS: deletes the snapshot and the hibernation record. */
+  finishWake?(): Promise<void>;
+  /**
+   * From the record alone: 'hibernated' (only the snapshot exists), 'interrupted' (a hibernate or
+   * wake did not finish; the next hibernate or wake goes on), null (none).
+   */
+  hibernation?(): 'hibernated' | 'interrupted' | null;
 }
 
 /** The power actions a machine can be asked for (`moor start|stop|restart|kill`, tray, window). */
-export type PowerAction = 'start' | 'stop' | 'restart' | 'kill';
+export type PowerAction = 'start' | 'stop' | 'restart' | 'kill' | 'hibernate' | 'wake';
 
 /**
  * What a driver can really do, as data: the window, the tray and the CLI's help offer only these
  * (a `generic` host cannot be stopped by Moor; a `none` host cannot be reached over SSH).
  */
 export interface DriverCapabilities {
-  /** Power actions the driver performs; the others fail with the driver's "does not support". */
+  /**
+   * Power actions the driver performs; the others fail with the driver's "does not support".
+   * `hibernate`/`wake` (clouds): the server is destroyed and re-created from a snapshot.
+   */
   actions: readonly PowerAction[];
   /** Reachable over SSH: terminal, `moor ssh`/`scp`/`mount`, provisioning. */
   ssh: boolean;

@@ -16,6 +16,8 @@ export interface Schedule {
   stop?: TimeOfWeek;
   /** Stop after this many minutes without containers or connections (0/undefined: off). */
   idleStopMinutes?: number;
+  /** Cloud hosts: a stop (scheduled or idle) hibernates the machine; a start wakes it. */
+  hibernate?: boolean;
 }
 
 /** One firing: `at` is epoch milliseconds. */

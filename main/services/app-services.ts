@@ -154,6 +154,8 @@ const ACTION_BUSY: Record<MachineAction, MachineBusy> = {
   stop: 'stopping',
   restart: 'restarting',
   kill: 'killing',
+  hibernate: 'hibernating',
+  wake: 'waking',
 };
 
 export class AppServices implements MoorInvoke {
@@ -184,7 +186,7 @@ export class AppServices implements MoorInvoke {
       store: options.store,
       clock: options.clock ?? systemClock,
       emit: this.emit,
-      runAction: (name, action) => this.runScheduledAction(name, action),
+      runAction: (name, action, how) => this.runScheduledAction(name, action, how),
       syncOsScheduler: options.syncOsScheduler,
       noticeMs: options.scheduleNoticeMs,
       withCost: options.scheduleCosts,
@@ -525,7 +527,7 @@ export class AppServices implements MoorInvoke {
       await this.options.machines.action(action, name);
       // Only a user action that worked records intent: stop/kill mark the machine so that nothing
       // automatic brings it back; start/restart clear the mark. A failed one changes nothing.
-      if (action === 'stop' || action === 'kill') this.stoppedByUser.add(name);
+      if (action === 'stop' || action === 'kill' || action === 'hibernate') this.stoppedByUser.add(name);
       else this.stoppedByUser.delete(name);
     } finally {
       this.setBusy(name, null);
@@ -537,14 +539,19 @@ export class AppServices implements MoorInvoke {
    * A schedule's start or stop: shown busy like a user's action. A scheduled start is the user's
    * own setting, so it lifts the stopped-by-user mark; a machine already so is left alone.
    */
-  private async runScheduledAction(name: string, action: ScheduleAction): Promise<void> {
+  private async runScheduledAction(
+    name: string,
+    scheduled: ScheduleAction,
+    how?: { hibernate?: boolean },
+  ): Promise<void> {
     if (this.busy.has(name)) throw new MoorError(`"${name}" is busy (${this.busy.get(name)})`);
-    if (action === 'start') this.stoppedByUser.delete(name);
+    if (scheduled === 'start') this.stoppedByUser.delete(name);
+    const action = scheduled === 'stop' && how?.hibernate ? 'hibernate' : scheduled;
     this.setBusy(name, ACTION_BUSY[action]);
     try {
       await this.options.machines.action(action, name);
     } catch (err) {
-      if (!/is already (running|stopped)/.test(errorMessage(err))) throw err;
+      if (!/is already (running|stopped|hibernated)/.test(errorMessage(err))) throw err;
     } finally {
       this.setBusy(name, null);
       await this.refresh();
@@ -583,6 +590,12 @@ export class AppServices implements MoorInvoke {
   }
   kill({ name }: InvokeArgs<'kill'>): Promise<void> {
     return this.runAction('kill', name);
+  }
+  hibernate({ name }: InvokeArgs<'hibernate'>): Promise<void> {
+    return this.runAction('hibernate', name);
+  }
+  wake({ name }: InvokeArgs<'wake'>): Promise<void> {
+    return this.runAction('wake', name);
   }
 
   async remove({ name, force }: InvokeArgs<'remove'>): Promise<void> {

@@ -11,7 +11,7 @@ import type { ShellChannel } from '../ssh/types.js';
 /** One machine as the core reports it (the services add active/busy/stoppedByUser). */
 export type MachineRow = Omit<MachineSummary, 'active' | 'busy' | 'stoppedByUser'>;
 
-export type MachineAction = 'start' | 'stop' | 'restart' | 'kill';
+export type MachineAction = 'start' | 'stop' | 'restart' | 'kill' | 'hibernate' | 'wake';
 
 export interface MachineBackend {
   /** Every machine with its live state; must not hang on a dead host (bounded by the core's timeout). */

@@ -3,7 +3,7 @@
  * claim each event under the machine's lock, so it happens once), and says a few minutes before
  * a scheduled stop that it comes, with "Postpone 1 h". The clock is injected: tests drive it.
  */
-import type { MoorEvents, ScheduleAction, ScheduleInfo } from '../api/contract.js';
+import type { MoorEvents, ScheduleInfo } from '../api/contract.js';
 import { errorMessage } from '../base/errors.js';
 import * as core from '../core/schedule.js';
 import { HOUR_MS, pendingStop, systemZone } from '../schedule/timeline.js';
@@ -29,7 +29,7 @@ export interface ScheduleServiceOptions {
   clock: Clock;
   emit: Emit;
   /** Starts or stops a machine for its schedule (the app's own action path: busy flags, refresh). */
-  runAction: (name: string, action: ScheduleAction) => Promise<void>;
+  runAction: core.ScheduledActionRunner;
   /** Idle stop: the activity probe and the running check (default: over SSH, from the driver). */
   probe?: core.ActivityProbe;
   isRunning?: (name: string) => Promise<boolean>;

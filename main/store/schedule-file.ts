@@ -61,6 +61,7 @@ const FileShape = z.object({
     .min(1)
     .max(7 * 24 * 60)
     .optional(),
+  Hibernate: z.boolean().optional(),
   IdleSince: isoTime.optional(),
   AppliedAt: isoTime.optional(),
   Postpone: z.object({ Event: isoTime, Until: isoTime }).optional(),
@@ -93,6 +94,7 @@ export function scheduleFileText(s: MachineSchedule): string {
     Start: schedule.start && formatTimeOfWeek(schedule.start),
     Stop: schedule.stop && formatTimeOfWeek(schedule.stop),
     IdleStopMinutes: schedule.idleStopMinutes || undefined,
+    Hibernate: schedule.hibernate || undefined,
     IdleSince: progress.idleSince === undefined ? undefined : iso(progress.idleSince),
     AppliedAt: progress.appliedAt === undefined ? undefined : iso(progress.appliedAt),
     Postpone: progress.postpone && {
@@ -133,6 +135,7 @@ export function parseScheduleFile(text: string, file: string): MachineSchedule {
         start: d.Start === undefined ? undefined : parseTimeOfWeek(d.Start),
         stop: d.Stop === undefined ? undefined : parseTimeOfWeek(d.Stop),
         idleStopMinutes: d.IdleStopMinutes,
+        ...(d.Hibernate ? { hibernate: true } : {}),
       },
       progress: {
         appliedAt: d.AppliedAt,

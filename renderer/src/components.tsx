@@ -85,6 +85,7 @@ export function stateClass(m: MachineSummary): string {
     case 'Stopped':
     case 'Saved':
     case 'Paused':
+    case 'Hibernated':
       return 'stopped';
     case 'Starting':
     case 'Stopping':

@@ -379,6 +379,14 @@ describe('moor commands', () => {
       expect(restart.stdout).toMatch(
         /Drivers that can restart: generic, digitalocean, amazonec2, google, qemu, virtualbox\.\nNot available for: none /,
       );
+      const hibernate = await moor(['hibernate', '--help']);
+      expect(hibernate.code).toBe(0);
+      expect(hibernate.stdout).toMatch(
+        /Drivers that can hibernate: digitalocean\.\nNot available for: none, generic, amazonec2, google, qemu, virtualbox/,
+      );
+      const wake = await moor(['wake', 'nonexistent']);
+      expect(wake.code).toBe(1);
+      expect(wake.stderr).toContain('nonexistent');
     });
 
     it('MACHINE_DEBUG must parse as a boolean', async () => {

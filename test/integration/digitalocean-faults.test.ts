@@ -5,6 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DigitalOceanApi } from '../../main/drivers/digitalocean/api.js';
 import { generateRsaKeyPair } from '../../main/drivers/digitalocean/keys.js';
+import { baseDriverConfig, newHostConfig } from '../../main/store/config.js';
+import { goMarshalIndent } from '../../main/store/go-json.js';
 import type { RequestFault } from '../emulators/digitalocean/server.js';
 import { type DigitalOceanEmulator, startDigitalOceanEmulator } from '../emulators/digitalocean/server.js';
 import { runMoor, spawnMoor } from '../harness/moor-cli.js';
@@ -99,10 +101,14 @@ async function newStore(run: string): Promise<string> {
 }
 
 /** `moor create` in its own process, killed by the emulator at `kill` (or running to its end). */
-async function createRun(root: string, kill: { index: number; phase: 'before' | 'after' } | null) {
+async function createRun(
+  root: string,
+  kill: { index: number; phase: 'before' | 'after' } | null,
+  args = ['create', '-d', 'digitalocean', '--engine-install-url', 'distro', NAME],
+) {
   stepIndex = 0;
   killAt = kill;
-  const proc = spawnMoor(['create', '-d', 'digitalocean', '--engine-install-url', 'distro', NAME], {
+  const proc = spawnMoor(args, {
     env: env(root),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -247,5 +253,109 @@ describe('create journal fault suite (real moor processes, emulator without host
       await recover(root, random() < 0.7 ? 'ls' : 'rm', since);
       emulator.clearFaults();
     }
+  }, 300_000);
+});
+
+// Hibernate (power off, snapshot, verify, destroy) needs no host: the same suite for it, killed at
+// every API step. The next `moor ls` must work and `moor hibernate` finish the job: exactly one
+// snapshot, none of our droplets; never a destroyed droplet without its verified snapshot.
+describe('hibernate fault suite (real moor processes, emulator without hosts)', () => {
+  /** A running droplet of ours and its machine record, as `moor create` leaves them. */
+  async function machineWithDroplet(run: string): Promise<{ root: string; dropletId: number }> {
+    const root = await newStore(run);
+    const api = new DigitalOceanApi({ token: emulator.token, baseUrl: emulator.url });
+    const created = await api.createDroplet({
+      name: NAME,
+      region: 'nyc3',
+      size: 's-1vcpu-1gb',
+      image: 'ubuntu-24-04-x64',
+      ssh_keys: [],
+      backups: false,
+      ipv6: false,
+      private_networking: false,
+      monitoring: false,
+      tags: [],
+    });
+    let ip = '';
+    for (let i = 0; i < 200 && !ip; i++) {
+      const d = await api.getDroplet(created.id);
+      ip = d.status === 'active' ? (d.networks.v4.find((n) => n.type === 'public')?.ip_address ?? '') : '';
+      if (!ip) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(ip).not.toBe('');
+    const machineDir = path.join(root, 'machines', NAME);
+    await fs.mkdir(machineDir, { recursive: true, mode: 0o700 });
+    const host = newHostConfig({
+      name: NAME,
+      storePath: root,
+      driverName: 'digitalocean',
+      driver: {
+        ...baseDriverConfig(NAME, root),
+        IPAddress: ip,
+        SSHUser: 'root',
+        SSHPort: 22,
+        AccessToken: emulator.token,
+        DropletID: created.id,
+        DropletName: NAME,
+        Image: 'ubuntu-24-04-x64',
+        Region: 'nyc3',
+        Size: 's-1vcpu-1gb',
+      },
+    });
+    await fs.writeFile(path.join(machineDir, 'config.json'), goMarshalIndent(host), { mode: 0o600 });
+    return { root, dropletId: created.id };
+  }
+
+  const status = async (root: string) => (await runMoor(['status', NAME], { env: env(root) })).stdout.trim();
+
+  /** Converged: hibernated, one snapshot, none of our droplets; then rm leaves nothing. */
+  async function expectConverged(root: string, since: number, why: string) {
+    await emulator.idle();
+    expect(ours().droplets, why).toEqual([]);
+    expect(emulator.state().snapshots, why).toHaveLength(1);
+    expect(await status(root), why).toBe('Hibernated');
+    const rm = await runMoor(['rm', '-y', NAME], { env: env(root) });
+    expect(rm.code, `${why}: ${rm.stderr}`).toBe(0);
+    await emulator.idle();
+    expect(emulator.state().snapshots, why).toEqual([]);
+    expect(ours(), why).toEqual({ droplets: [], keys: [] });
+    expectForeignUntouched(since);
+  }
+
+  let steps = 0;
+  it('a hibernate that runs to its end: hibernated, one snapshot, no droplet', async () => {
+    const { root } = await machineWithDroplet('hibernate-baseline');
+    const since = emulator.requests.length;
+    const run = await createRun(root, null, ['hibernate', NAME]);
+    expect(run.code, run.stderr).toBe(0);
+    steps = run.steps;
+    expect(steps).toBeGreaterThanOrEqual(6); // droplet, snapshots, shutdown, polls, snapshot, image, delete
+    await expectConverged(root, since, 'baseline');
+  }, 60_000);
+
+  it('kill -9 at every API step of a hibernate, before and after: `ls` works, `hibernate` converges', async () => {
+    const summary: string[] = [];
+    for (let index = 0; index < steps; index++) {
+      for (const phase of ['before', 'after'] as const) {
+        const why = `killed ${phase} step ${index}`;
+        const { root, dropletId } = await machineWithDroplet(`hibernate-kill-${index}-${phase}`);
+        const since = emulator.requests.length;
+        const run = await createRun(root, { index, phase }, ['hibernate', NAME]);
+        const step = emulator.requests[since + index];
+        if (run.signal !== 'SIGKILL') expect(run.steps, `not ${why}`).toBeLessThanOrEqual(index);
+        await emulator.idle();
+        // Never both gone: the droplet is destroyed only after its snapshot was verified.
+        const dropletLeft = emulator.state().droplets.some((d) => d.id === dropletId);
+        expect(dropletLeft || emulator.state().snapshots.length === 1, why).toBe(true);
+        expect(emulator.state().snapshots.length, why).toBeLessThanOrEqual(1);
+        const ls = await runMoor(['ls'], { env: env(root) });
+        expect(ls.code, `${why}: ${ls.stderr}`).toBe(0);
+        const again = await runMoor(['hibernate', NAME], { env: env(root) });
+        expect(again.code, `${why}: ${again.stderr}`).toBe(0);
+        await expectConverged(root, since, why);
+        summary.push(`${index} ${phase} ${step?.method} ${step?.path}: converged`);
+      }
+    }
+    console.log(summary.join('\n'));
   }, 300_000);
 });

@@ -344,6 +344,34 @@ describe('moor schedule, run by the OS timer with the app closed', () => {
     expect(await fs.readdir(unitDir())).toEqual([]);
     expect((await moor(['schedule', name, '--clear'])).stdout).toBe('Machine "office" has no schedule.\n');
   });
+
+  it('--hibernate: the scheduled stop hibernates the machine (a snapshot, no droplet); rm of the last scheduled machine removes the timer at once', async () => {
+    const set = await moor([
+      'schedule',
+      name,
+      '--stop',
+      'daily 19:00',
+      '--tz',
+      'Europe/Berlin',
+      '--hibernate',
+      '--now',
+      '2026-12-10T12:00:00Z',
+    ]);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain('Stop means: hibernate');
+    const r = await runServiceAt('2026-12-10T18:00:00Z');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('Scheduled stop of "office" (due 2026-12-10T18:00:00.000Z) done.');
+    await emulator.idle();
+    expect(await dropletStatus()).toBe('gone');
+    expect(emulator.state().snapshots).toHaveLength(1);
+    expect((await moor(['status', name])).stdout).toBe('Hibernated\n');
+    expect((await fs.readdir(unitDir())).sort()).toHaveLength(2);
+    const rm = await moor(['rm', '-y', name]);
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(await fs.readdir(unitDir())).toEqual([]);
+    expect(emulator.state().snapshots).toEqual([]);
+  });
 });
 
 describe('docker-machine 0.16.2 and the schedule file', () => {

@@ -14,7 +14,17 @@ describe('driver capabilities (declared by each driver module)', () => {
     );
     expect(modules.generic).toMatchObject({ actions: ['restart'], ssh: true });
     expect(modules.none).toMatchObject({ actions: [], ssh: false });
-    expect(modules.digitalocean).toMatchObject({ actions: ['start', 'stop', 'restart', 'kill'], ssh: true });
+    expect(modules.digitalocean).toMatchObject({
+      actions: ['start', 'stop', 'restart', 'kill', 'hibernate', 'wake'],
+      ssh: true,
+    });
+    // Hibernate is a cloud capability: only DigitalOcean declares it so far.
+    for (const [name, caps] of Object.entries(modules)) {
+      expect(caps.actions.includes('hibernate'), name).toBe(name === 'digitalocean');
+    }
+    expect(
+      powerActionHelp('hibernate', [{ name: 'digitalocean', capabilities: modules.digitalocean! }]),
+    ).toBe('Drivers that can hibernate: digitalocean.');
     expect(modules.digitalocean!.removes).toMatch(/droplet/);
     expect(canPower(NO_CAPABILITIES, 'start')).toBe(false);
   });

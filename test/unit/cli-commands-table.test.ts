@@ -26,7 +26,14 @@ describe('the command table', () => {
       expect(options(alone), name).toEqual(options(full));
     }
     expect(names(programFor(['url']))).toEqual(['url']);
-    expect(names(programFor(['stop', 'x']))).toEqual(['kill', 'restart', 'start', 'stop']);
+    expect(names(programFor(['stop', 'x']))).toEqual([
+      'hibernate',
+      'kill',
+      'restart',
+      'start',
+      'stop',
+      'wake',
+    ]);
   });
 
   it('registers every command for help, no command and an unknown one', () => {

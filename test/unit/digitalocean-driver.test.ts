@@ -462,3 +462,86 @@ describe('digitalocean driver (emulator, no hosts)', () => {
     expect(emulator.state()).toMatchObject({ droplets: [], keys: [] });
   });
 });
+
+// Last: it leaves snapshot actions in the shared emulator, which the tests above count.
+describe('digitalocean hibernate / wake (emulator, no hosts)', () => {
+  it('hibernates (shutdown, snapshot, verify, destroy: each step saved first), wakes from the snapshot with its own tag, and rm deletes a snapshot', async () => {
+    const { driver, config, ctx } = await open('hib', {
+      'digitalocean-region': 'ams3',
+      'digitalocean-tags': 'team',
+    });
+    await driver.create();
+    const saved: string[] = [];
+    ctx.checkpoint = async () => {
+      const h = config.Hibernation as { Phase: string; SnapshotID: number; WakeTag: string } | undefined;
+      saved.push(
+        `${h?.Phase ?? '-'} droplet=${Number(config.DropletID) > 0} snapshot=${(h?.SnapshotID ?? 0) > 0}`,
+      );
+    };
+    const first = config.DropletID as number;
+    const since = emulator.requests.length;
+    expect(driver.hibernation?.()).toBeNull();
+    await driver.hibernate!();
+    expect(saved).toEqual([
+      'snapshotting droplet=true snapshot=false', // the snapshot's name, before anything is asked
+      'destroying droplet=true snapshot=true', // verified: only now may the droplet go
+      'hibernated droplet=false snapshot=true',
+    ]);
+    const steps = emulator.requests
+      .slice(since)
+      .filter((r) => r.method !== 'GET')
+      .map((r) => `${r.method} ${r.path} ${(r.body as { type?: string } | undefined)?.type ?? ''}`.trim());
+    expect(steps).toEqual([
+      `POST /v2/droplets/${first}/actions shutdown`,
+      `POST /v2/droplets/${first}/actions snapshot`,
+      `DELETE /v2/droplets/${first}`,
+    ]);
+    await emulator.idle();
+    const [snapshot] = emulator.state().snapshots;
+    expect(snapshot).toMatchObject({ resourceId: first, region: 'ams3', sizeGigabytes: 2.36 });
+    expect(snapshot!.name).toMatch(/^moor-hibernate-hib-[0-9a-f]{8}$/);
+    expect(emulator.state().droplets).toEqual([]);
+    expect(await driver.state()).toBe('Hibernated');
+    expect(driver.hibernation?.()).toBe('hibernated');
+    await expect(driver.ip()).rejects.toThrow('is hibernated');
+    await expect(driver.url()).rejects.toThrow('Host is not running');
+    expect(await driver.price!()).toMatchObject({
+      size: 'snapshot 2.36 GB',
+      monthly: 0.1416,
+      currency: 'USD',
+    });
+    await driver.hibernate!(); // again: nothing to do
+    expect(emulator.state().snapshots).toHaveLength(1);
+
+    saved.length = 0;
+    await driver.wake!();
+    const create = emulator.requests.filter((r) => r.method === 'POST' && r.path === '/v2/droplets').at(-1);
+    const wakeTag = (config.Hibernation as { WakeTag: string }).WakeTag;
+    expect(wakeTag).toMatch(/^moor-create-[0-9a-f]{12}$/);
+    expect(create?.body).toMatchObject({
+      name: 'hib',
+      region: 'ams3',
+      size: 's-1vcpu-1gb',
+      image: snapshot!.id,
+      ssh_keys: [config.SSHKeyID],
+      tags: ['team', wakeTag],
+    });
+    expect(saved).toEqual([
+      'waking droplet=false snapshot=true', // the tag, before the droplet is asked for
+      'waking droplet=true snapshot=true',
+      'waking droplet=true snapshot=true', // its address
+    ]);
+    expect(await driver.state()).toBe('Running');
+    expect(driver.hibernation?.()).toBe('interrupted'); // until the machine answered: the snapshot stays
+    expect(emulator.state().snapshots).toHaveLength(1);
+    await driver.finishWake!();
+    expect(config.Hibernation).toBeUndefined();
+    expect(emulator.state().snapshots).toEqual([]);
+
+    await driver.hibernate!();
+    expect(emulator.state().snapshots).toHaveLength(1);
+    await driver.remove();
+    await emulator.idle();
+    expect(emulator.state()).toMatchObject({ droplets: [], keys: [], snapshots: [] });
+  });
+});

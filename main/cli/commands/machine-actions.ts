@@ -28,9 +28,20 @@ const ACTIONS: { name: MachineAction; summary: string; after?: string }[] = [
     after: 'Restarted machines may have new IP addresses. You may need to re-run the `PROGRAM env` command.',
   },
   { name: 'kill', summary: 'Kill a machine' },
+  {
+    name: 'hibernate',
+    summary: 'Hibernate a cloud machine (snapshot it, destroy its server, keep its record)',
+    after:
+      'Hibernated machines keep their name, keys and certificates; only the snapshot is billed. `PROGRAM wake` (or `start`) brings them back.',
+  },
+  {
+    name: 'wake',
+    summary: 'Wake a hibernated machine (a new server from its snapshot)',
+    after: 'Woken machines have new IP addresses. You may need to re-run the `PROGRAM env` command.',
+  },
 ];
 
-/** start, stop, restart and kill: one behaviour each in the driver, the same runner here. */
+/** start, stop, restart, kill, hibernate and wake: one behaviour each in the driver, the same runner here. */
 export function register(program: Command, cli: CliContext): void {
   for (const { name, summary, after } of ACTIONS) {
     program

@@ -25,6 +25,10 @@ export function register(program: Command, cli: CliContext): void {
         }
         cli.println(`About to remove ${names.join(', ')}`);
         cli.println('WARNING: This action will delete both local reference and remote instance.');
+        for (const name of names) {
+          const note = await hibernationNote(cli, name);
+          if (note) cli.println(note);
+        }
         if (!options.y && !options.force && !(await cli.confirm('Are you sure? (y/n): '))) return;
 
         const { removeMachine } = await import('../../core/remove.js');
@@ -52,6 +56,21 @@ export function register(program: Command, cli: CliContext): void {
         if (errors.length > 0 && !options.force) throw new MoorError(errors.join('\n'));
       },
     );
+}
+
+/** "web is hibernated: its snapshot is deleted too" for the confirmation ('' otherwise). */
+async function hibernationNote(cli: CliContext, name: string): Promise<string> {
+  try {
+    const host = await cli.store.load(name);
+    const { driver } = await cli.driverFor(host, cli.progress(name));
+    const hibernation = driver.hibernation?.() ?? null;
+    if (hibernation === 'hibernated') return `${name} is hibernated: its snapshot will be deleted too.`;
+    if (hibernation === 'interrupted')
+      return `${name} has an unfinished hibernate or wake: its snapshot will be deleted too.`;
+  } catch {
+    // A machine that does not load is reported by the removal itself.
+  }
+  return '';
 }
 
 /** The host's engine goes back to the distribution's configuration. */

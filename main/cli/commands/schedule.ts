@@ -39,7 +39,7 @@ export function register(program: Command, cli: CliContext): void {
         'A stop missed while the computer slept happens on wake if the off period still holds.',
     )
     .usage(
-      'NAME [--start WHEN] [--stop WHEN] [--tz ZONE] [--idle-stop TIME] | NAME --clear | ls | run | postpone NAME',
+      'NAME [--start WHEN] [--stop WHEN] [--tz ZONE] [--idle-stop TIME] [--hibernate] | NAME --clear | ls | run | postpone NAME',
     )
     .argument('[name]')
     .option('--start <when>', 'Start the machine at these times ("" removes the start time)')
@@ -49,6 +49,11 @@ export function register(program: Command, cli: CliContext): void {
       '--idle-stop <duration>',
       'Stop the machine after this long ("30m", "2h") without running containers or Docker/SSH connections; 0 turns it off',
     )
+    .option(
+      '--hibernate',
+      'Cloud hosts: a stop (scheduled or idle) hibernates the machine (snapshot, server destroyed: only the snapshot is billed) and a start wakes it',
+    )
+    .option('--no-hibernate', 'A stop stops the machine again (the default)')
     .option('--clear', "Remove the machine's schedule")
     .addOption(nowOption())
     .action(
@@ -59,6 +64,7 @@ export function register(program: Command, cli: CliContext): void {
           stop?: string;
           tz?: string;
           idleStop?: string;
+          hibernate?: boolean;
           clear?: boolean;
           now?: number;
         },
@@ -71,7 +77,8 @@ export function register(program: Command, cli: CliContext): void {
           opts.start !== undefined ||
           opts.stop !== undefined ||
           opts.tz !== undefined ||
-          opts.idleStop !== undefined;
+          opts.idleStop !== undefined ||
+          opts.hibernate !== undefined;
         if (opts.clear && changing)
           throw new MoorError('--clear cannot be combined with --start, --stop or --tz.');
         if (opts.clear) {
@@ -85,7 +92,13 @@ export function register(program: Command, cli: CliContext): void {
           await core.setSchedule(
             cli.store,
             name,
-            { start: opts.start, stop: opts.stop, zone: opts.tz, idleStop: opts.idleStop },
+            {
+              start: opts.start,
+              stop: opts.stop,
+              zone: opts.tz,
+              idleStop: opts.idleStop,
+              hibernate: opts.hibernate,
+            },
             { now, defaultZone: systemZone() },
           );
           await syncScheduler(cli, now, true);

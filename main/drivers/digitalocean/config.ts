@@ -24,7 +24,46 @@ export interface DigitalOceanConfig extends BaseDriverConfig {
   UserData?: string;
   Monitoring: boolean;
   Tags: string;
+  /** Moor's: a hibernate or wake in progress or done (docker-machine ignores the field). */
+  Hibernation?: Hibernation;
 }
+
+/**
+ * What `moor hibernate` did so far, written before each step's request, so a kill -9 anywhere
+ * leaves what the next command needs: the snapshot's name before it is requested, its id once
+ * verified (only then is the droplet destroyed), the wake's create tag before the droplet is
+ * requested (only a droplet carrying it is adopted). Cleared once the woken droplet answers.
+ */
+export interface Hibernation {
+  /**
+   * snapshotting: powering off / snapshot requested (the droplet still exists);
+   * destroying: the snapshot is verified, the droplet is being destroyed;
+   * hibernated: only the snapshot exists;
+   * waking: a droplet is being created from the snapshot (WakeTag set).
+   */
+  Phase: 'snapshotting' | 'destroying' | 'hibernated' | 'waking';
+  /** `moor-hibernate-<machine>-<id>`: how the snapshot is found before its id is known. */
+  SnapshotName: string;
+  /** 0 until the snapshot was seen and verified. */
+  SnapshotID: number;
+  /** Its billed size (the API's size_gigabytes). */
+  SnapshotGigabytes: number;
+  /** The droplet it was taken of. */
+  DropletID: number;
+  /** `moor-create-<id>` of the wake's droplet, set before the create request; '' before. */
+  WakeTag: string;
+  /** When the hibernate began (ISO 8601). */
+  Since: string;
+}
+
+/** The machine's droplet is gone and its snapshot holds it (the state `Hibernated`). */
+export function isHibernated(c: Pick<DigitalOceanConfig, 'DropletID' | 'Hibernation'>): boolean {
+  const h = c.Hibernation;
+  return !!h && !(c.DropletID > 0) && h.SnapshotID > 0 && (h.Phase === 'hibernated' || h.Phase === 'waking');
+}
+
+/** DigitalOcean's snapshot price: $0.06 per GB and month (billed hourly). */
+export const SNAPSHOT_USD_PER_GB_MONTH = 0.06;
 
 export const DEFAULT_IMAGE = 'ubuntu-24-04-x64';
 export const DEFAULT_REGION = 'nyc3';
@@ -61,5 +100,6 @@ export function orderedConfig(c: DigitalOceanConfig): DigitalOceanConfig {
     ...(c.UserData ? { UserData: c.UserData } : {}),
     Monitoring: c.Monitoring,
     Tags: c.Tags,
+    ...(c.Hibernation ? { Hibernation: c.Hibernation } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseDigitalOceanTags } from '../../base/cloud-values.js';
@@ -28,12 +29,19 @@ import {
   type DoAction,
   type DoDroplet,
   type DoRegion,
+  type DoSnapshot,
   type DoSshKey,
   type DropletCreateRequest,
   isNotFound,
   mayHaveCommitted,
 } from './api.js';
-import { type DigitalOceanConfig, imageParam } from './config.js';
+import {
+  type DigitalOceanConfig,
+  type Hibernation,
+  imageParam,
+  isHibernated,
+  SNAPSHOT_USD_PER_GB_MONTH,
+} from './config.js';
 import { generateRsaKeyPair, md5Fingerprint } from './keys.js';
 
 /** Knobs for tests and slow accounts (environment; seconds / milliseconds as named). */
@@ -430,6 +438,39 @@ export class DigitalOceanDriver implements Driver {
    */
   async remove(): Promise<void> {
     const c = this.config;
+    const h = c.Hibernation;
+    if (h) {
+      // A hibernation snapshot (found by id, else by its recorded name) and the droplet it was
+      // taken of, if a hibernate was interrupted before destroying it.
+      const api = await this.api(false);
+      if (h.DropletID > 0 && h.DropletID !== c.DropletID) {
+        await api.deleteDroplet(h.DropletID).then(
+          () => this.ctx.progress.log(`Deleted droplet ${h.DropletID}`),
+          (err: unknown) => {
+            if (!isNotFound(err)) throw err;
+          },
+        );
+      }
+      if (!(c.DropletID > 0) && h.WakeTag) {
+        for (const d of await api.listDropletsTagged(h.WakeTag)) {
+          await api.deleteDroplet(d.id);
+          this.ctx.progress.log(`Deleted droplet ${d.id}`);
+        }
+      }
+      const snapshot =
+        h.SnapshotID > 0
+          ? { id: h.SnapshotID }
+          : (await api.listSnapshots()).find((x) => x.name === h.SnapshotName);
+      if (snapshot) {
+        try {
+          await api.deleteSnapshot(snapshot.id);
+          this.ctx.progress.log(`Deleted snapshot ${snapshot.id}`);
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+          this.ctx.progress.log(`Snapshot ${snapshot.id} doesn't exist, assuming it is already deleted`);
+        }
+      }
+    }
     const ownKey = c.SSHKeyID > 0 && !c.SSHKeyFingerprint;
     if (c.DropletID > 0 || ownKey) {
       const api = await this.api(false);
@@ -499,7 +540,275 @@ export class DigitalOceanDriver implements Driver {
     if (ip) this.config.IPAddress = ip;
   }
 
+  /**
+   * Hibernate: power off (a graceful shutdown, then power_off if it does not finish), a snapshot
+   * named `moor-hibernate-<machine>-<id>` (its name recorded before the request), the snapshot
+   * seen and verified (its id recorded), and only then the droplet destroyed. Run again after a
+   * kill -9, it goes on from the recorded step: an existing snapshot of that name is used, never
+   * a second one requested while the first may be in progress.
+   */
+  async hibernate(): Promise<void> {
+    const c = this.config;
+    const { progress } = this.ctx;
+    if (isHibernated(c)) return;
+    if (c.Hibernation?.Phase === 'waking') {
+      throw new MoorError(`"${this.name}" is being woken: run "moor wake ${this.name}" to finish that first`);
+    }
+    const h: Hibernation = c.Hibernation ?? {
+      Phase: 'snapshotting',
+      SnapshotName: `moor-hibernate-${this.name}-${randomBytes(4).toString('hex')}`,
+      SnapshotID: 0,
+      SnapshotGigabytes: 0,
+      DropletID: this.requireDroplet(),
+      WakeTag: '',
+      Since: new Date().toISOString(),
+    };
+    if (!c.Hibernation) {
+      c.Hibernation = h;
+      await this.checkpoint();
+    }
+    // Not cancellable past this point: each step must be recorded once its request was sent.
+    const api = await this.api(false);
+    if (h.Phase === 'snapshotting') {
+      let snapshot = await this.findSnapshot(api, h);
+      if (!snapshot) {
+        await this.powerOff(api, h.DropletID);
+        progress.step('snapshot', `Taking snapshot ${h.SnapshotName} of droplet ${h.DropletID}...`);
+        const action = await api.snapshotAction(h.DropletID, h.SnapshotName);
+        await this.waitAction(api, action, 'snapshot', h.DropletID);
+        snapshot = await this.findSnapshot(api, h);
+        if (!snapshot) {
+          throw new MoorError(
+            `DigitalOcean reported snapshot ${h.SnapshotName} of droplet ${h.DropletID} done, but the droplet has no such snapshot: the droplet is kept`,
+          );
+        }
+      }
+      // Verified by id (an image that exists and is not pending) before anything is destroyed.
+      const image = await api.getImage(snapshot.id);
+      if (image.status && image.status !== 'available') {
+        throw new MoorError(
+          `snapshot ${snapshot.id} of droplet ${h.DropletID} is ${image.status}, not available: the droplet is kept; run "moor hibernate ${this.name}" again later`,
+        );
+      }
+      h.SnapshotID = snapshot.id;
+      h.SnapshotGigabytes = image.size_gigabytes ?? snapshot.size_gigabytes ?? 0;
+      h.Phase = 'destroying';
+      await this.checkpoint();
+    }
+    if (h.Phase === 'destroying') {
+      progress.step('destroy', `Snapshot ${h.SnapshotID} verified; destroying droplet ${h.DropletID}...`);
+      try {
+        await api.deleteDroplet(h.DropletID);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+      c.DropletID = 0;
+      h.Phase = 'hibernated';
+      await this.checkpoint();
+      progress.log(
+        `Droplet ${h.DropletID} destroyed; snapshot ${h.SnapshotID} (${h.SnapshotGigabytes} GB) keeps the machine`,
+      );
+    }
+  }
+
+  /**
+   * The hibernation snapshot by its recorded name, on the droplet (while it exists), else among
+   * the account's snapshots. Waits first while the droplet has an action in progress: a snapshot
+   * requested before a kill may still be being taken.
+   */
+  private async findSnapshot(api: DigitalOceanApi, h: Hibernation): Promise<DoSnapshot | undefined> {
+    if (h.SnapshotID > 0) {
+      try {
+        return await api.getImage(h.SnapshotID);
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    }
+    const deadline = Date.now() + this.t.waitMs;
+    for (;;) {
+      let droplet: DoDroplet;
+      try {
+        droplet = await api.getDroplet(h.DropletID);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        return (await api.listSnapshots()).find((x) => x.name === h.SnapshotName);
+      }
+      if (!droplet.locked) {
+        return (await api.listDropletSnapshots(h.DropletID)).find((x) => x.name === h.SnapshotName);
+      }
+      if (Date.now() > deadline) {
+        throw new MoorError(
+          `droplet ${h.DropletID} still has an action in progress after ${Math.round(this.t.waitMs / 1000)}s`,
+        );
+      }
+      await sleep(this.t.pollMs);
+    }
+  }
+
+  /** A graceful shutdown; power_off when it fails or the droplet is still on after it. */
+  private async powerOff(api: DigitalOceanApi, id: number): Promise<void> {
+    if ((await api.getDroplet(id)).status === 'off') return;
+    this.ctx.progress.step('shutdown', `Shutting down droplet ${id}...`);
+    try {
+      await this.waitAction(api, await api.dropletAction(id, 'shutdown'), 'shutdown', id);
+    } catch (err) {
+      this.ctx.progress.log(`Shutdown of droplet ${id} failed (${errorMessage(err)}): powering it off`);
+    }
+    if ((await api.getDroplet(id)).status === 'off') return;
+    await this.waitAction(api, await api.dropletAction(id, 'power_off'), 'power_off', id);
+    const status = (await api.getDroplet(id)).status;
+    if (status !== 'off') throw new MoorError(`droplet ${id} is still "${status}" after power_off`);
+  }
+
+  /**
+   * Wake: a droplet from the hibernation snapshot with the original region, size, SSH key and
+   * tags plus a create tag recorded before the request; after a kill the droplet carrying that
+   * tag is adopted (only it: never a second droplet). Waits for its public IPv4. The snapshot
+   * stays until finishWake, called once the machine answers SSH and TLS. A hibernate that was
+   * interrupted before the droplet was destroyed is undone instead (the droplet powered on).
+   */
+  async wake(): Promise<void> {
+    const c = this.config;
+    const h = c.Hibernation;
+    const { progress } = this.ctx;
+    if (!h) throw new MoorError(`Machine "${this.name}" is not hibernated.`);
+    const api = await this.api(false);
+    if (h.Phase === 'snapshotting' || h.Phase === 'destroying') {
+      let droplet: DoDroplet | undefined;
+      try {
+        droplet = await api.getDroplet(h.DropletID);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+      if (droplet) {
+        progress.log(
+          `The hibernate of "${this.name}" was interrupted; droplet ${h.DropletID} still exists: using it`,
+        );
+        c.DropletID = h.DropletID;
+        if (droplet.status === 'off')
+          await this.waitAction(
+            api,
+            await api.dropletAction(h.DropletID, 'power_on'),
+            'power_on',
+            h.DropletID,
+          );
+        await this.refreshAddress();
+        return; // finishWake deletes the snapshot the interrupted hibernate took, if any
+      }
+      if (!(h.SnapshotID > 0)) {
+        throw new MoorError(
+          `droplet ${h.DropletID} of "${this.name}" is gone and no verified snapshot was recorded; look for snapshot ${h.SnapshotName} in your DigitalOcean account`,
+        );
+      }
+      c.DropletID = 0;
+      h.Phase = 'hibernated';
+      await this.checkpoint();
+    }
+    if (!h.WakeTag) {
+      h.WakeTag = `moor-create-${randomBytes(6).toString('hex')}`;
+      h.Phase = 'waking';
+      await this.checkpoint();
+    }
+    let droplet: DoDroplet | undefined;
+    if (c.DropletID > 0) {
+      droplet = await api.getDroplet(c.DropletID);
+    } else {
+      const tagged = await api.listDropletsTagged(h.WakeTag);
+      droplet = tagged[0];
+      for (const extra of tagged.slice(1)) await api.deleteDroplet(extra.id).catch(() => undefined);
+      if (droplet) {
+        progress.log(`Droplet ${droplet.id} (tagged ${h.WakeTag}) was already created: using it`);
+      } else {
+        progress.step('droplet', `Creating a droplet from snapshot ${h.SnapshotID}...`);
+        const request: DropletCreateRequest = {
+          name: c.MachineName,
+          region: c.Region,
+          size: c.Size,
+          image: h.SnapshotID,
+          ssh_keys: c.SSHKeyID > 0 ? [c.SSHKeyID] : [],
+          backups: c.Backups,
+          ipv6: c.IPv6,
+          private_networking: c.PrivateNetworking,
+          monitoring: c.Monitoring,
+          tags: [...parseDigitalOceanTags(c.Tags), h.WakeTag],
+        };
+        try {
+          droplet = await api.createDroplet(request);
+        } catch (err) {
+          if (!mayHaveCommitted(err)) throw err;
+          const found = await api.listDropletsTagged(h.WakeTag);
+          if (found.length === 0) throw err;
+          droplet = found[0]!;
+          progress.log(
+            `The droplet create failed (${errorMessage(err)}) but droplet ${droplet.id} (tagged ${h.WakeTag}) was created: using it`,
+          );
+        }
+      }
+      c.DropletID = droplet.id;
+      await this.checkpoint();
+    }
+    progress.step('wait-ip', `Waiting for droplet ${c.DropletID} to be active with an IP address...`);
+    const deadline = Date.now() + this.t.waitMs;
+    while (!(droplet.status === 'active' && publicIPv4(droplet))) {
+      if (Date.now() > deadline) {
+        throw new MoorError(
+          `droplet ${c.DropletID} did not become active with a public IPv4 address within ${Math.round(this.t.waitMs / 1000)}s (status "${droplet.status}"); "moor wake ${this.name}" waits again`,
+        );
+      }
+      await sleep(this.t.pollMs, this.ctx.signal);
+      droplet = await api.getDroplet(c.DropletID);
+    }
+    c.IPAddress = publicIPv4(droplet);
+    await this.checkpoint();
+  }
+
+  hibernation(): 'hibernated' | 'interrupted' | null {
+    if (isHibernated(this.config)) return 'hibernated';
+    return this.config.Hibernation ? 'interrupted' : null;
+  }
+
+  /** The woken machine answered: the snapshot (and the record of the hibernation) can go. */
+  async finishWake(): Promise<void> {
+    const c = this.config;
+    const h = c.Hibernation;
+    if (!h || !(c.DropletID > 0)) return;
+    const api = await this.api(false);
+    const snapshot = await this.findSnapshot(api, h);
+    if (snapshot) {
+      try {
+        await api.deleteSnapshot(snapshot.id);
+        this.ctx.progress.log(`Deleted snapshot ${snapshot.id}`);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    delete c.Hibernation;
+    await this.checkpoint();
+  }
+
+  /** Runs until DigitalOcean reports the action completed (bounded). */
+  private async waitAction(api: DigitalOceanApi, first: DoAction, type: string, id: number): Promise<void> {
+    let action = first;
+    const deadline = Date.now() + this.t.waitMs;
+    while (action.status === 'in-progress') {
+      if (Date.now() > deadline) {
+        throw new MoorError(
+          `DigitalOcean action ${type} (${action.id}) on droplet ${id} did not complete within ${Math.round(this.t.waitMs / 1000)}s`,
+        );
+      }
+      await sleep(this.t.pollMs);
+      action = await api.getAction(action.id);
+    }
+    if (action.status !== 'completed') {
+      throw new MoorError(`DigitalOcean action ${type} (${action.id}) on droplet ${id} ${action.status}`);
+    }
+  }
+
   private requireDroplet(): number {
+    if (isHibernated(this.config)) {
+      throw new MoorError(`machine "${this.name}" is hibernated: run "moor wake ${this.name}"`);
+    }
     if (!(this.config.DropletID > 0)) {
       throw new MoorError(`machine "${this.name}" has no droplet (DropletID is not set)`);
     }
@@ -507,12 +816,26 @@ export class DigitalOceanDriver implements Driver {
   }
 
   async state(): Promise<MachineState> {
+    if (isHibernated(this.config)) return 'Hibernated';
     const droplet = await (await this.api()).getDroplet(this.requireDroplet());
     return mapDropletStatus(droplet.status);
   }
 
   /** DigitalOcean bills a powered-off droplet as a running one (only a destroyed one stops billing). */
   async price(): Promise<HostPrice> {
+    const h = this.config.Hibernation;
+    if (h && isHibernated(this.config)) {
+      // Only the snapshot bills: $0.06 per GB-month of its size_gigabytes.
+      const monthly = Math.round(h.SnapshotGigabytes * SNAPSHOT_USD_PER_GB_MONTH * 10_000) / 10_000;
+      return {
+        size: `snapshot ${h.SnapshotGigabytes} GB`,
+        hourly: Number((monthly / 672).toFixed(6)),
+        monthly,
+        currency: 'USD',
+        billedWhileStopped: true,
+        createdAt: Date.parse(h.Since) || undefined,
+      };
+    }
     const droplet = await (await this.api()).getDroplet(this.requireDroplet());
     const size = droplet.size;
     if (!size || typeof size.price_hourly !== 'number' || typeof size.price_monthly !== 'number') {
@@ -529,6 +852,11 @@ export class DigitalOceanDriver implements Driver {
   }
 
   async ip(): Promise<string> {
+    if (isHibernated(this.config)) {
+      throw new MoorError(
+        `machine "${this.name}" is hibernated (no droplet, no address): run "moor wake ${this.name}"`,
+      );
+    }
     return recordedAddress(this.config);
   }
 

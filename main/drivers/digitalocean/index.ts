@@ -147,9 +147,9 @@ const digitalocean: DriverModule = {
   name: 'digitalocean',
   description: 'A DigitalOcean droplet (API v2; token from --digitalocean-access-token)',
   capabilities: {
-    actions: ['start', 'stop', 'restart', 'kill'],
+    actions: ['start', 'stop', 'restart', 'kill', 'hibernate', 'wake'],
     ssh: true,
-    removes: 'the droplet and the SSH key Moor uploaded for it',
+    removes: 'the droplet (or its hibernation snapshot) and the SSH key Moor uploaded for it',
     restartReboots: true,
   },
   provisions: true,

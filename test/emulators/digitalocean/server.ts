@@ -93,6 +93,29 @@ interface Droplet {
   readdress?: boolean;
   /** The addresses it moved to, each relayed to its host (which stays published on the first). */
   relays?: AddressRelay[];
+  /** The snapshot it was created from (its image is then the snapshot's id). */
+  fromSnapshot?: number;
+}
+
+/**
+ * A droplet snapshot (`POST /v2/droplets/{id}/actions {type:"snapshot"}`). With real hosts it
+ * keeps the droplet's host (container) stopped, published on `hostAddress`: a droplet created
+ * from the snapshot starts that host again and relays its own new address to it — the same disk,
+ * the same SSH host key and Docker state, at a new IP, as on DigitalOcean.
+ */
+interface Snapshot {
+  id: number;
+  name: string;
+  created_at: string;
+  region: string;
+  /** The droplet it was taken of. */
+  resourceId: number;
+  /** The base image the droplet ran (distribution, Flatcar or not). */
+  image: string;
+  size: string;
+  sizeGigabytes: number;
+  host?: HostHandle;
+  hostAddress: string;
 }
 
 interface Action {
@@ -122,6 +145,7 @@ export interface EmulatorState {
   }>;
   keys: Key[];
   actions: Action[];
+  snapshots: Array<{ id: number; name: string; resourceId: number; region: string; sizeGigabytes: number }>;
 }
 
 const SIZES: Record<string, { memory: number; vcpus: number; disk: number; price: number }> = {
@@ -212,6 +236,8 @@ export class DigitalOceanEmulator {
   private nextKeyId = 41_000_000;
   private nextDropletId = 480_000_000;
   private nextActionId = 2_200_000_000;
+  private nextSnapshotId = 170_000_000;
+  private readonly snapshots = new Map<number, Snapshot>();
   private readonly keys = new Map<number, Key>();
   private readonly droplets = new Map<number, Droplet>();
   private readonly actions = new Map<number, Action>();
@@ -277,6 +303,8 @@ export class DigitalOceanEmulator {
     await this.idle();
     for (const d of [...this.droplets.values()]) await this.destroyDroplet(d);
     await this.idle();
+    for (const snap of [...this.snapshots.values()]) await this.deleteSnapshot(snap);
+    await this.idle();
     await new Promise<void>((resolve) => {
       if (!this.server) return resolve();
       this.server.closeAllConnections();
@@ -330,6 +358,13 @@ export class DigitalOceanEmulator {
       })),
       keys: [...this.keys.values()],
       actions: [...this.actions.values()],
+      snapshots: [...this.snapshots.values()].map((x) => ({
+        id: x.id,
+        name: x.name,
+        resourceId: x.resourceId,
+        region: x.region,
+        sizeGigabytes: x.sizeGigabytes,
+      })),
     };
   }
 
@@ -540,12 +575,47 @@ export class DigitalOceanEmulator {
         }
         if (c === 'actions' && !d && method === 'POST')
           return [201, { action: this.startAction(droplet, body) }];
+        if (c === 'snapshots' && !d && method === 'GET') {
+          const list = [...this.snapshots.values()]
+            .filter((x) => x.resourceId === droplet.id)
+            .map((x) => this.imageBody(x));
+          return [200, { snapshots: list, links: {}, meta: { total: list.length } }];
+        }
         if (c === 'actions' && d && method === 'GET') {
           const action = this.actions.get(Number(d));
           if (!action || action.resource_id !== droplet.id) throw notFound();
           return [200, { action }];
         }
       }
+    }
+    if (a === 'snapshots') {
+      if (!b && method === 'GET') {
+        const type = query.get('resource_type');
+        const list = [...this.snapshots.values()]
+          .filter(() => !type || type === 'droplet')
+          .map((x) => this.snapshotBody(x));
+        return [200, { snapshots: list, links: {}, meta: { total: list.length } }];
+      }
+      if (b && !c) {
+        const snap = this.snapshots.get(Number(b));
+        if (!snap || !/^\d+$/.test(b)) throw notFound();
+        if (method === 'GET') return [200, { snapshot: this.snapshotBody(snap) }];
+        if (method === 'DELETE') {
+          await this.deleteSnapshot(snap);
+          return [204, undefined];
+        }
+      }
+    }
+    if (a === 'images' && b && !c) {
+      const snap = this.snapshots.get(Number(b));
+      if (snap && method === 'GET') return [200, { image: this.imageBody(snap) }];
+      if (snap && method === 'DELETE') {
+        await this.deleteSnapshot(snap);
+        return [204, undefined];
+      }
+      const base = IMAGES.find((i) => String(i.id) === b || i.slug === b);
+      if (base && method === 'GET') return [200, { image: imageBody(base) }];
+      throw notFound();
     }
     if (a === 'actions' && b && !c && method === 'GET') {
       const action = this.actions.get(Number(b));
@@ -653,8 +723,18 @@ export class DigitalOceanEmulator {
     if (typeof b.size !== 'string' || !(SIZES[b.size] || REGIONAL_SIZES[b.size]))
       throw unprocessable('You specified an invalid size for Droplet creation.');
     if (!regionSizes(region).includes(b.size)) throw unprocessable('Size is not available in this region.');
-    const image = IMAGES.find((i) => i.slug === b.image || i.id === b.image);
+    const snapshot = typeof b.image === 'number' ? this.snapshots.get(b.image) : undefined;
+    const image = snapshot
+      ? IMAGES.find((i) => i.slug === snapshot.image)
+      : IMAGES.find((i) => i.slug === b.image || i.id === b.image);
     if (!image) throw unprocessable('You specified an invalid image for Droplet creation.');
+    if (snapshot && snapshot.region !== region.slug) {
+      throw unprocessable(`The image ${snapshot.id} is not available in the region ${region.slug}.`);
+    }
+    if (snapshot?.host && [...this.droplets.values()].some((x) => x.host === snapshot.host)) {
+      // An emulator limit (DigitalOcean makes any number): its droplets share the snapshot's host.
+      throw unprocessable(`emulator: a droplet created from snapshot ${snapshot.id} still runs`);
+    }
     const keyRefs = Array.isArray(b.ssh_keys) ? b.ssh_keys : [];
     const keys = keyRefs.map((ref) => {
       try {
@@ -700,11 +780,14 @@ export class DigitalOceanEmulator {
       userData: typeof b.user_data === 'string' ? b.user_data : '',
       address: '',
       hasIp: false,
-      fault: this.dropletFaults.shift(),
+      fault: snapshot ? undefined : this.dropletFaults.shift(),
+      fromSnapshot: snapshot?.id,
     };
     this.droplets.set(droplet.id, droplet);
     const action = this.newAction(droplet, 'create');
-    this.track(this.boot(droplet, keys, action));
+    this.track(
+      snapshot ? this.bootFromSnapshot(droplet, snapshot, action) : this.boot(droplet, keys, action),
+    );
     return [
       202,
       {
@@ -753,6 +836,87 @@ export class DigitalOceanEmulator {
     this.finishAction(action, 'completed');
   }
 
+  /** A droplet from a snapshot: the snapshot's host starts again, reached at a new address. */
+  private async bootFromSnapshot(droplet: Droplet, snapshot: Snapshot, action: Action): Promise<void> {
+    droplet.booting = true;
+    droplet.host = snapshot.host; // claimed now: deleting the snapshot meanwhile keeps the host
+    try {
+      const skip = await this.backend.usedAddresses();
+      droplet.address = await leaseAddress(skip, this.addresses);
+      if (!this.droplets.has(droplet.id)) return;
+      if (snapshot.host) {
+        await snapshot.host.start();
+        droplet.relays = [await startAddressRelay(droplet.address, snapshot.hostAddress, [22, 2376])];
+      }
+    } finally {
+      droplet.booting = false;
+      if (!this.droplets.has(droplet.id)) await this.releaseHost(droplet);
+    }
+    if (!this.droplets.has(droplet.id)) return;
+    const rest = this.options.actionMinMs;
+    if (rest > 0) await delay(rest);
+    if (!this.droplets.has(droplet.id)) return;
+    droplet.status = 'active';
+    droplet.hasIp = true;
+    this.finishAction(action, 'completed');
+  }
+
+  /** Whether a snapshot (other than `except`) or a droplet still uses this host. */
+  private hostInUse(host: HostHandle, except?: Snapshot): boolean {
+    return (
+      [...this.droplets.values()].some((d) => d.host === host) ||
+      [...this.snapshots.values()].some((x) => x !== except && x.host === host)
+    );
+  }
+
+  /**
+   * A destroyed droplet's host and addresses: kept (stopped) while a snapshot holds the host, else
+   * removed; relays of the addresses it moved to always go.
+   */
+  private async releaseHost(droplet: Droplet): Promise<void> {
+    const host = droplet.host;
+    droplet.host = undefined;
+    const relays = droplet.relays ?? [];
+    droplet.relays = undefined;
+    const hostAddress = relays[0]?.target ?? droplet.address;
+    const held = host !== undefined && this.hostInUse(host);
+    if (host) await (held ? host.stop() : host.remove());
+    for (const relay of relays) {
+      await relay.close();
+      await releaseAddress(relay.address);
+    }
+    if (!held && hostAddress) await releaseAddress(hostAddress);
+  }
+
+  private async deleteSnapshot(snapshot: Snapshot): Promise<void> {
+    this.snapshots.delete(snapshot.id);
+    const host = snapshot.host;
+    if (!host || this.hostInUse(host)) return;
+    await this.track(
+      (async () => {
+        await host.remove();
+        await releaseAddress(snapshot.hostAddress);
+      })(),
+    );
+  }
+
+  private takeSnapshot(droplet: Droplet, name: string): Snapshot {
+    const snapshot: Snapshot = {
+      id: this.nextSnapshotId++,
+      name,
+      created_at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      region: droplet.region,
+      resourceId: droplet.id,
+      image: droplet.image,
+      size: droplet.size,
+      sizeGigabytes: 2.36,
+      host: droplet.host,
+      hostAddress: droplet.relays?.[0]?.target ?? droplet.address,
+    };
+    this.snapshots.set(snapshot.id, snapshot);
+    return snapshot;
+  }
+
   private async moveToNewAddress(droplet: Droplet): Promise<void> {
     droplet.readdress = false;
     const hostAddress = droplet.relays?.[0]?.target ?? droplet.address;
@@ -765,21 +929,7 @@ export class DigitalOceanEmulator {
   private async destroyDroplet(droplet: Droplet): Promise<void> {
     this.droplets.delete(droplet.id);
     if (droplet.booting) return; // boot() cleans up when it finishes
-    const host = droplet.host;
-    droplet.host = undefined;
-    const relays = droplet.relays ?? [];
-    droplet.relays = undefined;
-    await this.track(
-      (async () => {
-        if (host) await host.remove();
-        for (const relay of relays) {
-          await relay.close();
-          await releaseAddress(relay.address);
-        }
-        if (relays[0]) await releaseAddress(relays[0].target);
-        else if (droplet.address) await releaseAddress(droplet.address);
-      })(),
-    );
+    await this.track(this.releaseHost(droplet));
   }
 
   private newAction(droplet: Droplet, type: string): Action {
@@ -827,6 +977,17 @@ export class DigitalOceanEmulator {
         return 'active';
       },
     };
+    const snapshotName = (body as { name?: unknown } | undefined)?.name;
+    if (type === 'snapshot') {
+      if (snapshotName !== undefined && (typeof snapshotName !== 'string' || !snapshotName)) {
+        throw unprocessable('name must be a non-empty string');
+      }
+      const name = typeof snapshotName === 'string' ? snapshotName : `${droplet.name}-${Date.now()}`;
+      power.snapshot = async () => {
+        this.takeSnapshot(droplet, name);
+        return droplet.status === 'off' ? 'off' : 'active';
+      };
+    }
     if (typeof type !== 'string' || !power[type]) {
       throw unprocessable(`Invalid action type ${String(type)}`);
     }
@@ -855,10 +1016,47 @@ export class DigitalOceanEmulator {
     return action;
   }
 
+  /** A snapshot as `/v2/images/{id}` and `/v2/droplets/{id}/snapshots` show it (numeric id). */
+  private imageBody(x: Snapshot) {
+    const base = IMAGES.find((i) => i.slug === x.image);
+    return {
+      id: x.id,
+      name: x.name,
+      distribution: base?.distribution ?? 'Unknown',
+      slug: null,
+      public: false,
+      regions: [x.region],
+      created_at: x.created_at,
+      min_disk_size: SIZES[x.size]?.disk ?? 25,
+      type: 'snapshot',
+      size_gigabytes: x.sizeGigabytes,
+      description: '',
+      tags: [],
+      status: 'available',
+      error_message: '',
+    };
+  }
+
+  /** A snapshot as `/v2/snapshots` shows it (string ids, as DigitalOcean's reference has them). */
+  private snapshotBody(x: Snapshot) {
+    return {
+      id: String(x.id),
+      name: x.name,
+      created_at: x.created_at,
+      regions: [x.region],
+      resource_id: String(x.resourceId),
+      resource_type: 'droplet',
+      min_disk_size: SIZES[x.size]?.disk ?? 25,
+      size_gigabytes: x.sizeGigabytes,
+      tags: [],
+    };
+  }
+
   private dropletBody(d: Droplet) {
     const size = SIZES[d.size] ?? REGIONAL_SIZES[d.size]!;
     const image = IMAGES.find((i) => i.slug === d.image)!;
     const region = REGIONS.find((r) => r.slug === d.region)!;
+    const fromSnapshot = d.fromSnapshot !== undefined ? this.snapshots.get(d.fromSnapshot) : undefined;
     const v4 = d.hasIp
       ? [
           { ip_address: d.address, netmask: '255.0.0.0', gateway: '127.0.0.1', type: 'public' },
@@ -904,8 +1102,8 @@ export class DigitalOceanEmulator {
       ],
       backup_ids: [],
       next_backup_window: null,
-      snapshot_ids: [],
-      image: imageBody(image),
+      snapshot_ids: [...this.snapshots.values()].filter((x) => x.resourceId === d.id).map((x) => x.id),
+      image: fromSnapshot ? this.imageBody(fromSnapshot) : imageBody(image),
       volume_ids: [],
       size: sizeBody(d.size, size, true, REGIONAL_SIZES[d.size]?.regions),
       size_slug: d.size,

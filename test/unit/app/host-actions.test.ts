@@ -49,7 +49,9 @@ describe('host row actions', () => {
       /reboots the server at 10\.0\.0\.5.*2 open terminals end/,
     );
     expect(confirmationFor('remove', web, 0)!.body).toMatch(/only Moor's local record.*host itself is left/);
-    expect(confirmationFor('remove', machine('d'), 0)!.body).toMatch(/deletes the droplet and the SSH key/);
+    expect(confirmationFor('remove', machine('d'), 0)!.body).toMatch(
+      /deletes the droplet \(or its hibernation snapshot\) and the SSH key/,
+    );
     expect(confirmationFor('kill', machine('d'), 1)!.body).toMatch(
       /without a clean shutdown\. Its open terminal ends/,
     );

@@ -6,6 +6,7 @@ import {
   overviewOf,
   runDueSchedules,
   runIdleStops,
+  scheduledMachineAction,
   scheduleOverview,
   setSchedule,
 } from '../../../main/core/schedule.js';
@@ -228,5 +229,34 @@ describe('running due schedules', () => {
     expect((await readSchedule(store, 'b'))?.progress.idleSince).toBeUndefined();
     running = new Set();
     expect(await run(t0 + 120 * 60_000)).toEqual([]);
+  });
+
+  it('--hibernate: an idle stop and a scheduled stop ask the runner to hibernate; a start stays a start', async () => {
+    await updateSchedule(store, 'a', () => ({
+      schedule: { zone: 'UTC', idleStopMinutes: 30, hibernate: true },
+      progress: {},
+    }));
+    await updateSchedule(store, 'b', () => ({
+      schedule: {
+        zone: 'Europe/Berlin',
+        start: parseTimeOfWeek('mon-fri 08:30'),
+        stop: parseTimeOfWeek('mon-fri 19:00'),
+        hibernate: true,
+      },
+      progress: { appliedAt: at('2026-12-04T07:30:00Z') },
+    }));
+    // The file keeps the choice (docker-machine ignores the file).
+    expect((await readSchedule(store, 'b'))?.schedule.hibernate).toBe(true);
+    const calls: string[] = [];
+    const runner = async (n: string, a: 'start' | 'stop', how?: { hibernate?: boolean }) => {
+      calls.push(`${n} ${scheduledMachineAction(a, how)}`);
+    };
+    const t0 = at('2026-12-04T10:00:00Z');
+    const idle = async () => ({ runningContainers: 0, connections: 0 });
+    await runIdleStops(store, t0, idle, async () => true, runner, { names: ['a'] });
+    await runIdleStops(store, t0 + 30 * 60_000, idle, async () => true, runner, { names: ['a'] });
+    await runDueSchedules(store, at('2026-12-04T18:00:00Z'), runner, { names: ['b'] });
+    await runDueSchedules(store, at('2026-12-07T07:30:00Z'), runner, { names: ['b'] });
+    expect(calls).toEqual(['a hibernate', 'b hibernate', 'b start']);
   });
 });
