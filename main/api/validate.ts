@@ -75,6 +75,8 @@ export const invokeSchemas = {
       .max(24 * 7)
       .optional(),
   }),
+  listClusters: none,
+  swarmLeave: z.strictObject({ name, force: z.boolean().optional() }),
   settings: none,
   updateSettings: z.strictObject({
     openAtLogin: z.boolean().optional(),

@@ -71,7 +71,7 @@ export function machineActions(m: MachineSummary): Record<MachineActionName, boo
 
 /** "Running", "Stopped", "Starting…" (busy wins), "Unknown" before the first poll. */
 export function stateLabel(m: MachineSummary): string {
-  if (m.busy) return `${m.busy[0]!.toUpperCase()}${m.busy.slice(1)}…`;
+  if (m.busy) return `${m.busy[0]!.toUpperCase()}${m.busy.slice(1).replace('-', ' ')}…`;
   if (m.error && !m.state) return 'Error';
   return m.state || 'Unknown';
 }
