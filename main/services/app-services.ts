@@ -534,7 +534,8 @@ export class AppServices implements MoorInvoke {
   /** Shown as the node's busy state while it drains and leaves (no other action meanwhile). */
   async swarmLeave({ name, force }: InvokeArgs<'swarmLeave'>): Promise<void> {
     if (this.busy.has(name)) throw new MoorError(`"${name}" is busy (${this.busy.get(name)})`);
-    if (!this.rows.some((r) => r.name === name)) throw new MoorError(`Docker machine "${name}" does not exist`);
+    if (!this.rows.some((r) => r.name === name))
+      throw new MoorError(`Docker machine "${name}" does not exist`);
     const { leaveSwarm } = await import('../core/swarm/index.js');
     this.setBusy(name, 'leaving-swarm');
     try {

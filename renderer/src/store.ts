@@ -198,6 +198,16 @@ export function refreshClusters(): Promise<void> {
   return clustersRunning;
 }
 
+/** Keeps one machine's schedule as main returned it (setSchedule, getSchedule). */
+export function putSchedule(info: ScheduleInfo): void {
+  set({ schedules: { ...state.schedules, [info.name]: info } });
+}
+
+/** Removes one machine's schedule after clearSchedule (its cost stays: asked again). */
+export async function reloadSchedule(name: string): Promise<void> {
+  putSchedule(await window.moor.getSchedule({ name }));
+}
+
 /** Asks main for every machine's schedule and cost (a new machine may have a price). */
 export async function refreshSchedules(): Promise<void> {
   try {
