@@ -61,10 +61,15 @@ export function clusterTitle(cluster: SwarmClusterInfo): string {
   return `Swarm ${cluster.clusterId.slice(0, 12)} · ${n} node${n === 1 ? '' : 's'} · managed through ${cluster.manager}`;
 }
 
-/** "manager · Leader", "worker"; with "· drain" / "· down" when the node is not simply ready and active. */
+/**
+ * The role badge ("manager", "worker") and the status line: the manager status (Leader,
+ * Reachable), the node's status and its availability, flagged when not simply ready and active.
+ */
 export function nodeBadges(node: SwarmNodeInfo): { role: string; status: string; attention: boolean } {
-  const role = node.managerStatus ? `${node.role} · ${node.managerStatus}` : node.role;
-  const parts = [node.status || 'unknown', node.availability || 'unknown'];
-  const attention = node.status !== 'ready' || node.availability !== 'active';
-  return { role, status: parts.join(' · '), attention };
+  const parts = [node.managerStatus, node.status || 'unknown', node.availability || 'unknown'].filter(
+    Boolean,
+  );
+  const attention =
+    node.status !== 'ready' || node.availability !== 'active' || node.managerStatus === 'Unreachable';
+  return { role: node.role, status: parts.join(' · '), attention };
 }

@@ -16,6 +16,8 @@ import { goMarshalIndent } from '../../main/store/go-json.js';
 import { FakeHostBackend } from '../emulators/digitalocean/backends.js';
 import { type DigitalOceanEmulator, startDigitalOceanEmulator } from '../emulators/digitalocean/server.js';
 import { genericCreateArgs, runMoor } from '../harness/moor-cli.js';
+import { storeCertPaths } from '../harness/store-fixtures.js';
+import { startTlsEngine, type TestEngine } from '../harness/tls-engine.js';
 import { startTestHost, type TestHost } from '../hosts/index.js';
 import { genericFixture } from '../integration/generic-support.js';
 import { type AppHarness, startApp } from './harness.js';
@@ -30,6 +32,7 @@ const DROPLET = 'do1';
 const fx = genericFixture('moor-e2e-sched-');
 const hosts: TestHost[] = [];
 let emulator: DigitalOceanEmulator;
+let engine: TestEngine | undefined;
 let env: Record<string, string> = {};
 let app: AppHarness;
 let page: Page;
@@ -41,7 +44,10 @@ async function moor(args: string[]) {
   return run;
 }
 
-/** A droplet on the emulator and its machine record, as `moor create` leaves them. */
+/**
+ * A droplet on the emulator and its machine record, as `moor create` leaves them; its "engine" is
+ * a TLS endpoint on the droplet's address (with a server certificate from the store's CA).
+ */
 async function addDroplet(): Promise<void> {
   const api = new DigitalOceanApi({ token: emulator.token, baseUrl: emulator.url });
   const created = await api.createDroplet({
@@ -83,6 +89,8 @@ async function addDroplet(): Promise<void> {
     },
   });
   await fs.writeFile(path.join(machineDir, 'config.json'), goMarshalIndent(host), { mode: 0o600 });
+  const { caCert, caKey } = storeCertPaths(fx.storePath);
+  engine = await startTlsEngine({ host: ip, port: 2376, caCert, caKey, dir: path.join(fx.dir, 'engine') });
 }
 
 beforeAll(async () => {
@@ -123,6 +131,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   await emulator?.close();
+  await engine?.close();
   await Promise.all(hosts.map((h) => h.remove()));
   fx.cleanup();
 });
@@ -150,7 +159,7 @@ describe('clusters in the host list', () => {
         await node.locator('.node-status').textContent(),
       ];
     };
-    await expect.poll(() => badges('mgr')).toEqual(['manager · Leader', 'ready · active']);
+    await expect.poll(() => badges('mgr')).toEqual(['manager', 'Leader · ready · active']);
     expect(await badges('w1')).toEqual(['worker', 'ready · active']);
     expect(await page.getByTestId(`swarm-${DROPLET}`).count()).toBe(0);
   });

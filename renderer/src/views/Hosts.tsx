@@ -199,7 +199,10 @@ function ClusterHead({ cluster }: { cluster: SwarmClusterInfo }) {
   return (
     <tr className="cluster-head" data-testid={`cluster-${cluster.manager}`}>
       <td colSpan={6}>
-        <Icon name="server" size={13} /> <span>{clusterTitle(cluster)}</span>
+        <span className="cluster-title">
+          <Icon name="server" size={13} />
+          <span>{clusterTitle(cluster)}</span>
+        </span>
       </td>
     </tr>
   );

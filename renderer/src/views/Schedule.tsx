@@ -5,7 +5,6 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import type { MachineSummary, ScheduleInfo } from '../../../main/api/contract.js';
-import { formatIdleMinutes } from '../../../main/schedule/format.js';
 import type { Weekday } from '../../../main/schedule/spec.js';
 import { Button, Icon } from '../components.js';
 import {
@@ -288,9 +287,6 @@ export function ScheduleCard({ machine }: { machine: MachineSummary }) {
               >
                 Undo changes
               </button>
-            ) : null}
-            {hasSchedule && info?.idleStopMinutes ? (
-              <span className="subtle small">Idle stop after {formatIdleMinutes(info.idleStopMinutes)}</span>
             ) : null}
           </div>
           {last ? (

@@ -74,10 +74,11 @@ describe('hostRows', () => {
 describe('node badges and actions', () => {
   it('says the role, the manager status, and the status and availability (flagged when not ready/active)', () => {
     expect(nodeBadges(node('mgr', 'manager'))).toEqual({
-      role: 'manager · Leader',
-      status: 'ready · active',
+      role: 'manager',
+      status: 'Leader · ready · active',
       attention: false,
     });
+    expect(nodeBadges(node('m2', 'manager', { managerStatus: 'Unreachable' })).attention).toBe(true);
     expect(nodeBadges(node('w1', 'worker', { status: 'down', availability: 'drain' }))).toEqual({
       role: 'worker',
       status: 'down · drain',
