@@ -136,6 +136,15 @@ function MachineRow({
               active
             </span>
           ) : null}
+          {node ? (
+            <span
+              className={`badge-role role-${node.role}`}
+              title={`Swarm ${node.role}`}
+              data-testid={`role-${m.name}`}
+            >
+              {nodeBadges(node).role}
+            </span>
+          ) : null}
           {cost ? (
             <span
               className="badge badge-cost"
@@ -150,11 +159,11 @@ function MachineRow({
         </button>
         <div className="row-sub">
           {node ? (
-            <span className="node-badges" data-testid={`swarm-${m.name}`}>
-              <span className={`badge-role role-${node.role}`}>{nodeBadges(node).role}</span>
-              <span className={`node-status${nodeBadges(node).attention ? ' attention' : ''}`}>
-                {nodeBadges(node).status}
-              </span>
+            <span
+              className={`node-status${nodeBadges(node).attention ? ' attention' : ''}`}
+              data-testid={`swarm-${m.name}`}
+            >
+              {nodeBadges(node).status}
             </span>
           ) : null}
           {m.error ? (
