@@ -153,10 +153,9 @@ describe('clusters in the host list', () => {
       );
     expect(rows).toEqual(['cluster-mgr', 'host-mgr', 'host-w1 >', 'host-w2 >', `host-${DROPLET}`]);
     const badges = async (name: string) => {
-      const node = page.getByTestId(`swarm-${name}`);
       return [
-        await node.locator('.badge-role').textContent(),
-        await node.locator('.node-status').textContent(),
+        await page.getByTestId(`role-${name}`).textContent(),
+        await page.getByTestId(`swarm-${name}`).textContent(),
       ];
     };
     await expect.poll(() => badges('mgr')).toEqual(['manager', 'Leader · ready · active']);
