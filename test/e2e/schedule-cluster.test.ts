@@ -177,6 +177,7 @@ describe('clusters in the host list', () => {
     await expect
       .poll(() => page.getByTestId(`cost-${DROPLET}`).textContent(), { timeout: 30_000 })
       .toBe('$0.009/h');
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     await app.screenshot('host-list-cluster');
   });
 
