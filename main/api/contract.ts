@@ -334,6 +334,11 @@ export interface MoorInvoke {
   /** "Postpone 1 h": the machine's coming (or due) scheduled stop happens later. */
   postponeStop(args: { name: string; hours?: number }): Promise<{ until: number }>;
   /**
+   * "Pause schedule today": the start and stop times left today (in the schedule's zone) are
+   * skipped; it resumes tomorrow. Resolves with the end of today (epoch ms). Idle stop goes on.
+   */
+  pauseScheduleToday(args: { name: string }): Promise<{ until: number }>;
+  /**
    * Every swarm among the machines (`moor swarm ls`), each host asked with a short timeout: a dead
    * host is simply in no cluster. Rejects only when a manager's node list cannot be read.
    */
@@ -408,6 +413,7 @@ const invokeMethods = [
   'setSchedule',
   'clearSchedule',
   'postponeStop',
+  'pauseScheduleToday',
   'listClusters',
   'swarmLeave',
   'settings',

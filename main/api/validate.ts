@@ -75,6 +75,7 @@ export const invokeSchemas = {
       .max(24 * 7)
       .optional(),
   }),
+  pauseScheduleToday: byName,
   listClusters: none,
   swarmLeave: z.strictObject({ name, force: z.boolean().optional() }),
   settings: none,

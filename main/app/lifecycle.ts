@@ -102,6 +102,7 @@ export type LifecycleServices = Pick<
   | 'report'
   | 'postponeStop'
   | 'listSchedules'
+  | 'pauseScheduleToday'
   | 'wantsDesktopNotification'
 >;
 
@@ -264,6 +265,13 @@ async function run<S extends LifecycleServices>(deps: LifecycleDeps<S>): Promise
           `postpone the stop of "${action.name}"`,
           action.name,
           s.postponeStop({ name: action.name, hours: action.hours }),
+        );
+        break;
+      case 'pause-today':
+        void report(
+          `pause the schedule of "${action.name}"`,
+          action.name,
+          s.pauseScheduleToday({ name: action.name }),
         );
         break;
       case 'terminal':

@@ -12,7 +12,7 @@ import {
   type ScheduleInfo,
 } from '../api/contract.js';
 import { formatMoney } from '../schedule/cost.js';
-import { formatWhenShort } from '../schedule/format.js';
+import { formatWhenShort, isToday } from '../schedule/format.js';
 
 export type TrayAction =
   /** name null = the default Docker context. */
@@ -20,6 +20,8 @@ export type TrayAction =
   | { kind: 'start' | 'stop' | 'restart' | 'terminal' | 'show'; name: string }
   /** The machine's coming scheduled stop an hour later. */
   | { kind: 'postpone'; name: string; hours: number }
+  /** Skip the machine's start and stop times left today. */
+  | { kind: 'pause-today'; name: string }
   | { kind: 'create' | 'open' | 'quit' };
 
 /** The subset of Electron's MenuItemConstructorOptions the tray uses (plus our action). */
@@ -149,6 +151,9 @@ export function scheduleItems(
         enabled: !m.busy,
         action: { kind: 'postpone', name: m.name, hours: TRAY_POSTPONE_HOURS },
       });
+    }
+    if (next && isToday(next.at, schedule.zone, now)) {
+      items.push({ label: 'Pause schedule today', action: { kind: 'pause-today', name: m.name } });
     }
   }
   const c = schedule.cost;

@@ -15,6 +15,7 @@ import {
   dueAction,
   lastEvent,
   nextWakeUp,
+  pauseToday,
   pendingStop,
   postponeStop,
   type ScheduleAction,
@@ -86,6 +87,22 @@ export async function postponeScheduledStop(
       throw new MoorError(`Machine "${name}": ${errorMessage(err)}`);
     }
     until = progress.postpone!.until;
+    return { ...current, progress };
+  });
+  return until;
+}
+
+/** "Pause schedule today": the machine's events left today are skipped. Resolves when it resumes. */
+export async function pauseScheduleToday(
+  store: Store,
+  name: string,
+  options: { now: number },
+): Promise<number> {
+  let until = 0;
+  await updateSchedule(store, name, (current) => {
+    if (!current) throw new MoorError(`Machine "${name}" has no schedule.`);
+    const progress = pauseToday(current.schedule, current.progress, options.now);
+    until = progress.appliedAt!;
     return { ...current, progress };
   });
   return until;
@@ -272,7 +289,8 @@ export interface ScheduleOverview {
 
 export function overviewOf(name: string, s: MachineSchedule | undefined, now: number): ScheduleOverview {
   if (!s) return { name, zone: '', start: '', stop: '' };
-  const next = upcomingEvent(s.schedule, now);
+  // Events up to appliedAt count as done, also ones still ahead today ("Pause schedule today").
+  const next = upcomingEvent(s.schedule, Math.max(now, s.progress.appliedAt ?? now));
   const stop = pendingStop(s.schedule, s.progress, now);
   const wake = nextWakeUp(s.schedule, s.progress, now);
   const postponed = stop && stop.at !== stop.event.at ? stop.at : undefined;

@@ -27,3 +27,9 @@ export function formatIdleMinutes(m: number): string {
   if (m % 60 === 0) return `${m / 60}h`;
   return m > 60 ? `${Math.floor(m / 60)}h${m % 60}m` : `${m}m`;
 }
+
+/** Whether `ms` falls on the same calendar day as `now` in the zone. */
+export function isToday(ms: number, zone: string, now: number): boolean {
+  const z = zone || systemZone();
+  return DateTime.fromMillis(ms, { zone: z }).hasSame(DateTime.fromMillis(now, { zone: z }), 'day');
+}

@@ -523,6 +523,9 @@ export class AppServices implements MoorInvoke {
   postponeStop({ name, hours }: InvokeArgs<'postponeStop'>): Promise<{ until: number }> {
     return this.schedules.postpone(name, hours);
   }
+  pauseScheduleToday({ name }: InvokeArgs<'pauseScheduleToday'>): Promise<{ until: number }> {
+    return this.schedules.pauseToday(name);
+  }
 
   /** Bounded like the list: each host's /info within 1 s, a manager's node list within 5 s. */
   async listClusters(): Promise<SwarmClusterInfo[]> {

@@ -227,6 +227,12 @@ export class ScheduleService {
     await this.changed(name);
   }
 
+  async pauseToday(name: string): Promise<{ until: number }> {
+    const until = await core.pauseScheduleToday(this.options.store, name, { now: this.now });
+    await this.changed(name);
+    return { until };
+  }
+
   async postpone(name: string, hours = 1): Promise<{ until: number }> {
     const until = await core.postponeScheduledStop(this.options.store, name, {
       now: this.now,

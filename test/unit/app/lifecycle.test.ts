@@ -183,6 +183,10 @@ class FakeServices implements LifecycleServices {
     this.calls.push(`postpone ${name} ${hours}`);
     return { until: 0 };
   }
+  async pauseScheduleToday({ name }: { name: string }): Promise<{ until: number }> {
+    this.calls.push(`pause-today ${name}`);
+    return { until: 0 };
+  }
   schedules: ScheduleInfo[] = [];
   async listSchedules(): Promise<ScheduleInfo[]> {
     return this.schedules;
@@ -512,6 +516,9 @@ describe('the window', () => {
     t.trayAction({ kind: 'postpone', name: 'alpha', hours: 1 });
     await tick();
     expect(t.services.calls).toContain('postpone alpha 1');
+    t.trayAction({ kind: 'pause-today', name: 'alpha' });
+    await tick();
+    expect(t.services.calls).toContain('pause-today alpha');
   });
 
   it('pushed state changes refresh the tray', async () => {

@@ -255,6 +255,7 @@ describe('the tray’s Schedule lines', () => {
       '--separator',
       'Schedule: stop Fri 19:00',
       'Postpone stop 1 h',
+      'Pause schedule today',
       '--separator',
       'Show in window',
     ]);
@@ -278,6 +279,12 @@ describe('the tray’s Schedule lines', () => {
     const start = { ...base, next: { action: 'start' as const, at: Date.parse('2026-12-07T07:30:00Z') } };
     expect(labels(sub(start))).toContain('Schedule: start Mon 08:30');
     expect(labels(sub(start))).not.toContain('Postpone stop 1 h');
+    // Monday is not today (Friday): nothing left today to pause.
+    expect(labels(sub(start))).not.toContain('Pause schedule today');
+    expect(sub(base).find((i) => i.label === 'Pause schedule today')!.action).toEqual({
+      kind: 'pause-today',
+      name: 'office',
+    });
     const busy = sub(base, machine('office', { busy: 'stopping' }));
     expect(busy.find((i) => i.label === 'Postpone stop 1 h')!.enabled).toBe(false);
   });
