@@ -251,6 +251,35 @@ describe('schedule and cost in Details', () => {
     await app.screenshot('details-schedule');
   });
 
+  it('Pause today skips the times left today: the next event is tomorrow’s, for the CLI too', async () => {
+    // A zone where it is about noon now, so "two hours from now" is still today there.
+    const offset = ((((12 - new Date().getUTCHours() + 12) % 24) + 24) % 24) - 12; // -12..11
+    const zone = offset === 0 ? 'UTC' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
+    const localHour = (new Date().getUTCHours() + offset + 24) % 24;
+    const stop = `${String(localHour + 2).padStart(2, '0')}:00`;
+    for (const d of [1, 2, 3, 4, 5, 6, 7]) {
+      const on = (await page.getByTestId(`schedule-stop-day-${d}`).getAttribute('aria-pressed')) === 'true';
+      if (!on) await page.getByTestId(`schedule-stop-day-${d}`).click();
+    }
+    await page.getByTestId('schedule-start-none').click();
+    await page.getByTestId('schedule-stop-time').fill(stop);
+    await page.getByTestId('schedule-zone').fill(zone);
+    await page.getByTestId('schedule-save').click();
+    const today = new Date(Date.now() + offset * 3_600_000).toISOString().slice(0, 10);
+    const tomorrow = new Date(Date.now() + offset * 3_600_000 + 86_400_000).toISOString().slice(0, 10);
+    await expect.poll(() => page.getByTestId('schedule-next').textContent()).toContain(`stop`);
+    expect(await page.getByTestId('schedule-next').textContent()).toContain(`${today} ${stop}`);
+    await page.getByTestId('schedule-pause-today').click();
+    await expect.poll(() => page.getByTestId('schedule-next').textContent()).toContain(`${tomorrow} ${stop}`);
+    const row = (await moor(['schedule', 'ls', '--no-cost'])).stdout
+      .split('\n')
+      .find((l) => l.startsWith(`${DROPLET} `))!;
+    expect(row).toContain(
+      `stop ${new Date(Date.parse(`${tomorrow}T00:00:00Z`)).toUTCString().slice(0, 3)} ${tomorrow} ${stop}`,
+    );
+    expect(await page.getByTestId('schedule-pause-today').count()).toBe(0);
+  });
+
   it('Clear removes it (the CLI sees none)', async () => {
     await page.getByTestId('schedule-clear').click();
     await expect.poll(() => page.getByTestId('schedule-next').count()).toBe(0);

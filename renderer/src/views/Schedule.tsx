@@ -5,6 +5,7 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import type { MachineSummary, ScheduleInfo } from '../../../main/api/contract.js';
+import { isToday } from '../../../main/schedule/format.js';
 import type { Weekday } from '../../../main/schedule/spec.js';
 import { Button, Icon } from '../components.js';
 import {
@@ -179,9 +180,27 @@ export function ScheduleCard({ machine }: { machine: MachineSummary }) {
       <div className="card-title">
         <h2>Schedule</h2>
         {hasSchedule ? (
-          <span className="subtle small" data-testid="schedule-next">
-            {next ? `Next: ${next}` : 'Nothing coming'}
-          </span>
+          <div className="actions">
+            <span className="subtle small" data-testid="schedule-next">
+              {next ? `Next: ${next}` : 'Nothing coming'}
+            </span>
+            {info?.next && isToday(info.next.at, info.zone, Date.now()) ? (
+              <Button
+                small
+                disabled={saving}
+                title="Skip the start and stop times left today; the schedule resumes tomorrow"
+                onClick={() =>
+                  void attempt(async () => {
+                    await window.moor.pauseScheduleToday({ name });
+                    await reloadSchedule(name);
+                  })
+                }
+                testId="schedule-pause-today"
+              >
+                Pause today
+              </Button>
+            ) : null}
+          </div>
         ) : null}
       </div>
       {limits.reason ? (
