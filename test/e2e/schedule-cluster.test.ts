@@ -179,6 +179,14 @@ describe('clusters in the host list', () => {
       .toBe('$0.009/h');
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     await app.screenshot('host-list-cluster');
+    // The window's minimum size: driver and URL move under the name, after the node's status.
+    await page.setViewportSize({ width: 800, height: 600 });
+    await expect
+      .poll(() => page.getByTestId('host-w1').locator('.row-facts').textContent())
+      .toBe('generic · tcp://127.0.47.12:2376');
+    expect(await page.getByTestId('swarm-w1').isVisible()).toBe(true);
+    await app.screenshot('host-list-cluster-800x600');
+    await page.setViewportSize({ width: 1280, height: 860 });
   });
 
   it('Leave swarm… drains the worker out of the cluster (confirmed first)', async () => {

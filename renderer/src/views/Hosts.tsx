@@ -204,15 +204,32 @@ function MachineRow({
   );
 }
 
+/**
+ * The cells of a row that spans the table: one per column (a colSpan would count the columns a
+ * narrow window hides and widen the table), the first one's content running over the others.
+ */
+function SpanningCells({ children, className }: { children: React.ReactNode; className: string }) {
+  return (
+    <>
+      <td className={className}>{children}</td>
+      <td className="col-driver" />
+      <td />
+      <td className="col-url" />
+      <td className="col-docker" />
+      <td />
+    </>
+  );
+}
+
 function ClusterHead({ cluster }: { cluster: SwarmClusterInfo }) {
   return (
     <tr className="cluster-head" data-testid={`cluster-${cluster.manager}`}>
-      <td colSpan={6}>
+      <SpanningCells className="spill">
         <span className="cluster-title">
           <Icon name="server" size={13} />
           <span>{clusterTitle(cluster)}</span>
         </span>
-      </td>
+      </SpanningCells>
     </tr>
   );
 }
@@ -222,15 +239,14 @@ function ForeignNodeRow({ node }: { node: SwarmNodeInfo }) {
   const badges = nodeBadges(node);
   return (
     <tr className={`foreign-node${node.role === 'worker' ? ' depth-1' : ''}`}>
-      <td className="cell-name">
+      <SpanningCells className="spill">
         <span className="name-text subtle">{node.hostname}</span>
-        <div className="row-sub subtle small">not a Moor machine</div>
-      </td>
-      <td className="col-driver" />
-      <td colSpan={4}>
-        <span className={`badge-role role-${node.role}`}>{badges.role}</span>{' '}
-        <span className={`node-status${badges.attention ? ' attention' : ''}`}>{badges.status}</span>
-      </td>
+        <span className={`badge-role role-${node.role}`}>{badges.role}</span>
+        <div className="row-sub">
+          <span className={`node-status${badges.attention ? ' attention' : ''}`}>{badges.status}</span> · not
+          a Moor machine
+        </div>
+      </SpanningCells>
     </tr>
   );
 }
