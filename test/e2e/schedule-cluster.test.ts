@@ -178,6 +178,7 @@ describe('clusters in the host list', () => {
       .poll(() => page.getByTestId(`cost-${DROPLET}`).textContent(), { timeout: 30_000 })
       .toBe('$0.009/h');
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.mouse.move(640, 700);
     await app.screenshot('host-list-cluster');
     // The window's minimum size: driver and URL move under the name, after the node's status.
     await page.setViewportSize({ width: 800, height: 600 });
