@@ -92,20 +92,23 @@ export async function postponeScheduledStop(
   return until;
 }
 
-/** "Pause schedule today": the machine's events left today are skipped. Resolves when it resumes. */
+/**
+ * "Pause schedule today": the machine's events left today are skipped. Resolves with when it
+ * resumes (the last millisecond of today, in the schedule's zone) and that zone.
+ */
 export async function pauseScheduleToday(
   store: Store,
   name: string,
   options: { now: number },
-): Promise<number> {
-  let until = 0;
+): Promise<{ until: number; zone: string }> {
+  let result = { until: 0, zone: '' };
   await updateSchedule(store, name, (current) => {
     if (!current) throw new MoorError(`Machine "${name}" has no schedule.`);
     const progress = pauseToday(current.schedule, current.progress, options.now);
-    until = progress.appliedAt!;
+    result = { until: progress.appliedAt!, zone: current.schedule.zone };
     return { ...current, progress };
   });
-  return until;
+  return result;
 }
 
 /** Does one scheduled action on one machine: start or stop, unless it already is so. */

@@ -289,6 +289,19 @@ describe('schedule and cost in Details', () => {
     expect(await page.getByTestId('schedule-pause-today').count()).toBe(0);
   });
 
+  it('a schedule changed with the CLI shows up in Details (at the app’s next schedule check)', async () => {
+    const pause = await moor(['schedule', 'pause', DROPLET]);
+    expect(pause.stdout).toMatch(
+      new RegExp(`^The schedule of "${DROPLET}" is paused for today: it resumes \\w{3} `),
+    );
+    await moor(['schedule', DROPLET, '--start', 'sat,sun 10:00']);
+    await expect
+      .poll(() => page.getByTestId('schedule-start-time').inputValue(), { timeout: 90_000 })
+      .toBe('10:00');
+    expect(await page.getByTestId('schedule-start-day-6').getAttribute('aria-pressed')).toBe('true');
+    expect(await page.getByTestId('schedule-start-day-1').getAttribute('aria-pressed')).toBe('false');
+  });
+
   it('Clear removes it (the CLI sees none)', async () => {
     await page.getByTestId('schedule-clear').click();
     await expect.poll(() => page.getByTestId('schedule-next').count()).toBe(0);
