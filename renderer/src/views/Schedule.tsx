@@ -204,8 +204,9 @@ export function ScheduleCard({ machine }: { machine: MachineSummary }) {
         ) : null}
       </div>
       {limits.reason ? (
-        <p className="subtle small" data-testid="schedule-unavailable">
-          <Icon name="info" size={13} /> {limits.reason}
+        <p className="subtle small schedule-note" data-testid="schedule-unavailable">
+          <Icon name="info" size={14} />
+          <span>{limits.reason}</span>
         </p>
       ) : null}
       {info?.error ? (
