@@ -111,8 +111,8 @@ export function confirmationFor(
   if (action === 'leave-swarm') {
     return {
       title: `${m.name}: leave the swarm?`,
-      body: `Its tasks move to other nodes (it is drained first), it is demoted if it is a manager, then it leaves the swarm and its manager forgets it. The machine itself keeps running.`,
-      confirmLabel: `Leave swarm`,
+      body: 'Its tasks move to other nodes (it is drained first), it is demoted if it is a manager, then it leaves the swarm and its manager forgets it. The machine itself keeps running.',
+      confirmLabel: 'Leave swarm',
       danger: false,
     };
   }

@@ -215,7 +215,7 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
       </div>
 
       <div className={`schedule-grid${schedule?.cost || schedule?.costError ? ' with-cost' : ''}`}>
-        <ScheduleCard machine={machine} />
+        <ScheduleCard key={machine.name} machine={machine} />
         <CostCard info={schedule} />
       </div>
 
