@@ -76,7 +76,8 @@ export type MachineBusy =
   | 'hibernating'
   | 'waking'
   | 'removing'
-  | 'provisioning';
+  | 'provisioning'
+  | 'leaving-swarm';
 
 /** One row of the host list (and of the tray). */
 export interface MachineSummary {
@@ -254,6 +255,31 @@ export interface ScheduleInfo {
   error: string;
 }
 
+/** One node of a swarm, as the manager lists it (`moor swarm ls`). */
+export interface SwarmNodeInfo {
+  /** The Moor machine that is this node; '' for a node Moor does not manage. */
+  machine: string;
+  hostname: string;
+  nodeId: string;
+  role: 'manager' | 'worker';
+  /** The engine's node state: ready, down, unknown, disconnected. */
+  status: string;
+  /** active, pause or drain. */
+  availability: string;
+  /** Leader / Reachable / Unreachable for managers, '' for workers. */
+  managerStatus: string;
+  engineVersion: string;
+  address: string;
+}
+
+/** A swarm among the machines, listed through one of its managers (whose context drives it). */
+export interface SwarmClusterInfo {
+  clusterId: string;
+  manager: string;
+  /** Managers first, then workers, by name. */
+  nodes: SwarmNodeInfo[];
+}
+
 /** Everything the renderer needs on start (then kept current by events). */
 export interface AppSnapshot {
   machines: MachineSummary[];
@@ -379,6 +405,18 @@ export interface MoorInvoke {
   clearSchedule(args: { name: string }): Promise<void>;
   /** "Postpone 1 h": the machine's coming (or due) scheduled stop happens later. */
   postponeStop(args: { name: string; hours?: number }): Promise<{ until: number }>;
+  /**
+   * "Pause schedule today": the start and stop times left today (in the schedule's zone) are
+   * skipped; it resumes tomorrow. Resolves with the end of today (epoch ms). Idle stop goes on.
+   */
+  pauseScheduleToday(args: { name: string }): Promise<{ until: number }>;
+  /**
+   * Every swarm among the machines (`moor swarm ls`), each host asked with a short timeout: a dead
+   * host is simply in no cluster. Rejects only when a manager's node list cannot be read.
+   */
+  listClusters(): Promise<SwarmClusterInfo[]>;
+  /** `moor swarm leave NAME`: drain, demote if a manager, leave, remove the node from the list. */
+  swarmLeave(args: { name: string; force?: boolean }): Promise<void>;
   settings(): Promise<{ settings: AppSettings; about: AboutInfo }>;
   /** Changes and keeps settings; resolves with all of them as now in effect. */
   updateSettings(change: SettingsChange): Promise<AppSettings>;
@@ -456,6 +494,9 @@ const invokeMethods = [
   'setSchedule',
   'clearSchedule',
   'postponeStop',
+  'pauseScheduleToday',
+  'listClusters',
+  'swarmLeave',
   'settings',
   'updateSettings',
   'pickFile',

@@ -85,6 +85,9 @@ export const invokeSchemas = {
       .max(24 * 7)
       .optional(),
   }),
+  pauseScheduleToday: byName,
+  listClusters: none,
+  swarmLeave: z.strictObject({ name, force: z.boolean().optional() }),
   settings: none,
   updateSettings: z.strictObject({
     openAtLogin: z.boolean().optional(),

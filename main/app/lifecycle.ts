@@ -3,7 +3,7 @@
  * one window, and a quit that waits for running creates to roll back. Electron is passed in (not
  * imported), so the whole sequence is unit-tested with fakes; main.ts only supplies the real parts.
  */
-import { EVENT_CHANNEL, type MoorEvents } from '../api/contract.js';
+import { EVENT_CHANNEL, type MoorEvents, type ScheduleInfo } from '../api/contract.js';
 import { errorMessage } from '../base/errors.js';
 import type { AppServices } from '../services/app-services.js';
 import type { MenuAction } from './menu-template.js';
@@ -101,6 +101,8 @@ export type LifecycleServices = Pick<
   | 'restart'
   | 'report'
   | 'postponeStop'
+  | 'listSchedules'
+  | 'pauseScheduleToday'
   | 'wantsDesktopNotification'
 >;
 
@@ -258,6 +260,20 @@ async function run<S extends LifecycleServices>(deps: LifecycleDeps<S>): Promise
       case 'restart':
         void report(`${action.kind} "${action.name}"`, action.name, s[action.kind]({ name: action.name }));
         break;
+      case 'postpone':
+        void report(
+          `postpone the stop of "${action.name}"`,
+          action.name,
+          s.postponeStop({ name: action.name, hours: action.hours }),
+        );
+        break;
+      case 'pause-today':
+        void report(
+          `pause the schedule of "${action.name}"`,
+          action.name,
+          s.pauseScheduleToday({ name: action.name }),
+        );
+        break;
       case 'terminal':
         showWindow({ view: 'terminal', machine: action.name });
         break;
@@ -298,9 +314,31 @@ async function run<S extends LifecycleServices>(deps: LifecycleDeps<S>): Promise
   try {
     const t = deps.createTray(onTrayAction);
     tray = t;
-    const refreshTray = () => t.update({ machines: s.machines(), active: s.activeHost, busy: s.isBusy });
-    s.subscribe((...[event]) => {
-      if (event === 'machineState' || event === 'activeChanged' || event === 'createProgress') refreshTray();
+    // Each machine's schedule and cost for its submenu: read once, then kept by scheduleChanged.
+    let schedules: Record<string, ScheduleInfo> = {};
+    const refreshTray = () =>
+      t.update({ machines: s.machines(), active: s.activeHost, busy: s.isBusy, schedules, now: Date.now() });
+    void s
+      .listSchedules()
+      .then((rows) => {
+        schedules = { ...Object.fromEntries(rows.map((r) => [r.name, r])), ...schedules };
+        refreshTray();
+      })
+      .catch((err: unknown) => log(`moor: schedules for the tray: ${errorMessage(err)}`));
+    s.subscribe((...args) => {
+      const event = args[0];
+      if (args[0] === 'scheduleChanged') {
+        const info = args[1].schedule;
+        schedules = { ...schedules, [info.name]: info };
+      }
+      if (
+        event === 'machineState' ||
+        event === 'activeChanged' ||
+        event === 'createProgress' ||
+        event === 'scheduleChanged' ||
+        event === 'scheduleRan'
+      )
+        refreshTray();
     });
     refreshTray();
   } catch (err) {

@@ -4,12 +4,24 @@
  * (Menu.buildFromTemplate + setContextMenu) on every change: Electron menus cannot be edited in place.
  * This file must not import electron.
  */
-import { type ActiveHost, isDefaultContext, type MachineSummary, type PowerAction } from '../api/contract.js';
+import {
+  type ActiveHost,
+  isDefaultContext,
+  type MachineSummary,
+  type PowerAction,
+  type ScheduleInfo,
+} from '../api/contract.js';
+import { formatMoney } from '../schedule/cost.js';
+import { formatWhenShort, isToday } from '../schedule/format.js';
 
 export type TrayAction =
   /** name null = the default Docker context. */
   | { kind: 'use'; name: string | null }
   | { kind: 'start' | 'stop' | 'restart' | 'terminal' | 'show'; name: string }
+  /** The machine's coming scheduled stop an hour later. */
+  | { kind: 'postpone'; name: string; hours: number }
+  /** Skip the machine's start and stop times left today. */
+  | { kind: 'pause-today'; name: string }
   | { kind: 'create' | 'open' | 'quit' };
 
 /** The subset of Electron's MenuItemConstructorOptions the tray uses (plus our action). */
@@ -76,7 +88,7 @@ export function machineActions(m: MachineSummary): Record<MachineActionName, boo
 
 /** "Running", "Stopped", "Starting…" (busy wins), "Unknown" before the first poll. */
 export function stateLabel(m: MachineSummary): string {
-  if (m.busy) return `${m.busy[0]!.toUpperCase()}${m.busy.slice(1)}…`;
+  if (m.busy) return `${m.busy[0]!.toUpperCase()}${m.busy.slice(1).replace('-', ' ')}…`;
   if (m.error && !m.state) return 'Error';
   return m.state || 'Unknown';
 }
@@ -113,15 +125,66 @@ export function activeHostChoices(
   ];
 }
 
+/** The hours "Postpone stop" moves a stop by (the stop-soon notice offers the same). */
+export const TRAY_POSTPONE_HOURS = 1;
+
+/**
+ * A machine's schedule in the tray: the next event as a (disabled) line, "Postpone stop 1 h" when
+ * that event is a stop, and the price when the provider gave one. Nothing for an unscheduled,
+ * unpriced machine.
+ */
+export function scheduleItems(
+  m: MachineSummary,
+  schedule: ScheduleInfo | undefined,
+  now: number,
+  viewerZone?: string,
+): TrayItem[] {
+  if (!schedule) return [];
+  const items: TrayItem[] = [];
+  if (schedule.error) items.push({ label: `Schedule: ${schedule.error}`, enabled: false });
+  else if (schedule.zone) {
+    const next = schedule.next;
+    const when = next ? formatWhenShort(next.at, schedule.zone, now, viewerZone) : '';
+    const postponed = next && schedule.postponedUntil === next.at ? ' (postponed)' : '';
+    items.push({
+      label: next ? `Schedule: ${next.action} ${when}${postponed}` : 'Schedule: nothing coming',
+      enabled: false,
+    });
+    if (next?.action === 'stop' && m.capabilities.actions.includes('stop')) {
+      items.push({
+        label: `Postpone stop ${TRAY_POSTPONE_HOURS} h`,
+        enabled: !m.busy,
+        action: { kind: 'postpone', name: m.name, hours: TRAY_POSTPONE_HOURS },
+      });
+    }
+    if (next && isToday(next.at, schedule.zone, now)) {
+      items.push({ label: 'Pause schedule today', action: { kind: 'pause-today', name: m.name } });
+    }
+  }
+  const c = schedule.cost;
+  if (c) {
+    items.push({
+      label: `Cost: ${formatMoney(c.hourly, c.currency, 3)}/h · ${formatMoney(c.soFar, c.currency)} this month`,
+      enabled: false,
+    });
+  }
+  return items;
+}
+
 /**
  * @param machines the host list as shown in the window
  * @param active the active machine (or null) and the current Docker context
  * @param busy true while any operation runs (the header says so)
+ * @param schedules each machine's schedule and cost, by name (absent: none known yet)
+ * @param now the time the Schedule lines are relative to
  */
 export function trayTemplate(
   machines: readonly MachineSummary[],
   active: ActiveHost,
   busy: boolean,
+  schedules: Readonly<Record<string, ScheduleInfo>> = {},
+  now = 0,
+  viewerZone?: string,
 ): TrayItem[] {
   const onDefault = isDefaultContext(active);
   const activeLabel =
@@ -167,12 +230,15 @@ export function trayTemplate(
         ]
       : [];
     const actions = [...power, ...terminal];
+    const schedule = scheduleItems(m, schedules[m.name], now, viewerZone);
     return {
       type: 'submenu',
       label: `${m.name} (${stateLabel(m)})`,
       submenu: [
         ...actions,
         ...(actions.length ? [{ type: 'separator' } as TrayItem] : []),
+        ...schedule,
+        ...(schedule.length ? [{ type: 'separator' } as TrayItem] : []),
         { label: 'Show in window', action: { kind: 'show', name: m.name } },
       ],
     };

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { Menu, type MenuItemConstructorOptions, nativeImage, nativeTheme, Tray } from 'electron';
-import { type ActiveHost, DEFAULT_CONTEXT, type MachineSummary } from '../api/contract.js';
+import { type ActiveHost, DEFAULT_CONTEXT, type MachineSummary, type ScheduleInfo } from '../api/contract.js';
 import { BUSY_FRAME_MS, BUSY_FRAMES, trayIconFile, trayIconVariant } from './policy.js';
 import { type TrayAction, type TrayItem, trayIconState, trayTemplate } from './tray-template.js';
 
@@ -13,6 +13,10 @@ export interface TrayState {
   machines: readonly MachineSummary[];
   active: ActiveHost;
   busy: boolean;
+  /** Each machine's schedule and cost, by name. */
+  schedules?: Readonly<Record<string, ScheduleInfo>>;
+  /** When the state was taken (the Schedule lines say "Fri 19:00" relative to it). */
+  now?: number;
 }
 
 export function toElectronTemplate(
@@ -67,8 +71,8 @@ export class AppTray {
   }
 
   private render(force: boolean): void {
-    const { machines, active, busy } = this.state;
-    const items = trayTemplate(machines, active, busy);
+    const { machines, active, busy, schedules, now } = this.state;
+    const items = trayTemplate(machines, active, busy, schedules, now ?? Date.now());
     const key = JSON.stringify(items);
     if (force || key !== this.lastMenuKey) {
       this.lastMenuKey = key;

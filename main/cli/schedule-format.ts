@@ -1,14 +1,10 @@
 /** Text of `moor schedule ls` and `moor schedule NAME` (Moor-only output: no docker-machine format to keep). */
-import { DateTime } from 'luxon';
 import type { ScheduleOverview } from '../core/schedule.js';
 import { formatMoney } from '../schedule/cost.js';
-import { systemZone } from '../schedule/timeline.js';
+import { formatIdleMinutes, formatWhen } from '../schedule/format.js';
 import { tabwrite } from './tabwriter.js';
 
-/** "Fri 2026-12-04 19:00 +01:00", in the schedule's zone (the system's for a machine without one). */
-export function formatWhen(ms: number, zone: string): string {
-  return DateTime.fromMillis(ms, { zone: zone || systemZone() }).toFormat('ccc yyyy-MM-dd HH:mm ZZ');
-}
+export { formatWhen };
 
 function nextText(row: ScheduleOverview): string {
   if (!row.next) return '-';
@@ -19,8 +15,7 @@ function nextText(row: ScheduleOverview): string {
 /** "30m", or "30m (idle since Fri 18:40 +01:00)". */
 function idleText(row: ScheduleOverview): string {
   if (!row.idleStopMinutes) return '-';
-  const m = row.idleStopMinutes;
-  const duration = m % 60 === 0 ? `${m / 60}h` : m > 60 ? `${Math.floor(m / 60)}h${m % 60}m` : `${m}m`;
+  const duration = formatIdleMinutes(row.idleStopMinutes);
   return row.idleSince === undefined
     ? duration
     : `${duration} (idle since ${formatWhen(row.idleSince, row.zone)})`;

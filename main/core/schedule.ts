@@ -7,18 +7,17 @@ import os from 'node:os';
 import { errorMessage, MachineNotFoundError, MoorError } from '../base/errors.js';
 import type { ProgressReporter } from '../base/progress.js';
 import type { MachineState } from '../base/state.js';
+import { changedSchedule, type ScheduleChange } from '../schedule/change.js';
 import { type HostPrice, type MonthCost, monthCost } from '../schedule/cost.js';
-import { type Activity, idleDecision, parseIdleMinutes } from '../schedule/idle.js';
-import { formatTimeOfWeek, parseTimeOfWeek, ScheduleSpecError } from '../schedule/spec.js';
+import { type Activity, idleDecision } from '../schedule/idle.js';
+import { formatTimeOfWeek } from '../schedule/spec.js';
 import {
-  clashingDays,
   dueAction,
-  isValidZone,
   lastEvent,
   nextWakeUp,
+  pauseToday,
   pendingStop,
   postponeStop,
-  type Schedule,
   type ScheduleAction,
   type ScheduleEvent,
   nextEvent as upcomingEvent,
@@ -32,71 +31,7 @@ import {
 } from '../store/schedule-file.js';
 import type { Store } from '../store/store.js';
 
-export interface ScheduleChange {
-  /** "mon-fri 08:30"; '' removes the start time; undefined keeps it. */
-  start?: string;
-  stop?: string;
-  /** IANA zone; undefined keeps the current one (or the system's for a new schedule). */
-  zone?: string;
-  /** "30m", "2h"; "0" or '' turns idle stop off; undefined keeps it. */
-  idleStop?: string;
-  /** A stop hibernates, a start wakes (cloud hosts); undefined keeps it. */
-  hibernate?: boolean;
-}
-
-function parseSpec(spec: string, flag: string): ReturnType<typeof parseTimeOfWeek> {
-  try {
-    return parseTimeOfWeek(spec);
-  } catch (err) {
-    if (err instanceof ScheduleSpecError) throw new MoorError(`${flag}: ${err.message}`);
-    throw err;
-  }
-}
-
-/** The schedule after a change, validated (pure). */
-export function changedSchedule(
-  current: Schedule | undefined,
-  change: ScheduleChange,
-  defaultZone: string,
-): Schedule {
-  const zone = change.zone ?? current?.zone ?? defaultZone;
-  if (!isValidZone(zone)) {
-    throw new MoorError(
-      `--tz: "${zone}" is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)`,
-    );
-  }
-  const pick = (key: 'start' | 'stop') => {
-    const value = change[key];
-    if (value === undefined) return current?.[key];
-    return value === '' ? undefined : parseSpec(value, `--${key}`);
-  };
-  let idleStopMinutes = current?.idleStopMinutes;
-  if (change.idleStop !== undefined) {
-    try {
-      idleStopMinutes = parseIdleMinutes(change.idleStop) || undefined;
-    } catch (err) {
-      throw new MoorError(`--idle-stop: ${errorMessage(err)}`);
-    }
-  }
-  const hibernate = change.hibernate ?? current?.hibernate;
-  const next: Schedule = {
-    zone,
-    start: pick('start'),
-    stop: pick('stop'),
-    idleStopMinutes,
-    ...(hibernate ? { hibernate: true } : {}),
-  };
-  if (!next.start && !next.stop && !next.idleStopMinutes) {
-    throw new MoorError('A schedule needs --start, --stop or --idle-stop (or use --clear).');
-  }
-  const clash = clashingDays(next);
-  if (clash.length > 0) {
-    throw new MoorError(
-      `--start and --stop are the same time (${formatTimeOfWeek({ ...next.start!, days: clash })}): which should win?`,
-    );
-  }
-  return next;
-}
+export { changedSchedule, type ScheduleChange } from '../schedule/change.js';
 
 /**
  * Sets (or changes) a machine's schedule. Events before `now` count as done: a schedule set at
@@ -156,6 +91,25 @@ export async function postponeScheduledStop(
     return { ...current, progress };
   });
   return until;
+}
+
+/**
+ * "Pause schedule today": the machine's events left today are skipped. Resolves with when it
+ * resumes (the last millisecond of today, in the schedule's zone) and that zone.
+ */
+export async function pauseScheduleToday(
+  store: Store,
+  name: string,
+  options: { now: number },
+): Promise<{ until: number; zone: string }> {
+  let result = { until: 0, zone: '' };
+  await updateSchedule(store, name, (current) => {
+    if (!current) throw new MoorError(`Machine "${name}" has no schedule.`);
+    const progress = pauseToday(current.schedule, current.progress, options.now);
+    result = { until: progress.appliedAt!, zone: current.schedule.zone };
+    return { ...current, progress };
+  });
+  return result;
 }
 
 /**
@@ -360,7 +314,8 @@ export interface ScheduleOverview {
 
 export function overviewOf(name: string, s: MachineSchedule | undefined, now: number): ScheduleOverview {
   if (!s) return { name, zone: '', start: '', stop: '' };
-  const next = upcomingEvent(s.schedule, now);
+  // Events up to appliedAt count as done, also ones still ahead today ("Pause schedule today").
+  const next = upcomingEvent(s.schedule, Math.max(now, s.progress.appliedAt ?? now));
   const stop = pendingStop(s.schedule, s.progress, now);
   const wake = nextWakeUp(s.schedule, s.progress, now);
   const postponed = stop && stop.at !== stop.event.at ? stop.at : undefined;

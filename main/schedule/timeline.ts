@@ -129,7 +129,9 @@ export function pendingStop(
   if (last?.action === 'stop' && (progress.appliedAt === undefined || progress.appliedAt < last.at)) {
     return { event: last, at: effectiveTime(last, progress) };
   }
-  const next = eventsBetween(schedule, now + 1, now + 8 * DAY_MS).find((e) => e.action === 'stop');
+  // Events up to appliedAt count as done, also ones still ahead ("Pause schedule today").
+  const from = Math.max(now, progress.appliedAt ?? now);
+  const next = eventsBetween(schedule, from + 1, from + 8 * DAY_MS).find((e) => e.action === 'stop');
   return next && { event: next, at: effectiveTime(next, progress) };
 }
 
@@ -147,10 +149,20 @@ export function postponeStop(
   return { ...progress, postpone: { event: stop.event.at, until } };
 }
 
+/**
+ * "Pause schedule today": every event left today (in the schedule's zone) counts as done; the
+ * schedule resumes with the first event of tomorrow. A postponed stop of today goes with them.
+ */
+export function pauseToday(schedule: Schedule, progress: ScheduleProgress, now: number): ScheduleProgress {
+  const endOfDay = DateTime.fromMillis(now, { zone: schedule.zone }).endOf('day').toMillis();
+  const postpone = progress.postpone && progress.postpone.event > endOfDay ? progress.postpone : undefined;
+  return { ...progress, appliedAt: Math.max(progress.appliedAt ?? endOfDay, endOfDay), postpone };
+}
+
 /** When something is next to be done (the next event, or a postponed stop), for timers. */
 export function nextWakeUp(schedule: Schedule, progress: ScheduleProgress, now: number): number | undefined {
   const times: number[] = [];
-  const next = nextEvent(schedule, now);
+  const next = nextEvent(schedule, Math.max(now, progress.appliedAt ?? now));
   if (next) times.push(effectiveTime(next, progress));
   const p = progress.postpone;
   if (p && p.until > now) times.push(p.until);

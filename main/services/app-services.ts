@@ -29,6 +29,7 @@ import {
   type ProgressEvent,
   type ScheduleAction,
   type ScheduleInfo,
+  type SwarmClusterInfo,
   type TerminalAttachResult,
   type TerminalInfo,
 } from '../api/contract.js';
@@ -577,6 +578,31 @@ export class AppServices implements MoorInvoke {
   }
   postponeStop({ name, hours }: InvokeArgs<'postponeStop'>): Promise<{ until: number }> {
     return this.schedules.postpone(name, hours);
+  }
+  pauseScheduleToday({ name }: InvokeArgs<'pauseScheduleToday'>): Promise<{ until: number }> {
+    return this.schedules.pauseToday(name);
+  }
+
+  /** Bounded like the list: each host's /info within 1 s, a manager's node list within 5 s. */
+  async listClusters(): Promise<SwarmClusterInfo[]> {
+    const { listSwarms } = await import('../core/swarm/index.js');
+    const ctx = { store: this.options.store, env: this.options.env, signal: AbortSignal.timeout(5_000) };
+    return listSwarms(ctx, undefined, 1_000);
+  }
+
+  /** Shown as the node's busy state while it drains and leaves (no other action meanwhile). */
+  async swarmLeave({ name, force }: InvokeArgs<'swarmLeave'>): Promise<void> {
+    if (this.busy.has(name)) throw new MoorError(`"${name}" is busy (${this.busy.get(name)})`);
+    if (!this.rows.some((r) => r.name === name))
+      throw new MoorError(`Docker machine "${name}" does not exist`);
+    const { leaveSwarm } = await import('../core/swarm/index.js');
+    this.setBusy(name, 'leaving-swarm');
+    try {
+      await leaveSwarm({ store: this.options.store, env: this.options.env }, name, { force });
+    } finally {
+      this.setBusy(name, null);
+      await this.refresh();
+    }
   }
 
   start({ name }: InvokeArgs<'start'>): Promise<void> {

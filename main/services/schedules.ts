@@ -84,6 +84,11 @@ export class ScheduleService {
   private stopped = true;
   /** Stops already announced, by "name at": one notice per stop (a postponed one gets a new one). */
   private readonly announced = new Set<string>();
+  /**
+   * Each machine's schedule as the last tick saw it: a change made elsewhere (`moor schedule` in
+   * a terminal, the OS job's run) is pushed as scheduleChanged at the next tick.
+   */
+  private seen: Map<string, string> | null = null;
 
   constructor(private readonly options: ScheduleServiceOptions) {}
 
@@ -145,7 +150,9 @@ export class ScheduleService {
         this.options.emit('scheduleRan', { name: r.name, action: r.action, event: r.event, error: r.error });
         await this.pushSchedule(r.name);
       }
-      for (const { name, schedule } of await listSchedules(this.options.store)) {
+      const listed = await listSchedules(this.options.store);
+      await this.pushOutsideChanges(listed, now);
+      for (const { name, schedule } of listed) {
         if (!schedule) continue;
         const stop = pendingStop(schedule.schedule, schedule.progress, now);
         if (stop && stop.at > now) {
@@ -169,6 +176,27 @@ export class ScheduleService {
     if (!this.stopped) {
       if (this.timer !== null) this.options.clock.clearTimeout(this.timer);
       this.timer = this.options.clock.setTimeout(() => void this.tick(), Math.max(0, wake - this.now));
+    }
+  }
+
+  private async pushOutsideChanges(
+    listed: Awaited<ReturnType<typeof listSchedules>>,
+    now: number,
+  ): Promise<void> {
+    const keys = new Map(
+      listed.map(({ name, schedule, error }) => [
+        name,
+        error ? `error ${error}` : JSON.stringify(core.overviewOf(name, schedule, now)),
+      ]),
+    );
+    const before = this.seen;
+    this.seen = keys;
+    if (!before) return;
+    const names = new Set([...before.keys(), ...keys.keys()]);
+    for (const name of names) {
+      if (before.get(name) === keys.get(name)) continue;
+      // A machine removed meanwhile has nothing left to show.
+      await this.pushSchedule(name).catch(() => undefined);
     }
   }
 
@@ -225,6 +253,12 @@ export class ScheduleService {
   async clear(name: string): Promise<void> {
     await core.clearSchedule(this.options.store, name);
     await this.changed(name);
+  }
+
+  async pauseToday(name: string): Promise<{ until: number }> {
+    const { until } = await core.pauseScheduleToday(this.options.store, name, { now: this.now });
+    await this.changed(name);
+    return { until };
   }
 
   async postpone(name: string, hours = 1): Promise<{ until: number }> {

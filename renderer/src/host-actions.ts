@@ -3,10 +3,19 @@
  * row, the rest in its ⋯ menu, only what the machine's driver can do, and which actions must be
  * confirmed first (a reboot of a shared server, a removal) with the words that say what happens.
  */
-import type { MachineSummary } from '../../main/api/contract.js';
+import type { MachineSummary, SwarmNodeInfo } from '../../main/api/contract.js';
 import { machineActionStates } from '../../main/app/tray-template.js';
 
-export type HostAction = 'start' | 'stop' | 'restart' | 'kill' | 'terminal' | 'use' | 'details' | 'remove';
+export type HostAction =
+  | 'start'
+  | 'stop'
+  | 'restart'
+  | 'kill'
+  | 'terminal'
+  | 'use'
+  | 'details'
+  | 'leave-swarm'
+  | 'remove';
 
 export interface HostActionItem {
   action: HostAction;
@@ -25,11 +34,15 @@ const LABELS: Record<HostAction, string> = {
   terminal: 'Terminal',
   use: 'Use as active host',
   details: 'Details',
+  'leave-swarm': 'Leave swarm…',
   remove: 'Remove…',
 };
 
-/** Every action this machine's driver offers, in menu order, enabled when possible now. */
-export function hostActions(m: MachineSummary): HostActionItem[] {
+/**
+ * Every action this machine's driver offers, in menu order, enabled when possible now; a swarm
+ * node (`node`, from listClusters) can also leave its swarm.
+ */
+export function hostActions(m: MachineSummary, node: SwarmNodeInfo | null = null): HostActionItem[] {
   const can = machineActionStates(m);
   const items: HostActionItem[] = [];
   for (const action of ['start', 'stop', 'restart', 'kill', 'terminal'] as const) {
@@ -37,6 +50,13 @@ export function hostActions(m: MachineSummary): HostActionItem[] {
   }
   items.push({ action: 'use', label: LABELS.use, enabled: !m.active && m.state === 'Running' && !m.busy });
   items.push({ action: 'details', label: LABELS.details, enabled: true });
+  if (node) {
+    items.push({
+      action: 'leave-swarm',
+      label: LABELS['leave-swarm'],
+      enabled: m.state === 'Running' && m.busy === null,
+    });
+  }
   items.push({ action: 'remove', label: LABELS.remove, enabled: m.busy === null, danger: true });
   return items;
 }
@@ -58,9 +78,9 @@ export function primaryAction(m: MachineSummary): HostActionItem {
 }
 
 /** The ⋯ menu: every action but the primary button's (Details stays: it is never a button there). */
-export function menuActions(m: MachineSummary): HostActionItem[] {
+export function menuActions(m: MachineSummary, node: SwarmNodeInfo | null = null): HostActionItem[] {
   const primary = primaryAction(m).action;
-  return hostActions(m).filter((i) => i.action !== primary || i.action === 'details');
+  return hostActions(m, node).filter((i) => i.action !== primary || i.action === 'details');
 }
 
 export interface Confirmation {
@@ -85,6 +105,14 @@ export function confirmationFor(
       title: `Restart ${m.name}?`,
       body: `This reboots the server${m.url ? ` at ${hostOf(m.url)}` : ''}; everything running on it stops for a while, for everyone using it.${terminals}`,
       confirmLabel: `Restart ${m.name}`,
+      danger: false,
+    };
+  }
+  if (action === 'leave-swarm') {
+    return {
+      title: `${m.name}: leave the swarm?`,
+      body: 'Its tasks move to other nodes (it is drained first), it is demoted if it is a manager, then it leaves the swarm and its manager forgets it. The machine itself keeps running.',
+      confirmLabel: 'Leave swarm',
       danger: false,
     };
   }

@@ -7,7 +7,7 @@ import type { MachineSummary } from '../../main/api/contract.js';
 import type { Navigate } from './App.js';
 import { askConfirm } from './dialogs.js';
 import { confirmationFor, type HostAction } from './host-actions.js';
-import { attempt, getState } from './store.js';
+import { attempt, getState, refreshClusters } from './store.js';
 import { openTerminal } from './terminals.js';
 
 export async function runHostAction(
@@ -36,6 +36,12 @@ export async function runHostAction(
       return;
     case 'details':
       navigate({ view: 'details', machine: name });
+      return;
+    case 'leave-swarm':
+      await attempt(async () => {
+        await moor.swarmLeave({ name });
+        await refreshClusters();
+      });
       return;
     case 'remove':
       // Leave a Details view only once the host is gone; a failure shows and keeps it.

@@ -12,6 +12,8 @@ import {
   OPERATION_LOG_LIMIT,
   type OperationInfo,
   type ProgressEvent,
+  type ScheduleInfo,
+  type SwarmClusterInfo,
   type TerminalInfo,
 } from '../../main/api/contract.js';
 
@@ -32,6 +34,10 @@ export interface AppState {
   notices: Notice[];
   /** The task panel is open, showing this operation expanded (or none). */
   tasks: { open: boolean; focus: string | null };
+  /** Each machine's schedule and cost by name (listSchedules, then scheduleChanged events). */
+  schedules: Record<string, ScheduleInfo>;
+  /** Swarms among the machines (listClusters, asked again when the list's hosts or states change). */
+  clusters: SwarmClusterInfo[];
 }
 
 export interface Notice {
@@ -60,6 +66,8 @@ let state: AppState = {
   version: '',
   notices: [],
   tasks: { open: false, focus: null },
+  schedules: {},
+  clusters: [],
 };
 const listeners = new Set<() => void>();
 
@@ -163,6 +171,58 @@ export function onNavigate(listener: (request: NavigateRequest) => void): () => 
   return () => navigateListeners.delete(listener);
 }
 
+let clustersRunning: Promise<void> | null = null;
+let clustersAgain = false;
+
+/**
+ * Asks main for the swarms again (one request at a time; a change meanwhile asks once more). A
+ * failure keeps the last clusters: the list itself never waits for this.
+ */
+export function refreshClusters(): Promise<void> {
+  if (clustersRunning) {
+    clustersAgain = true;
+    return clustersRunning;
+  }
+  clustersRunning = (async () => {
+    do {
+      clustersAgain = false;
+      try {
+        set({ clusters: await window.moor.listClusters() });
+      } catch {
+        // keep the last known clusters
+      }
+    } while (clustersAgain);
+  })().finally(() => {
+    clustersRunning = null;
+  });
+  return clustersRunning;
+}
+
+/** Keeps one machine's schedule as main returned it (setSchedule, getSchedule). */
+export function putSchedule(info: ScheduleInfo): void {
+  set({ schedules: { ...state.schedules, [info.name]: info } });
+}
+
+/** Removes one machine's schedule after clearSchedule (its cost stays: asked again). */
+export async function reloadSchedule(name: string): Promise<void> {
+  putSchedule(await window.moor.getSchedule({ name }));
+}
+
+/** Asks main for every machine's schedule and cost (a new machine may have a price). */
+export async function refreshSchedules(): Promise<void> {
+  try {
+    const rows = await window.moor.listSchedules();
+    set({ schedules: Object.fromEntries(rows.map((r) => [r.name, r])) });
+  } catch {
+    // keep the last known ones
+  }
+}
+
+/** What decides swarm membership and prices: which hosts exist and their state and URL. */
+export function hostsKey(machines: readonly MachineSummary[]): string {
+  return machines.map((m) => `${m.name}|${m.state}|${m.url}|${m.busy ?? ''}`).join('\n');
+}
+
 /** Connects the store to window.moor; call once before rendering. */
 export async function connect(): Promise<void> {
   const moor = window.moor;
@@ -170,7 +230,16 @@ export async function connect(): Promise<void> {
     if (navigateListeners.size) for (const l of navigateListeners) l(request);
     else pendingNavigate = request;
   });
-  moor.on('machineState', ({ machines }) => set({ machines }));
+  moor.on('machineState', ({ machines }) => {
+    const before = state.machines;
+    set({ machines });
+    if (hostsKey(before) !== hostsKey(machines)) void refreshClusters();
+    const names = (ms: readonly MachineSummary[]) => ms.map((m) => m.name).join('\n');
+    if (names(before) !== names(machines)) void refreshSchedules();
+  });
+  moor.on('scheduleChanged', ({ schedule }) =>
+    set({ schedules: { ...state.schedules, [schedule.name]: schedule } }),
+  );
   moor.on('activeChanged', ({ active }) => set({ active }));
   moor.on('createProgress', onProgress);
   moor.on('notify', (n) => {
@@ -194,4 +263,7 @@ export async function connect(): Promise<void> {
     platform: snap.platform,
     version: snap.version,
   });
+  // Neither holds up the list: each fills in when main has it.
+  void refreshClusters();
+  void refreshSchedules();
 }

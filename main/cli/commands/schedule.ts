@@ -39,7 +39,7 @@ export function register(program: Command, cli: CliContext): void {
         'A stop missed while the computer slept happens on wake if the off period still holds.',
     )
     .usage(
-      'NAME [--start WHEN] [--stop WHEN] [--tz ZONE] [--idle-stop TIME] [--hibernate] | NAME --clear | ls | run | postpone NAME',
+      'NAME [--start WHEN] [--stop WHEN] [--tz ZONE] [--idle-stop TIME] [--hibernate] | NAME --clear | ls | run | postpone NAME | pause NAME',
     )
     .argument('[name]')
     .option('--start <when>', 'Start the machine at these times ("" removes the start time)')
@@ -182,6 +182,25 @@ export function register(program: Command, cli: CliContext): void {
       await cli.loadHost(name);
       const until = await postponeScheduledStop(cli.store, name, { now, byMs: opts.hours * 3_600_000 });
       cli.println(`The scheduled stop of "${name}" is postponed to ${new Date(until).toISOString()}.`);
+      await syncScheduler(cli, now, true);
+    });
+
+  schedule
+    .command('pause')
+    .description(
+      "Skip a machine's scheduled start and stop times left today (in its time zone); it resumes tomorrow",
+    )
+    .argument('<name>')
+    .addOption(nowOption())
+    .action(async (name: string, opts: { now?: number }) => {
+      const now = opts.now ?? Date.now();
+      const { pauseScheduleToday } = await import('../../core/schedule.js');
+      await cli.loadHost(name);
+      const { formatWhen } = await import('../../schedule/format.js');
+      const { until, zone } = await pauseScheduleToday(cli.store, name, { now });
+      cli.println(
+        `The schedule of "${name}" is paused for today: it resumes ${formatWhen(until + 1, zone)}.`,
+      );
       await syncScheduler(cli, now, true);
     });
 

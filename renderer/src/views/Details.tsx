@@ -1,11 +1,13 @@
 import { useEffect, useState } from 'react';
 import type { MachineDetails } from '../../../main/api/contract.js';
 import type { Navigate } from '../App.js';
+import { nodeBadges, nodeOfMachine } from '../cluster-model.js';
 import { Button, Icon, Spinner, StatePill } from '../components.js';
 import { driverFacts, engineGroups } from '../details-model.js';
 import { hostActions } from '../host-actions.js';
 import { attempt, openTasks, useAppState } from '../store.js';
 import { HostActionButton, MachineActions } from './Hosts.js';
+import { CostCard, ScheduleCard } from './Schedule.js';
 
 function Row({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -18,6 +20,8 @@ function Row({ label, children }: { label: string; children: React.ReactNode }) 
 
 export function DetailsView({ name, navigate }: { name: string; navigate: Navigate }) {
   const machine = useAppState((s) => s.machines.find((m) => m.name === name));
+  const schedule = useAppState((s) => s.schedules[name]);
+  const node = useAppState((s) => nodeOfMachine(s.clusters, name));
   const [details, setDetails] = useState<MachineDetails | null>(null);
   const [error, setError] = useState('');
   const stateKey = `${machine?.state}|${machine?.url}|${machine?.busy}`;
@@ -77,7 +81,7 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
           </h1>
         </div>
         <div className="header-tools">
-          <MachineActions machine={machine} navigate={navigate} />
+          <MachineActions machine={machine} node={node} navigate={navigate} />
           <Button
             small
             icon="folder"
@@ -168,6 +172,14 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
             <Row label="SSH key">
               <span className="mono small">{details?.sshKeyPath || '—'}</span>
             </Row>
+            {node ? (
+              <Row label="Swarm">
+                <span data-testid="details-swarm">
+                  <span className={`badge-role role-${node.role}`}>{nodeBadges(node).role}</span>{' '}
+                  <span className="subtle small">{nodeBadges(node).status}</span>
+                </span>
+              </Row>
+            ) : null}
           </dl>
         </section>
 
@@ -205,6 +217,11 @@ export function DetailsView({ name, navigate }: { name: string; navigate: Naviga
             </div>
           ))}
         </section>
+      </div>
+
+      <div className={`schedule-grid${schedule?.cost || schedule?.costError ? ' with-cost' : ''}`}>
+        <ScheduleCard key={machine.name} machine={machine} />
+        <CostCard info={schedule} />
       </div>
 
       <section className="card">

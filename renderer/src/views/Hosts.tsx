@@ -1,10 +1,12 @@
 import { useState } from 'react';
-import type { MachineSummary } from '../../../main/api/contract.js';
+import type { MachineSummary, SwarmClusterInfo, SwarmNodeInfo } from '../../../main/api/contract.js';
 import type { Navigate } from '../App.js';
+import { clusterTitle, hostRows, nodeBadges } from '../cluster-model.js';
 import { Button, Empty, Icon, StatePill } from '../components.js';
 import { firstLine, type HostActionItem, hostActions, menuActions, primaryAction } from '../host-actions.js';
 import { runHostAction } from '../host-commands.js';
 import { ActionMenu } from '../menu.js';
+import { costFacts, hourlyBadge } from '../schedule-model.js';
 import { useAppState } from '../store.js';
 
 const ICONS: Partial<Record<HostActionItem['action'], string>> = {
@@ -15,6 +17,7 @@ const ICONS: Partial<Record<HostActionItem['action'], string>> = {
   terminal: 'terminal',
   use: 'target',
   details: 'info',
+  'leave-swarm': 'x',
   remove: 'trash',
 };
 
@@ -48,8 +51,16 @@ export function HostActionButton({
 }
 
 /** Every action the driver offers, as buttons (the Details header). */
-export function MachineActions({ machine, navigate }: { machine: MachineSummary; navigate: Navigate }) {
-  const items = hostActions(machine).filter((i) => i.action !== 'details' && i.action !== 'remove');
+export function MachineActions({
+  machine,
+  node = null,
+  navigate,
+}: {
+  machine: MachineSummary;
+  node?: SwarmNodeInfo | null;
+  navigate: Navigate;
+}) {
+  const items = hostActions(machine, node).filter((i) => i.action !== 'details' && i.action !== 'remove');
   return (
     <div className="actions">
       {items.map((item) => (
@@ -60,7 +71,15 @@ export function MachineActions({ machine, navigate }: { machine: MachineSummary;
 }
 
 /** The row's actions: one primary button and the ⋯ menu with the rest. */
-function RowActions({ machine, navigate }: { machine: MachineSummary; navigate: Navigate }) {
+function RowActions({
+  machine,
+  node,
+  navigate,
+}: {
+  machine: MachineSummary;
+  node: SwarmNodeInfo | null;
+  navigate: Navigate;
+}) {
   const primary = primaryAction(machine);
   return (
     <div className="row-actions">
@@ -69,12 +88,175 @@ function RowActions({ machine, navigate }: { machine: MachineSummary; navigate: 
       )}
       <ActionMenu
         label={`More actions for ${machine.name}`}
-        items={menuActions(machine)}
+        items={menuActions(machine, node)}
         onChoose={(item) => void runHostAction(item.action, machine, navigate)}
         testId={`more-${machine.name}`}
         itemTestId={(item) => `${item.action}-${machine.name}`}
       />
     </div>
+  );
+}
+
+/** One machine of the list: its node role when it is in a swarm (workers indented), its price. */
+function MachineRow({
+  m,
+  node,
+  depth,
+  navigate,
+}: {
+  m: MachineSummary;
+  node: SwarmNodeInfo | null;
+  depth: 0 | 1;
+  navigate: Navigate;
+}) {
+  const cost = useAppState((s) => s.schedules[m.name]?.cost ?? null);
+  const open = () => navigate({ view: 'details', machine: m.name });
+  return (
+    <tr
+      data-testid={`host-${m.name}`}
+      className={[m.active ? 'is-active' : '', node ? 'swarm-node' : '', depth ? 'depth-1' : '']
+        .filter(Boolean)
+        .join(' ')}
+      // The whole row opens Details; its buttons and menu stop the click.
+      onClick={(e) => {
+        if (!(e.target as HTMLElement).closest('button, a, input')) open();
+      }}
+    >
+      <td className="cell-name">
+        <button
+          type="button"
+          className="link name"
+          onClick={open}
+          data-testid={`open-${m.name}`}
+          title={`Details of ${m.name}`}
+        >
+          <span className="name-text">{m.name}</span>
+          {m.active ? (
+            <span className="badge badge-active" title="The active Docker host">
+              active
+            </span>
+          ) : null}
+          {node ? (
+            <span
+              className={`badge-role role-${node.role}`}
+              title={`Swarm ${node.role}`}
+              data-testid={`role-${m.name}`}
+            >
+              {nodeBadges(node).role}
+            </span>
+          ) : null}
+          {cost ? (
+            <span
+              className="badge badge-cost"
+              title={`${cost.size}: ${costFacts(cost)
+                .map((f) => `${f.label} ${f.value}`)
+                .join('; ')}`}
+              data-testid={`cost-${m.name}`}
+            >
+              {hourlyBadge(cost)}
+            </span>
+          ) : null}
+        </button>
+        <div className="row-sub">
+          {node ? (
+            <span
+              className={`node-status${nodeBadges(node).attention ? ' attention' : ''}`}
+              data-testid={`swarm-${m.name}`}
+            >
+              {nodeBadges(node).status}
+            </span>
+          ) : null}
+          {explained(m) ? (
+            <span
+              className="row-error row-reason"
+              title={m.error ? `${m.reason?.text}\n${m.error}` : m.reason?.text}
+              data-testid={`reason-${m.name}`}
+            >
+              <Icon name="alert" size={12} />
+              <span className="ellipsis">{m.reason?.text}</span>
+            </span>
+          ) : m.error ? (
+            <span className="row-error" title={m.error} data-testid={`error-${m.name}`}>
+              <Icon name="alert" size={12} />
+              <span className="ellipsis">{firstLine(m.error)}</span>
+            </span>
+          ) : (
+            <span className="row-facts mono">
+              <span className="narrow-only">{m.driver || '—'} · </span>
+              {m.url || (m.state === 'Running' ? '' : 'no URL while not running')}
+            </span>
+          )}
+        </div>
+      </td>
+      <td className="col-driver">
+        <span className="tag">{m.driver || '—'}</span>
+      </td>
+      <td>
+        <StatePill machine={m} />
+        {m.stoppedByUser && m.state === 'Stopped' ? (
+          <span className="hint" title="Stopped from Moor: nothing starts it again by itself">
+            {' '}
+            by you
+          </span>
+        ) : null}
+      </td>
+      <td className="mono url col-url ellipsis" title={m.url}>
+        {m.url || <span className="subtle">—</span>}
+      </td>
+      <td className="mono col-docker ellipsis" title={m.dockerVersion}>
+        {m.dockerVersion || <span className="subtle">—</span>}
+      </td>
+      <td className="right">
+        <RowActions machine={m} node={node} navigate={navigate} />
+      </td>
+    </tr>
+  );
+}
+
+/**
+ * The cells of a row that spans the table: one per column (a colSpan would count the columns a
+ * narrow window hides and widen the table), the first one's content running over the others.
+ */
+function SpanningCells({ children, className }: { children: React.ReactNode; className: string }) {
+  return (
+    <>
+      <td className={className}>{children}</td>
+      <td className="col-driver" />
+      <td />
+      <td className="col-url" />
+      <td className="col-docker" />
+      <td />
+    </>
+  );
+}
+
+function ClusterHead({ cluster }: { cluster: SwarmClusterInfo }) {
+  return (
+    <tr className="cluster-head" data-testid={`cluster-${cluster.manager}`}>
+      <SpanningCells className="spill">
+        <span className="cluster-title">
+          <Icon name="server" size={13} />
+          <span>{clusterTitle(cluster)}</span>
+        </span>
+      </SpanningCells>
+    </tr>
+  );
+}
+
+/** A node Moor does not manage (joined by hand): listed, without actions. */
+function ForeignNodeRow({ node }: { node: SwarmNodeInfo }) {
+  const badges = nodeBadges(node);
+  return (
+    <tr className={`foreign-node${node.role === 'worker' ? ' depth-1' : ''}`}>
+      <SpanningCells className="spill">
+        <span className="name-text subtle">{node.hostname}</span>
+        <span className={`badge-role role-${node.role}`}>{badges.role}</span>
+        <div className="row-sub">
+          <span className={`node-status${badges.attention ? ' attention' : ''}`}>{badges.status}</span> · not
+          a Moor machine
+        </div>
+      </SpanningCells>
+    </tr>
   );
 }
 
@@ -100,7 +282,7 @@ export function HostsView({ navigate }: { navigate: Navigate }) {
   const [filter, setFilter] = useState('');
   const shown = machines.filter((m) => matchesFilter(m, filter));
   const running = machines.filter((m) => m.state === 'Running').length;
-  const open = (m: MachineSummary) => navigate({ view: 'details', machine: m.name });
+  const clusters = useAppState((s) => s.clusters);
 
   return (
     <div className="view">
@@ -159,77 +341,21 @@ export function HostsView({ navigate }: { navigate: Navigate }) {
               </tr>
             </thead>
             <tbody>
-              {shown.map((m) => (
-                <tr
-                  key={m.name}
-                  data-testid={`host-${m.name}`}
-                  className={m.active ? 'is-active' : ''}
-                  // The whole row opens Details; its buttons and menu stop the click.
-                  onClick={(e) => {
-                    if (!(e.target as HTMLElement).closest('button, a, input')) open(m);
-                  }}
-                >
-                  <td className="cell-name">
-                    <button
-                      type="button"
-                      className="link name"
-                      onClick={() => open(m)}
-                      data-testid={`open-${m.name}`}
-                      title={`Details of ${m.name}`}
-                    >
-                      <span className="name-text">{m.name}</span>
-                      {m.active ? (
-                        <span className="badge badge-active" title="The active Docker host">
-                          active
-                        </span>
-                      ) : null}
-                    </button>
-                    <div className="row-sub">
-                      {explained(m) ? (
-                        <span
-                          className="row-error row-reason"
-                          title={m.error ? `${m.reason?.text}\n${m.error}` : m.reason?.text}
-                          data-testid={`reason-${m.name}`}
-                        >
-                          <Icon name="alert" size={12} />
-                          <span className="ellipsis">{m.reason?.text}</span>
-                        </span>
-                      ) : m.error ? (
-                        <span className="row-error" title={m.error} data-testid={`error-${m.name}`}>
-                          <Icon name="alert" size={12} />
-                          <span className="ellipsis">{firstLine(m.error)}</span>
-                        </span>
-                      ) : (
-                        <span className="row-facts mono">
-                          <span className="narrow-only">{m.driver || '—'} · </span>
-                          {m.url || (m.state === 'Running' ? '' : 'no URL while not running')}
-                        </span>
-                      )}
-                    </div>
-                  </td>
-                  <td className="col-driver">
-                    <span className="tag">{m.driver || '—'}</span>
-                  </td>
-                  <td>
-                    <StatePill machine={m} />
-                    {m.stoppedByUser && m.state === 'Stopped' ? (
-                      <span className="hint" title="Stopped from Moor: nothing starts it again by itself">
-                        {' '}
-                        by you
-                      </span>
-                    ) : null}
-                  </td>
-                  <td className="mono url col-url ellipsis" title={m.url}>
-                    {m.url || <span className="subtle">—</span>}
-                  </td>
-                  <td className="mono col-docker ellipsis" title={m.dockerVersion}>
-                    {m.dockerVersion || <span className="subtle">—</span>}
-                  </td>
-                  <td className="right">
-                    <RowActions machine={m} navigate={navigate} />
-                  </td>
-                </tr>
-              ))}
+              {hostRows(shown, clusters).map((row) =>
+                row.kind === 'cluster' ? (
+                  <ClusterHead key={`cluster-${row.cluster.clusterId}`} cluster={row.cluster} />
+                ) : row.kind === 'foreign' ? (
+                  <ForeignNodeRow key={`node-${row.node.nodeId}`} node={row.node} />
+                ) : (
+                  <MachineRow
+                    key={row.machine.name}
+                    m={row.machine}
+                    node={row.node}
+                    depth={row.depth}
+                    navigate={navigate}
+                  />
+                ),
+              )}
             </tbody>
           </table>
           {shown.length === 0 && machines.length > 0 ? (

@@ -4,6 +4,7 @@ import {
   type AppNotification,
   EVENT_CHANNEL,
   type MachineSummary,
+  type ScheduleInfo,
 } from '../../../main/api/contract.js';
 import {
   type AppLike,
@@ -182,6 +183,14 @@ class FakeServices implements LifecycleServices {
     this.calls.push(`postpone ${name} ${hours}`);
     return { until: 0 };
   }
+  async pauseScheduleToday({ name }: { name: string }): Promise<{ until: number }> {
+    this.calls.push(`pause-today ${name}`);
+    return { until: 0 };
+  }
+  schedules: ScheduleInfo[] = [];
+  async listSchedules(): Promise<ScheduleInfo[]> {
+    return this.schedules;
+  }
 }
 
 class FakeTray implements TrayLike {
@@ -325,6 +334,8 @@ describe('start-up', () => {
       machines: [machine('alpha')],
       active: { machine: null, context: 'default' },
       busy: false,
+      schedules: {},
+      now: expect.any(Number),
     });
   });
 
@@ -477,6 +488,37 @@ describe('the window', () => {
     expect(linux.notices[0]!.notification.body).toMatch(/Click to postpone the stop by 1 h/);
     linux.notices[0]!.handlers.onClick();
     expect(linux.services.calls).toEqual(['postpone alpha 1']);
+  });
+
+  it("the tray gets each machine's schedule, kept current by scheduleChanged; its Postpone calls the services", async () => {
+    const t = setup();
+    const schedule: ScheduleInfo = {
+      name: 'alpha',
+      zone: 'UTC',
+      start: '',
+      stop: 'daily 19:00',
+      next: { action: 'stop', at: Date.UTC(2026, 11, 4, 19) },
+      postponedUntil: null,
+      lastRun: null,
+      idleStopMinutes: null,
+      idleSince: null,
+      cost: null,
+      costError: '',
+      error: '',
+    };
+    t.services.schedules = [schedule];
+    await t.ready();
+    await tick();
+    expect(t.tray()!.states.at(-1)!.schedules).toEqual({ alpha: schedule });
+    const changed = { ...schedule, stop: '', next: null };
+    t.services.listener('scheduleChanged', { schedule: changed });
+    expect(t.tray()!.states.at(-1)!.schedules).toEqual({ alpha: changed });
+    t.trayAction({ kind: 'postpone', name: 'alpha', hours: 1 });
+    await tick();
+    expect(t.services.calls).toContain('postpone alpha 1');
+    t.trayAction({ kind: 'pause-today', name: 'alpha' });
+    await tick();
+    expect(t.services.calls).toContain('pause-today alpha');
   });
 
   it('pushed state changes refresh the tray', async () => {

@@ -111,6 +111,24 @@ function named<E extends Pushed['event']>(event: E): MoorEvents[E][] {
 }
 
 describe('the app runs schedules while open (test clock)', () => {
+  it('pushes a schedule changed elsewhere (the CLI in a terminal) at its next tick', async () => {
+    const { setSchedule, clearSchedule } = await import('../../../main/core/schedule.js');
+    await setSchedule(
+      new Store(dir),
+      'office',
+      { stop: 'daily 19:00', zone: 'UTC' },
+      { now: clock.time, defaultZone: 'UTC' },
+    );
+    expect(named('scheduleChanged')).toEqual([]);
+    await tickAt('2026-12-04T12:01:00Z');
+    expect(named('scheduleChanged').map((c) => c.schedule.stop)).toEqual(['daily 19:00']);
+    await tickAt('2026-12-04T12:02:00Z'); // nothing changed: nothing pushed
+    expect(named('scheduleChanged')).toHaveLength(1);
+    await clearSchedule(new Store(dir), 'office');
+    await tickAt('2026-12-04T12:03:00Z');
+    expect(named('scheduleChanged').at(-1)?.schedule).toMatchObject({ name: 'office', zone: '', next: null });
+  });
+
   it('announces a stop five minutes ahead, once, postpones it by an hour, then stops on time', async () => {
     const info = await services.setSchedule({
       name: 'office',

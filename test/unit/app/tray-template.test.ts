@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ScheduleInfo } from '../../../main/api/contract.js';
 import {
   machineActionStates,
   machineActions,
@@ -219,5 +220,101 @@ describe('trayIconState', () => {
     expect(trayIconState([machine('a', { busy: 'creating' })], false)).toBe('busy');
     expect(trayIconState([machine('a', { state: 'Error', error: 'boom' })], false)).toBe('error');
     expect(trayIconState([machine('a', { state: 'Stopped', error: '' })], false)).toBe('idle');
+  });
+});
+
+describe('the tray’s Schedule lines', () => {
+  const base: ScheduleInfo = {
+    name: 'office',
+    zone: 'Europe/Berlin',
+    start: 'mon-fri 08:30',
+    stop: 'mon-fri 19:00',
+    next: { action: 'stop', at: Date.parse('2026-12-04T18:00:00Z') }, // Fri 19:00 in Berlin
+    postponedUntil: null,
+    lastRun: null,
+    idleStopMinutes: null,
+    idleSince: null,
+    cost: null,
+    costError: '',
+    error: '',
+  };
+  const now = Date.parse('2026-12-04T12:00:00Z');
+  const office = machine('office');
+  const sub = (schedule: ScheduleInfo | undefined, m = office, zone = 'Europe/Berlin') =>
+    trayTemplate([m], onDefault, false, schedule ? { [m.name]: schedule } : {}, now, zone).find(
+      (i) => i.type === 'submenu',
+    )!.submenu!;
+
+  it('shows the next event in the schedule’s zone, and Postpone stop 1 h when it is a stop', () => {
+    const items = sub(base);
+    expect(labels(items)).toEqual([
+      'Start',
+      'Stop',
+      'Restart',
+      'Open terminal',
+      '--separator',
+      'Schedule: stop Fri 19:00',
+      'Postpone stop 1 h',
+      'Pause schedule today',
+      '--separator',
+      'Show in window',
+    ]);
+    expect(items.find((i) => i.label === 'Schedule: stop Fri 19:00')!.enabled).toBe(false);
+    expect(items.find((i) => i.label === 'Postpone stop 1 h')!.action).toEqual({
+      kind: 'postpone',
+      name: 'office',
+      hours: 1,
+    });
+  });
+
+  it('names the zone when it is not the viewer’s, and says when the stop was postponed', () => {
+    const postponed = { ...base, next: { action: 'stop' as const, at: base.next!.at + 3_600_000 } };
+    postponed.postponedUntil = postponed.next.at;
+    expect(labels(sub(postponed, office, 'UTC'))).toContain(
+      'Schedule: stop Fri 20:00 Europe/Berlin (postponed)',
+    );
+  });
+
+  it('offers no Postpone before a start, nor while the machine is busy', () => {
+    const start = { ...base, next: { action: 'start' as const, at: Date.parse('2026-12-07T07:30:00Z') } };
+    expect(labels(sub(start))).toContain('Schedule: start Mon 08:30');
+    expect(labels(sub(start))).not.toContain('Postpone stop 1 h');
+    // Monday is not today (Friday): nothing left today to pause.
+    expect(labels(sub(start))).not.toContain('Pause schedule today');
+    expect(sub(base).find((i) => i.label === 'Pause schedule today')!.action).toEqual({
+      kind: 'pause-today',
+      name: 'office',
+    });
+    const busy = sub(base, machine('office', { busy: 'stopping' }));
+    expect(busy.find((i) => i.label === 'Postpone stop 1 h')!.enabled).toBe(false);
+  });
+
+  it('shows the hourly price and the month so far of a priced host; nothing for an unscheduled, unpriced one', () => {
+    const priced: ScheduleInfo = {
+      ...base,
+      zone: '',
+      start: '',
+      stop: '',
+      next: null,
+      cost: {
+        currency: 'USD',
+        size: 's-1vcpu-1gb',
+        hourly: 0.00893,
+        monthly: 6,
+        soFar: 0.29,
+        projected: 6,
+        note: '',
+      },
+    };
+    expect(labels(sub(priced))).toContain('Cost: $0.009/h · $0.29 this month');
+    expect(labels(sub(priced))).not.toContain('Postpone stop 1 h');
+    const plain = { ...priced, cost: null };
+    expect(labels(sub(plain))).toEqual(labels(sub(undefined)));
+  });
+
+  it('shows a schedule file that does not load', () => {
+    expect(labels(sub({ ...base, error: 'moor-schedule.json: bad JSON' }))).toContain(
+      'Schedule: moor-schedule.json: bad JSON',
+    );
   });
 });
