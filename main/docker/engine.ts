@@ -1,9 +1,7 @@
-import http from 'node:http';
 import { debug } from '../base/debug.js';
 import { CancelledError, errorMessage, MoorError } from '../base/errors.js';
 import { sleep } from '../base/sleep.js';
 import { readRegularFileBytes } from '../store/regular-file.js';
-import { connectEngine } from './engine-tls.js';
 import { isEngineUrl, parseEngineUrl } from './engine-url.js';
 
 export { isEngineUrl };
@@ -73,7 +71,7 @@ export function engineGet(
  * One engine API call over mutual TLS; resolves with the body of a 2xx answer. An HTTP error is a
  * MoorError with the status and the engine's message; no answer at all is EngineUnreachableError.
  */
-export function engineRequest(
+export async function engineRequest(
   dockerHost: string,
   apiPath: string,
   tls: EngineTls,
@@ -81,6 +79,12 @@ export function engineRequest(
 ): Promise<string> {
   const { timeoutMs, signal } = request;
   const origin = engineOrigin(dockerHost);
+  // Loaded on the first request: `moor env` imports this module (via core/list) but asks the
+  // engine nothing, and node:http alone is ~20 M instructions of start-up.
+  const [{ default: http }, { connectEngine }] = await Promise.all([
+    import('node:http'),
+    import('./engine-tls.js'),
+  ]);
   const started = Date.now();
   const took = () => `${Date.now() - started} ms`;
   const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
