@@ -218,7 +218,8 @@ export function verifyEngineCertificate(
   }
   // Go checks the extended key usage along the chain, the root excluded.
   for (const cert of chain.slice(0, -1)) {
-    const usages = cert.keyUsage;
+    // Node 20 calls the extended key usages `keyUsage`; later versions add the name `extKeyUsage`.
+    const usages = (cert as { extKeyUsage?: string[] }).extKeyUsage ?? cert.keyUsage;
     if (usages?.length && !usages.includes(SERVER_AUTH) && !usages.includes(ANY_EXTENDED_KEY_USAGE)) {
       throw new X509Error(
         'x509: certificate specifies an incompatible key usage',
