@@ -1,5 +1,3 @@
-import https from 'node:https';
-import { isIP } from 'node:net';
 import { debug } from '../base/debug.js';
 import { CancelledError, errorMessage, MoorError } from '../base/errors.js';
 import { sleep } from '../base/sleep.js';
@@ -73,7 +71,7 @@ export function engineGet(
  * One engine API call over mutual TLS; resolves with the body of a 2xx answer. An HTTP error is a
  * MoorError with the status and the engine's message; no answer at all is EngineUnreachableError.
  */
-export function engineRequest(
+export async function engineRequest(
   dockerHost: string,
   apiPath: string,
   tls: EngineTls,
@@ -81,23 +79,32 @@ export function engineRequest(
 ): Promise<string> {
   const { timeoutMs, signal } = request;
   const origin = engineOrigin(dockerHost);
+  // Loaded on the first request: `moor env` imports this module (via core/list) but asks the
+  // engine nothing, and node:http alone is ~20 M instructions of start-up.
+  const [{ default: http }, { connectEngine }] = await Promise.all([
+    import('node:http'),
+    import('./engine-tls.js'),
+  ]);
   const started = Date.now();
   const took = () => `${Date.now() - started} ms`;
   const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
   return new Promise((resolve, reject) => {
-    const req = https.request(
+    // Plain http over a TLS socket that engine-tls.ts opened and verified (by hand, see there
+    // why): nothing of the request is written before the engine's certificate passed.
+    const req = http.request(
       {
         host: origin.hostname,
         port: origin.port || 2376,
         path: apiPath,
         method: request.method,
         headers: payload === undefined ? {} : { 'Content-Type': 'application/json' },
-        ca: tls.ca,
-        cert: tls.cert,
-        key: tls.key,
-        // The engine's certificate names its IP/DNS SANs; the CA is the store's own.
-        servername: isIpHost(origin.hostname) ? undefined : origin.hostname,
-        agent: false,
+        createConnection: (_options, oncreate) => {
+          connectEngine(origin.hostname, Number(origin.port || 2376), tls, { timeoutMs, signal }).then(
+            (socket) => oncreate(null, socket),
+            (err: Error) => oncreate(err, undefined as never),
+          );
+          return undefined;
+        },
         timeout: timeoutMs,
         signal,
       },
@@ -155,11 +162,6 @@ function parseEngineMessage(body: string): string {
     // not JSON: the raw text is the message
   }
   return body.trim();
-}
-
-/** Whether a host name is an IP literal (TLS sends no SNI for those); URL brackets IPv6 literals. */
-export function isIpHost(host: string): boolean {
-  return isIP(host.replace(/^\[(.*)\]$/, '$1')) !== 0;
 }
 
 export async function pingEngine(

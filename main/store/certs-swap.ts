@@ -5,7 +5,6 @@
  * the old CA private key) were never swept. recoverCertsSwap puts a certs/ back and sweeps them;
  * the caller holds the machine's lock, as swapCertsDir's caller does.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { faultPoint } from '../base/faults.js';
@@ -28,6 +27,8 @@ export async function swapCertsDir(
   fill: (dir: string) => Promise<void>,
 ): Promise<string> {
   await recoverCertsSwap(machineDir);
+  // node:crypto on a swap only: store.ts loads this module for every command (`moor url` too).
+  const { randomBytes } = await import('node:crypto');
   const suffix = randomBytes(4).toString('hex');
   const certDir = path.join(machineDir, MACHINE_CERTS_DIR);
   const next = path.join(machineDir, `${NEXT_PREFIX}${suffix}`);

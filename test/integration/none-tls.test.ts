@@ -124,4 +124,30 @@ describe('none driver against a real TLS dockerd', () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(REFUSED_IN_HANDSHAKE);
   });
+
+  it("env refuses the engine when the machine's CA did not sign its certificate, as docker does", async () => {
+    // A second store has its own CA; its machine points at the same engine. Moor verifies the
+    // engine's certificate itself (main/docker/engine-tls.ts), so this is that check, end to end.
+    const other = path.join(dir, 'other-store');
+    await bootstrapStoreCerts(other);
+    const created = await runMoor(
+      ['-s', other, 'create', '-d', 'none', '--url', `tcp://${HOST}:2376`, NAME],
+      {
+        env: shellEnv,
+      },
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const env = bash(`${moorCommand} -s ${other} env ${NAME}`);
+    expect(env.code).not.toBe(0);
+    expect(env.stdout).toBe('');
+    expect(env.stderr).toContain(
+      `There was an error validating certificates for host "${HOST}:2376": x509: certificate signed by unknown authority`,
+    );
+    // The docker CLI (Go's crypto/x509) says the same about the same certificates.
+    const docker = bash(
+      `DOCKER_HOST=tcp://${HOST}:2376 DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=${path.join(other, 'machines', NAME)} docker version --format '{{.Server.Version}}'`,
+    );
+    expect(docker.code).not.toBe(0);
+    expect(docker.stderr).toContain('x509: certificate signed by unknown authority');
+  });
 });
