@@ -246,6 +246,8 @@ export interface ScheduleInfo {
   lastRun: { action: ScheduleAction; event: number; ranAt: number; error: string } | null;
   /** Stop after this many idle minutes (no containers, no Docker/SSH connection); null: off. */
   idleStopMinutes: number | null;
+  /** Scheduled and idle stops hibernate the host, starts wake it (`--hibernate`; cloud hosts). */
+  hibernate: boolean;
   /** Since when the machine has been idle, as last probed. */
   idleSince: number | null;
   /** null for hosts without a provider price (generic, none). */
@@ -401,6 +403,8 @@ export interface MoorInvoke {
     zone?: string;
     /** "30m", "2h"; "0" turns idle stop off. */
     idleStop?: string;
+    /** Stops hibernate, starts wake (the driver must be able to hibernate). */
+    hibernate?: boolean;
   }): Promise<ScheduleInfo>;
   clearSchedule(args: { name: string }): Promise<void>;
   /** "Postpone 1 h": the machine's coming (or due) scheduled stop happens later. */

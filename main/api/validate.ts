@@ -75,6 +75,7 @@ export const invokeSchemas = {
     stop: z.string().max(200).optional(),
     zone: z.string().max(100).optional(),
     idleStop: z.string().max(20).optional(),
+    hibernate: z.boolean().optional(),
   }),
   clearSchedule: byName,
   postponeStop: z.strictObject({

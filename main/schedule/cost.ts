@@ -1,7 +1,7 @@
 /**
  * What a cloud host costs this month, from its provider's hourly price. Pure. DigitalOcean bills
  * by the hour up to the size's monthly price per calendar month (UTC), and bills a powered-off
- * droplet as a running one: there, a stop schedule saves nothing (only hibernate would).
+ * droplet as a running one: there, a stop schedule saves nothing; a hibernating one does.
  */
 import { DateTime } from 'luxon';
 import { type Schedule, scheduledRunningMs } from './timeline.js';
@@ -55,7 +55,9 @@ export function monthCost(
   const soFar = cap(hours(now - billedFrom) * price.hourly);
   let projected: number;
   let note: string | undefined;
-  if (price.billedWhileStopped || !options.schedule) {
+  // A hibernating schedule deletes the server for its off hours: only they stop the bill there.
+  const offHoursFree = !price.billedWhileStopped || options.schedule?.hibernate === true;
+  if (!options.schedule || !offHoursFree) {
     projected = cap(hours(monthEnd - billedFrom) * price.hourly);
     if (price.billedWhileStopped && options.schedule?.stop) {
       note = 'billed while stopped: a stop schedule does not lower the cost';
@@ -63,6 +65,7 @@ export function monthCost(
   } else {
     const ahead = scheduledRunningMs(options.schedule, now, monthEnd, options.runningNow ?? true);
     projected = cap(soFar + hours(ahead) * price.hourly);
+    if (price.billedWhileStopped) note = 'hibernated while off: the snapshot bills instead (per GB-month)';
   }
   return { currency: price.currency, hourly: price.hourly, soFar, projected, note };
 }

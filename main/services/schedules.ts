@@ -60,6 +60,7 @@ export function toScheduleInfo(row: core.ScheduleOverview): ScheduleInfo {
     postponedUntil: row.postponedUntil ?? null,
     lastRun: row.lastRun ?? null,
     idleStopMinutes: row.idleStopMinutes ?? null,
+    hibernate: row.hibernate ?? false,
     idleSince: row.idleSince ?? null,
     cost: row.cost
       ? {
@@ -240,11 +241,18 @@ export class ScheduleService {
     stop?: string;
     zone?: string;
     idleStop?: string;
+    hibernate?: boolean;
   }): Promise<ScheduleInfo> {
     await core.setSchedule(
       this.options.store,
       args.name,
-      { start: args.start, stop: args.stop, zone: args.zone, idleStop: args.idleStop },
+      {
+        start: args.start,
+        stop: args.stop,
+        zone: args.zone,
+        idleStop: args.idleStop,
+        hibernate: args.hibernate,
+      },
       { now: this.now, defaultZone: systemZone() },
     );
     return this.changed(args.name);

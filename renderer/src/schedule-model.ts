@@ -26,6 +26,8 @@ export interface ScheduleForm {
   zone: string;
   /** Minutes as typed; '' = off. */
   idleMinutes: string;
+  /** Stops (scheduled and idle) hibernate, starts wake: cloud hosts whose driver can. */
+  hibernate: boolean;
 }
 
 function rowOf(spec: string): TimeRow {
@@ -37,13 +39,14 @@ function rowOf(spec: string): TimeRow {
 /** The form for a machine's schedule; a machine without one gets Mon–Fri, no times, the system zone. */
 export function formFromSchedule(info: ScheduleInfo | undefined, systemZone: string): ScheduleForm {
   if (!info?.zone) {
-    return { start: rowOf(''), stop: rowOf(''), zone: systemZone, idleMinutes: '' };
+    return { start: rowOf(''), stop: rowOf(''), zone: systemZone, idleMinutes: '', hibernate: false };
   }
   return {
     start: rowOf(info.start),
     stop: rowOf(info.stop),
     zone: info.zone,
     idleMinutes: info.idleStopMinutes ? String(info.idleStopMinutes) : '',
+    hibernate: info.hibernate,
   };
 }
 
@@ -58,7 +61,14 @@ export function rowSpec(row: TimeRow, label: 'Start' | 'Stop'): { spec: string }
   return { spec: `${days.map((d) => DAY_NAMES[d - 1]).join(',')} ${row.time}` };
 }
 
-export type SetScheduleArgs = { name: string; start: string; stop: string; zone: string; idleStop: string };
+export type SetScheduleArgs = {
+  name: string;
+  start: string;
+  stop: string;
+  zone: string;
+  idleStop: string;
+  hibernate: boolean;
+};
 
 /**
  * What Save sends, or the error to show beside the form (the same words the CLI prints: the form
@@ -79,6 +89,7 @@ export function scheduleRequest(
     stop: stop.spec,
     zone: form.zone.trim(),
     idleStop: idle && idle !== '0' ? `${idle}m` : '0',
+    hibernate: form.hibernate,
   };
   try {
     const schedule = changedSchedule(undefined, change, form.zone.trim());
@@ -89,6 +100,7 @@ export function scheduleRequest(
         stop: schedule.stop ? formatTimeOfWeek(schedule.stop) : '',
         zone: schedule.zone,
         idleStop: change.idleStop,
+        hibernate: Boolean(schedule.hibernate),
       },
     };
   } catch (err) {
@@ -100,9 +112,15 @@ export function scheduleRequest(
  * Why this machine cannot have (part of) a schedule: its driver cannot start or stop it. '' when
  * both work. Idle stop needs Stop.
  */
-export function scheduleLimits(m: MachineSummary): { canStart: boolean; canStop: boolean; reason: string } {
+export function scheduleLimits(m: MachineSummary): {
+  canStart: boolean;
+  canStop: boolean;
+  canHibernate: boolean;
+  reason: string;
+} {
   const canStart = m.capabilities.actions.includes('start');
   const canStop = m.capabilities.actions.includes('stop');
+  const canHibernate = m.capabilities.actions.includes('hibernate');
   const driver = m.driver || 'unknown';
   let reason = '';
   if (!canStart && !canStop) {
@@ -112,7 +130,7 @@ export function scheduleLimits(m: MachineSummary): { canStart: boolean; canStop:
   } else if (!canStop) {
     reason = `The ${driver} driver cannot stop this host: only a start time is possible.`;
   }
-  return { canStart, canStop, reason };
+  return { canStart, canStop, canHibernate, reason };
 }
 
 /** "stop Fri 2026-12-04 19:00 +01:00 (postponed)", or '' when nothing is coming. */

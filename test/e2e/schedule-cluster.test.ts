@@ -247,6 +247,16 @@ describe('schedule and cost in Details', () => {
     expect(await page.getByTestId('schedule-next').textContent()).toBe(`Next: ${next}`);
   });
 
+  it('a droplet’s stops can hibernate it instead (the CLI’s --hibernate), and back', async () => {
+    const stopMeans = async () => (await moor(['schedule', DROPLET])).stdout;
+    await page.getByTestId('schedule-hibernate').check();
+    await page.getByTestId('schedule-save').click();
+    await expect.poll(stopMeans).toMatch(/Stop means:\s+hibernate/);
+    await page.getByTestId('schedule-hibernate').uncheck();
+    await page.getByTestId('schedule-save').click();
+    await expect.poll(stopMeans).not.toMatch(/Stop means/);
+  });
+
   it('shows the hourly price, the month so far and the projection under the schedule', async () => {
     const card = page.getByTestId('cost-card');
     await expect.poll(() => card.textContent(), { timeout: 30_000 }).toContain('$0.00893/h (s-1vcpu-1gb');

@@ -120,7 +120,13 @@ export function ScheduleCard({ machine }: { machine: MachineSummary }) {
   const zones = useMemo(knownZones, []);
 
   // Main's copy wins until the user edits (a schedule set from the CLI or the tray shows up here).
-  const infoKey = JSON.stringify([info?.zone, info?.start, info?.stop, info?.idleStopMinutes]);
+  const infoKey = JSON.stringify([
+    info?.zone,
+    info?.start,
+    info?.stop,
+    info?.idleStopMinutes,
+    info?.hibernate,
+  ]);
   useEffect(() => {
     void infoKey;
     if (!dirty) setForm(formFromSchedule(info, systemZone()));
@@ -274,6 +280,23 @@ export function ScheduleCard({ machine }: { machine: MachineSummary }) {
                 : ''}
             </span>
           </div>
+          {limits.canHibernate ? (
+            <div className="schedule-line">
+              <label className="schedule-check">
+                <input
+                  type="checkbox"
+                  checked={form.hibernate}
+                  disabled={saving}
+                  onChange={(e) => edit({ hibernate: e.target.checked })}
+                  data-testid="schedule-hibernate"
+                />
+                Hibernate instead of stopping
+              </label>
+              <span className="subtle small">
+                snapshot, then delete the server (a stopped one still bills); a start wakes it
+              </span>
+            </div>
+          ) : null}
           {error ? (
             <p className="field-error" role="alert" data-testid="schedule-error">
               {error}

@@ -502,6 +502,7 @@ describe('the window', () => {
       lastRun: null,
       idleStopMinutes: null,
       idleSince: null,
+      hibernate: false,
       cost: null,
       costError: '',
       error: '',

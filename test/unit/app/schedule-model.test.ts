@@ -23,6 +23,7 @@ const info: ScheduleInfo = {
   lastRun: null,
   idleStopMinutes: 45,
   idleSince: null,
+  hibernate: false,
   cost: null,
   costError: '',
   error: '',
@@ -33,6 +34,7 @@ const form = (patch: Partial<ScheduleForm> = {}): ScheduleForm => ({
   stop: { days: [1, 2, 3, 4, 5], time: '19:00' },
   zone: 'Europe/Berlin',
   idleMinutes: '',
+  hibernate: false,
   ...patch,
 });
 
@@ -43,12 +45,14 @@ describe('the Schedule form', () => {
       stop: { days: [5], time: '19:00' },
       zone: 'Europe/Berlin',
       idleMinutes: '45',
+      hibernate: false,
     });
     expect(formFromSchedule(undefined, 'America/New_York')).toEqual({
       start: { days: [1, 2, 3, 4, 5], time: '' },
       stop: { days: [1, 2, 3, 4, 5], time: '' },
       zone: 'America/New_York',
       idleMinutes: '',
+      hibernate: false,
     });
   });
 
@@ -60,8 +64,11 @@ describe('the Schedule form', () => {
         stop: 'mon-fri 19:00',
         zone: 'Europe/Berlin',
         idleStop: '30m',
+        hibernate: false,
       },
     });
+    // Stops hibernate (a cloud host): sent along, kept by the shared validator.
+    expect(scheduleRequest('office', form({ hibernate: true }))).toMatchObject({ args: { hibernate: true } });
     const weekend = scheduleRequest('office', form({ start: { days: [7, 6], time: '10:00' } }));
     expect(weekend).toMatchObject({ args: { start: 'sat,sun 10:00', idleStop: '0' } });
   });
@@ -112,9 +119,13 @@ describe('the Schedule form', () => {
     expect(scheduleLimits(machine('web', { driver: 'generic' }))).toEqual({
       canStart: false,
       canStop: false,
+      canHibernate: false,
       reason: 'The generic driver cannot start or stop this host, so it cannot have a schedule.',
     });
-    expect(scheduleLimits(machine('do1'))).toEqual({ canStart: true, canStop: true, reason: '' });
+    expect(scheduleLimits(machine('do1'))).toMatchObject({ canStart: true, canStop: true, reason: '' });
+    const cloud = machine('do2');
+    cloud.capabilities = { ...cloud.capabilities, actions: [...cloud.capabilities.actions, 'hibernate'] };
+    expect(scheduleLimits(cloud).canHibernate).toBe(true);
   });
 
   it('shows the next event in the schedule’s zone, marked when postponed', () => {

@@ -234,6 +234,7 @@ describe('the tray’s Schedule lines', () => {
     lastRun: null,
     idleStopMinutes: null,
     idleSince: null,
+    hibernate: false,
     cost: null,
     costError: '',
     error: '',

@@ -49,6 +49,16 @@ describe('month cost from the hourly price', () => {
     expect(c.note).toBeUndefined();
   });
 
+  it('a hibernating schedule counts only the scheduled hours, even where a stopped host bills', () => {
+    const big: HostPrice = { ...droplet, hourly: 0.1, monthly: 1000 };
+    const c = monthCost(big, at('2026-12-07T00:00:00Z'), {
+      schedule: { ...office, hibernate: true },
+      runningNow: false,
+    });
+    expect(c.projected).toBe(33.4);
+    expect(c.note).toBe('hibernated while off: the snapshot bills instead (per GB-month)');
+  });
+
   it('formats money', () => {
     expect(formatMoney(0.00893, 'USD', 5)).toBe('$0.00893');
     expect(formatMoney(6, 'EUR')).toBe('EUR 6.00');
