@@ -177,15 +177,27 @@ export class QemuDriver implements Driver {
       throw new MoorError(`qemu-img could not make the machine's disk: ${errorText(err)}`);
     }
 
-    const extra = c.UserDataFile ? await fs.readFile(c.UserDataFile, 'utf8') : undefined;
-    await fs.writeFile(
-      this.file(SEED_FILE),
-      seedImage({ hostname: c.MachineName, user: c.SSHUser, authorizedKey: publicKey, extraUserData: extra }),
-    );
-
     const ports = await freePorts(c.IPAddress, 2);
     c.SSHPort = ports[0] ?? 0;
     c.EnginePort = ports[1] ?? 0;
+
+    const extra = c.UserDataFile ? await fs.readFile(c.UserDataFile, 'utf8') : undefined;
+    // The engine's address is known now (the loopback forward): its TLS files go with the first boot.
+    const boothook = this.ctx.engineSeed
+      ? await this.ctx.engineSeed(c.EnginePort || DEFAULT_ENGINE_PORT)
+      : undefined;
+    // 0600: with the boothook it holds the server key (as server-key.pem next to it does).
+    await fs.writeFile(
+      this.file(SEED_FILE),
+      seedImage({
+        hostname: c.MachineName,
+        user: c.SSHUser,
+        authorizedKey: publicKey,
+        extraUserData: extra,
+        boothook,
+      }),
+      { mode: 0o600 },
+    );
     await this.ctx.checkpoint?.();
     await this.launch();
   }
