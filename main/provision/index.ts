@@ -443,7 +443,7 @@ async function prepareCertificates(request: ProvisionRequest): Promise<void> {
 export async function engineSeedBoothook(request: ProvisionRequest, enginePort: number): Promise<string> {
   await prepareCertificates(request);
   const paths = authPaths(request.host, request.store.root);
-  const [ca, serverCert, serverKey] = await Promise.all(
+  const [ca = '', serverCert = '', serverKey = ''] = await Promise.all(
     [paths.caCert, paths.serverCert, paths.serverKey].map(async (p) => {
       const text = await readRegularFile(p);
       if (text === null) throw new MoorError(`${p} is missing after it was generated`);
@@ -452,9 +452,9 @@ export async function engineSeedBoothook(request: ProvisionRequest, enginePort: 
   );
   const { engineBoothook } = await import('./engine-seed.js');
   return engineBoothook(engineSettings(request.host, enginePort), {
-    ca: ca as string,
-    serverCert: serverCert as string,
-    serverKey: serverKey as string,
+    ca,
+    serverCert,
+    serverKey,
   });
 }
 
