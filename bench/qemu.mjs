@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildQemuArgs } from '../main/drivers/qemu/argv.ts';
 import { freePorts, readSshBanner } from '../main/drivers/qemu/net.ts';
-import { seedImage } from '../main/drivers/qemu/seed.ts';
+import { seedImage } from '../main/drivers/cloud-init/seed.ts';
 import { generateSshKey } from '../main/ssh/keys.ts';
 import { tempDir } from '../test/harness/components.ts';
 import { ensureVmImage } from '../test/vm-image/index.ts';

@@ -655,7 +655,15 @@ describe('two qemu machines at once (real QEMU, the guest that only halts)', () 
         storePath: path.join(tmp, 'two'),
         machineDir,
         progress: progressReporter(name, () => {}),
-        env: { MOOR_QEMU_STOP_TIMEOUT_SECONDS: '1', MOOR_QEMU_RESTRICT_NETWORK: '1' },
+        env: {
+          MOOR_QEMU_BOOT_TIMEOUT_SECONDS: '1',
+          MOOR_QEMU_STOP_TIMEOUT_SECONDS: '1',
+          MOOR_QEMU_RESTRICT_NETWORK: '1',
+        },
+        // twin-a as create makes it: the engine's first-boot boothook (with "the key") in its seed.
+        ...(name === 'twin-a'
+          ? { engineSeed: async () => '#cloud-boothook\n#!/bin/sh\necho SERVER-KEY-MATERIAL\n' }
+          : {}),
       };
     };
     const configFor = (name: string) =>
@@ -690,6 +698,24 @@ describe('two qemu machines at once (real QEMU, the guest that only halts)', () 
       expect(await Promise.all(again.map((d) => d.url()))).toEqual(
         drivers.map((d) => `tcp://${ADDR}:${d.config.EnginePort}`),
       );
+      // The seed of twin-a holds the boothook until the next start, which rewrites it without it
+      // (same instance id: cloud-init sees the same instance).
+      const seedA = path.join(ctxFor('twin-a').machineDir, SEED_FILE);
+      const seedFiles = () => readIso(readFileSync(seedA)).files;
+      const before = seedFiles();
+      expect(before['user-data']).toContain('SERVER-KEY-MATERIAL');
+      expect(again[0]!.config).toMatchObject({ SeedHoldsKey: true });
+      await again[0]!.kill();
+      await expect(again[0]!.start()).rejects.toThrow(/did not answer on SSH/);
+      const after = seedFiles();
+      expect(after['user-data']).not.toContain('SERVER-KEY-MATERIAL');
+      expect(after['user-data']).toContain('ssh_authorized_keys');
+      expect(after['meta-data']).toBe(before['meta-data']);
+      expect(again[0]!.config).toMatchObject({ SeedHoldsKey: false });
+      expect(statSync(seedA).mode & 0o777).toBe(0o600);
+      expect(
+        readIso(readFileSync(path.join(ctxFor('twin-b').machineDir, SEED_FILE))).files['user-data'],
+      ).not.toContain('boothook');
       await Promise.all(again.map((d) => d.remove()));
       expect(await Promise.all(again.map((d) => d.state()))).toEqual(['Stopped', 'Stopped']);
       for (const pid of pids) expect(exitedProcess(pid)).toBe(true);
