@@ -282,6 +282,7 @@ describe('cloud-init NoCloud seed (ISO 9660 written by Moor)', () => {
     expect(ours.startsWith('#cloud-config\n')).toBe(true);
     const config = JSON.parse(ours.slice('#cloud-config\n'.length));
     expect(config.hostname).toBe('vm1');
+    expect(config.manage_etc_hosts).toBe('localhost');
     expect(config.users[0]).toMatchObject({
       name: 'docker',
       sudo: 'ALL=(ALL) NOPASSWD:ALL',

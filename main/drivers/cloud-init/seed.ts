@@ -33,6 +33,9 @@ export function moorCloudConfig(o: SeedOptions): string {
   const config = {
     hostname: o.hostname,
     preserve_hostname: false,
+    // A 127.0.1.1 line for the hostname: without it every `sudo` first waits for DNS to say no
+    // (20 s in a VM without a resolver), provisioning's first root command among them.
+    manage_etc_hosts: 'localhost',
     ssh_pwauth: false,
     disable_root: true,
     users: [
