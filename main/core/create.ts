@@ -171,6 +171,17 @@ async function createClaimed(
   });
   // The driver saves config.json as soon as it has made a cloud resource (droplet/key IDs).
   ctx.checkpoint = () => store.save(host);
+  // A driver that seeds the engine at first boot gets the server certificate made now; provisioning
+  // then keeps it (it is in the guest already) and only verifies the engine.
+  let engineSeeded = false;
+  if (module.provisions) {
+    ctx.engineSeed = async (enginePort) => {
+      const { engineSeedBoothook } = await import('../provision/index.js');
+      const script = await engineSeedBoothook({ store, host, driver, progress, signal }, enginePort);
+      engineSeeded = true;
+      return script;
+    };
+  }
   let created = false;
   try {
     await store.save(host);
@@ -204,7 +215,7 @@ async function createClaimed(
       throwIfCancelled(signal);
       const { provisionMachine } = await import('../provision/index.js');
       try {
-        await provisionMachine({ store, host, driver, progress, signal });
+        await provisionMachine({ store, host, driver, progress, signal, serverCertReady: engineSeeded });
       } catch (err) {
         if (err instanceof CancelledError || signal?.aborted) throw new CancelledError();
         const message = errorMessage(err);

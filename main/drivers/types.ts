@@ -176,6 +176,14 @@ export interface DriverContext {
   flagSources?: Readonly<Record<string, string>>;
   /** Set during create only (cloud drivers): the write-ahead record of what the create requests. */
   journal?: CreateJournalHandle;
+  /**
+   * Set during create only (drivers that provision): for a driver that knows the engine's address
+   * and port before the machine first boots (qemu's loopback forward). Makes the server certificate
+   * and returns a `#cloud-boothook` script that installs it and the engine's TLS configuration
+   * before docker.service first starts (main/provision/engine-seed.ts); provisioning then only
+   * verifies it. The script holds the server key.
+   */
+  engineSeed?: (enginePort: number) => Promise<string>;
 }
 
 /**

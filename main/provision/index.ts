@@ -41,6 +41,7 @@ import { connectForProvisioning, runScript, type ScriptResult, scriptError } fro
 import {
   configureScript,
   diagnoseScript,
+  hostnameScript,
   installScript,
   makeStageDirScript,
   probeScript,
@@ -57,6 +58,11 @@ export interface ProvisionRequest {
   driver: Driver;
   progress: ProgressReporter;
   signal?: AbortSignal;
+  /**
+   * The server certificate in the machine directory was made for this machine moments ago and is
+   * in the guest already (create with an engine seed, engine-seed.ts): keep it, do not make another.
+   */
+  serverCertReady?: boolean;
 }
 
 /**
@@ -66,6 +72,11 @@ export interface ProvisionRequest {
 const SSH_WAIT_MS = Number(process.env.MOOR_SSH_WAIT_SECONDS) * 1000 || 180_000;
 /** How long the engine may take to answer TLS from here once it listens. */
 const TLS_WAIT_MS = 30_000;
+/**
+ * How long an engine configured at first boot may take to answer TLS (dockerd's first start runs
+ * alongside the rest of the boot; under TCG that is slow). Past it, the engine is configured again.
+ */
+const SEEDED_TLS_WAIT_MS = Number(process.env.MOOR_SEEDED_ENGINE_WAIT_SECONDS) * 1000 || 240_000;
 
 /**
  * docker-machine's DetectProvisioner + Provision over SSH: OS detection, hostname, Docker install
@@ -181,6 +192,12 @@ export interface HostFacts {
   dockerVersion: string;
   unit: UnitShape;
   daemonJson: string | null;
+  /** Moor's drop-in as it is on the host (null: none). */
+  dropIn: string | null;
+  /** sha256 of the host's /etc/docker/ca.pem and server.pem, by path. */
+  certSums: Record<string, string>;
+  /** `systemctl is-active docker.service`. */
+  dockerActive: string;
 }
 
 /** Reads the probe's sections (pure; unit-tested). */
@@ -197,6 +214,16 @@ export function parseFacts(sections: Record<string, string>, previous?: HostFact
     dockerVersion: (sections['docker-version'] ?? '').trim(),
     unit: parseDockerUnit(sections['docker-unit'] ?? '', (sections['docker-socket'] ?? '').trim() !== ''),
     daemonJson: daemonJson === undefined || daemonJson.trim() === '' ? null : daemonJson,
+    // Sections lose their trailing newlines; the file has exactly one (renderDropIn).
+    dropIn: sections['moor-drop-in'] ? `${sections['moor-drop-in']}\n` : null,
+    certSums: Object.fromEntries(
+      (sections['cert-sums'] ?? '')
+        .split('\n')
+        .map((line) => /^([0-9a-f]{64})\s+\*?(\S.*)$/.exec(line.trim()))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => [m[2]!, m[1]!]),
+    ),
+    dockerActive: (sections['docker-active'] ?? '').trim(),
   };
 }
 
@@ -229,7 +256,8 @@ async function withProvisionSession(
   if (!target) throw new MoorError(`machine "${host.Name}" has no SSH access: it cannot be provisioned`);
 
   // CPU work (an RSA key) overlaps with the network round trips below.
-  const serverCert = options.certificates ? prepareCertificates(request) : Promise.resolve();
+  const serverCert =
+    options.certificates && !request.serverCertReady ? prepareCertificates(request) : Promise.resolve();
   serverCert.catch(() => {}); // awaited later; avoid an unhandled rejection meanwhile
   try {
     await provisionSession(request, target, serverCert, options, work);
@@ -408,6 +436,66 @@ async function prepareCertificates(request: ProvisionRequest): Promise<void> {
   ]);
 }
 
+/**
+ * A create whose driver seeds the engine at first boot: the server certificate now (the address is
+ * known before boot), and the boothook that installs it with the drop-in (engine-seed.ts).
+ */
+export async function engineSeedBoothook(request: ProvisionRequest, enginePort: number): Promise<string> {
+  await prepareCertificates(request);
+  const paths = authPaths(request.host, request.store.root);
+  const [ca = '', serverCert = '', serverKey = ''] = await Promise.all(
+    [paths.caCert, paths.serverCert, paths.serverKey].map(async (p) => {
+      const text = await readRegularFile(p);
+      if (text === null) throw new MoorError(`${p} is missing after it was generated`);
+      return text;
+    }),
+  );
+  const { engineBoothook } = await import('./engine-seed.js');
+  return engineBoothook(engineSettings(request.host, enginePort), {
+    ca,
+    serverCert,
+    serverKey,
+  });
+}
+
+/**
+ * The engine already runs as provisioning would configure it (a first-boot seed, engine-seed.ts):
+ * the same drop-in, daemon.json left alone, the guest's CA and server certificate ours, and it
+ * answers TLS with our client certificate. Then neither upload nor restart is needed.
+ */
+async function alreadyConfigured(
+  ctx: ProvisionContext,
+  facts: HostFacts,
+  dropIn: string,
+  options: { setHostname: boolean },
+): Promise<boolean> {
+  const { request } = ctx;
+  const { progress, host, store } = request;
+  if (facts.dropIn !== dropIn || facts.dockerActive === 'failed') return false;
+  await ctx.serverCert;
+  const paths = authPaths(host, store.root);
+  const sha = async (file: string) =>
+    createHash('sha256')
+      .update(await readRegularFileBytes(file))
+      .digest('hex');
+  const [ca, cert] = await Promise.all([sha(paths.caCert), sha(paths.serverCert)]);
+  if (facts.certSums[REMOTE_CA] !== ca || facts.certSums[REMOTE_SERVER_CERT] !== cert) return false;
+  progress.step('verify', 'The engine was configured at first boot: verifying it...');
+  if (options.setHostname) {
+    const result = await asRoot(ctx, hostnameScript(host.Name));
+    if (result.code !== 0) throw scriptError(`Setting the hostname of "${host.Name}" failed`, result);
+  }
+  const up = await waitForTls(ctx, SEEDED_TLS_WAIT_MS);
+  if (up.up) {
+    progress.done('Docker is up and running!');
+    return true;
+  }
+  progress.warn(
+    `The engine configured at first boot does not answer TLS (${errorMessage(up.lastError)}): configuring it again`,
+  );
+  return false;
+}
+
 async function configureEngine(
   ctx: ProvisionContext,
   facts: HostFacts,
@@ -427,6 +515,8 @@ async function configureEngine(
         'removed them (the old file is kept as daemon.json.moor-backup)',
     );
   }
+
+  if (daemonJson.action === 'keep' && (await alreadyConfigured(ctx, facts, dropIn, options))) return;
 
   progress.step('certs', 'Copying certs to the local machine directory...');
   await ctx.serverCert;
@@ -559,17 +649,10 @@ function diagnosis(sections: Record<string, string>): string {
 /** Waits until the engine answers TLS with the machine's client certificate (from here). */
 async function checkTls(ctx: Boot2DockerContext): Promise<void> {
   const { request } = ctx;
-  const { progress, host, store, signal } = request;
+  const { progress, host, signal } = request;
   progress.step('tls', 'Checking connection to Docker...');
   const { url, port } = await enginePortOf(request.driver);
-  const { readEngineTls, waitForEngine } = await import('../docker/engine.js');
-  const tls = await readEngineTls(authPaths(host, store.root));
-  const result = await waitForEngine(url, tls, {
-    deadlineMs: TLS_WAIT_MS,
-    intervalMs: 300,
-    pingTimeoutMs: 5_000,
-    signal,
-  });
+  const result = await waitForTls(ctx, TLS_WAIT_MS);
   if (result.up) {
     progress.done('Docker is up and running!');
     return;
@@ -587,6 +670,18 @@ async function checkTls(ctx: Boot2DockerContext): Promise<void> {
       ' (a firewall, or a port mapping to another port?)' +
       (diag ? `\n${diagnosis(diag.sections)}` : ''),
   );
+}
+
+/** Polls the engine over TLS with the machine's client certificate until it answers or time is up. */
+async function waitForTls(
+  ctx: Boot2DockerContext,
+  deadlineMs: number,
+): Promise<{ up: boolean; lastError?: unknown }> {
+  const { host, store, signal, driver } = ctx.request;
+  const { url } = await enginePortOf(driver);
+  const { readEngineTls, waitForEngine } = await import('../docker/engine.js');
+  const tls = await readEngineTls(authPaths(host, store.root));
+  return waitForEngine(url, tls, { deadlineMs, intervalMs: 300, pingTimeoutMs: 5_000, signal });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { DROP_IN_DIR, DROP_IN_PATH } from './engine-config.js';
+import { DROP_IN_DIR, DROP_IN_PATH, REMOTE_CA, REMOTE_SERVER_CERT } from './engine-config.js';
 import { PACKAGE_COMMANDS, type Provisioner } from './provisioners.js';
 
 /**
@@ -27,6 +27,9 @@ echo; echo "@@section docker-version"; dockerd --version 2>/dev/null || docker -
 echo; echo "@@section docker-unit"; systemctl cat docker.service 2>/dev/null || true
 echo; echo "@@section docker-socket"; systemctl cat docker.socket 2>/dev/null || true
 echo; echo "@@section daemon-json"; cat /etc/docker/daemon.json 2>/dev/null || true
+echo; echo "@@section moor-drop-in"; cat ${DROP_IN_PATH} 2>/dev/null || true
+echo; echo "@@section cert-sums"; sha256sum ${REMOTE_CA} ${REMOTE_SERVER_CERT} 2>/dev/null || true
+echo; echo "@@section docker-active"; systemctl is-active docker.service 2>/dev/null || true
 echo; echo "@@section end"`;
 
 /**
@@ -208,6 +211,11 @@ function hostnameLines(name: string): string[] {
     `  else printf '127.0.1.1 %s\\n' ${q} >> /etc/hosts; fi`,
     'fi',
   ];
+}
+
+/** Only the hostname (an engine configured at first boot needs nothing else). */
+export function hostnameScript(name: string): string {
+  return `${[PATH_LINE, ...hostnameLines(name)].join('\n')}\n`;
 }
 
 /**

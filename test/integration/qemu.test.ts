@@ -184,7 +184,7 @@ describe('qemu driver, for real', () => {
   it(
     'create → docker through `moor env` → stop → start → restart → kill → rm',
     async () => {
-      const timed = async (what: string, run: () => Promise<Run>): Promise<Run> => {
+      const timed = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
         const t0 = Date.now();
         const r = await run();
         // Figures of this run (not asserted: speed goals are bench/qemu.mjs's).
@@ -207,7 +207,13 @@ describe('qemu driver, for real', () => {
         expect(created.stderr).toMatch(/Using TCG \(software emulation\) because kvm is not usable: .*slow/);
       else expect(created.stderr).not.toMatch(/Using TCG/);
       expect(out).toMatch(/Docker is already installed/);
+      // The engine's TLS configuration came with the first boot (cloud-init boothook): provisioning
+      // verified it, with no upload and no engine restart.
+      expect(out).toMatch(/The engine was configured at first boot: verifying it/);
+      expect(out).not.toMatch(/Copying certs to the remote machine|Restarting engine|configuring it again/);
       expect(out).toMatch(/Docker is up and running!/);
+      // The seed holds the server key: private, like server-key.pem next to it.
+      expect(statSync(path.join(machineDir(), 'seed.iso')).mode & 0o777).toBe(0o600);
       const config = driverConfig();
       expect(config.IPAddress).toBe(FORWARD_ADDRESS);
       expect(config.SSHPort).not.toBe(config.EnginePort);
@@ -232,6 +238,28 @@ describe('qemu driver, for real', () => {
       expect(stopped.stderr).not.toMatch(/killing it/);
       expect(await state()).toBe('Stopped');
       expect(exitedProcess(pid)).toBe(true);
+
+      // The app's tray Start/Stop: the services layer's calls (what lifecycle.ts's tray handler makes),
+      // the host list as the services publish it.
+      const { createAppServices } = await import('../../main/services/wiring.js');
+      const services = await createAppServices({
+        env: env(),
+        storagePath: store.dir,
+        pollIntervalMs: 3_600_000,
+      });
+      try {
+        const listed = async () => (await services.listMachines()).find((m) => m.name === NAME)?.state;
+        expect(await listed()).toBe('Stopped');
+        await timed('start (services)', () => services.start({ name: NAME }));
+        expect(await listed()).toBe('Running');
+        expectOk(await throughEnv("docker version --format '{{.Server.Version}}'"));
+        const servicesPid = qemuPid();
+        await timed('stop (services)', () => services.stop({ name: NAME }));
+        expect(await listed()).toBe('Stopped');
+        expect(exitedProcess(servicesPid)).toBe(true);
+      } finally {
+        await services.dispose();
+      }
 
       expectOk(await timed('start', () => moor(['start', NAME])));
       expect(await state()).toBe('Running');

@@ -282,6 +282,7 @@ describe('cloud-init NoCloud seed (ISO 9660 written by Moor)', () => {
     expect(ours.startsWith('#cloud-config\n')).toBe(true);
     const config = JSON.parse(ours.slice('#cloud-config\n'.length));
     expect(config.hostname).toBe('vm1');
+    expect(config.manage_etc_hosts).toBe('localhost');
     expect(config.users[0]).toMatchObject({
       name: 'docker',
       sudo: 'ALL=(ALL) NOPASSWD:ALL',
@@ -640,4 +641,89 @@ describe('qemu driver life cycle against a real QEMU (a guest that only halts)',
       expect(existsSync(path.join(machineDir, f))).toBe(false);
     expect(await portInUse(ADDR, sshPort!)).toBe(false);
   }, 60_000);
+});
+
+describe('two qemu machines at once (real QEMU, the guest that only halts)', () => {
+  it('create both at the same time: distinct forwards, each found again by pid + QMP, both removed', async () => {
+    const { QemuDriver, PID_FILE, SEED_FILE } = await import('../../main/drivers/qemu/driver.js');
+    const { mkdirSync, existsSync, statSync } = await import('node:fs');
+    const image = path.join(tmp, 'two-probe.img');
+    writeFileSync(image, probeBootSector());
+    const ctxFor = (name: string) => {
+      const machineDir = path.join(tmp, 'two', 'machines', name);
+      mkdirSync(machineDir, { recursive: true });
+      return {
+        storePath: path.join(tmp, 'two'),
+        machineDir,
+        progress: progressReporter(name, () => {}),
+        env: {
+          MOOR_QEMU_BOOT_TIMEOUT_SECONDS: '1',
+          MOOR_QEMU_STOP_TIMEOUT_SECONDS: '1',
+          MOOR_QEMU_RESTRICT_NETWORK: '1',
+        },
+        // twin-a as create makes it: the engine's first-boot boothook (with "the key") in its seed.
+        ...(name === 'twin-a'
+          ? { engineSeed: async () => '#cloud-boothook\n#!/bin/sh\necho SERVER-KEY-MATERIAL\n' }
+          : {}),
+      };
+    };
+    const configFor = (name: string) =>
+      qemuConfigFromFlags(
+        {
+          'qemu-accel': 'tcg',
+          'qemu-forward-address': ADDR,
+          'qemu-memory': 256,
+          'qemu-cpu-count': 1,
+          'qemu-image': image,
+        },
+        baseDriverConfig(name, path.join(tmp, 'two')),
+        'x64',
+      );
+    const names = ['twin-a', 'twin-b'];
+    const drivers = names.map((n) => new QemuDriver(configFor(n), ctxFor(n)));
+    try {
+      // Both creates run at once (image, key, overlay, seed, ports, QEMU launch).
+      await Promise.all(drivers.map((d) => d.create()));
+      const ports = drivers.flatMap((d) => [d.config.SSHPort, d.config.EnginePort]);
+      expect(new Set(ports).size).toBe(4);
+      for (const port of ports) expect(await portInUse(ADDR, port)).toBe(true);
+      const pids = names.map((n) => Number(readFileSync(path.join(ctxFor(n).machineDir, PID_FILE), 'utf8')));
+      expect(new Set(pids).size).toBe(2);
+      for (const n of names)
+        expect(statSync(path.join(ctxFor(n).machineDir, SEED_FILE)).mode & 0o777).toBe(0o600);
+      // Found again as another process would: a driver from the stored (JSON) config, pid file + QMP.
+      const again = drivers.map(
+        (d, i) => new QemuDriver(JSON.parse(JSON.stringify(d.config)), ctxFor(names[i]!)),
+      );
+      expect(await Promise.all(again.map((d) => d.state()))).toEqual(['Running', 'Running']);
+      expect(await Promise.all(again.map((d) => d.url()))).toEqual(
+        drivers.map((d) => `tcp://${ADDR}:${d.config.EnginePort}`),
+      );
+      // The seed of twin-a holds the boothook until the next start, which rewrites it without it
+      // (same instance id: cloud-init sees the same instance).
+      const seedA = path.join(ctxFor('twin-a').machineDir, SEED_FILE);
+      const seedFiles = () => readIso(readFileSync(seedA)).files;
+      const before = seedFiles();
+      expect(before['user-data']).toContain('SERVER-KEY-MATERIAL');
+      expect(again[0]!.config).toMatchObject({ SeedHoldsKey: true });
+      await again[0]!.kill();
+      await expect(again[0]!.start()).rejects.toThrow(/did not answer on SSH/);
+      const after = seedFiles();
+      expect(after['user-data']).not.toContain('SERVER-KEY-MATERIAL');
+      expect(after['user-data']).toContain('ssh_authorized_keys');
+      expect(after['meta-data']).toBe(before['meta-data']);
+      expect(again[0]!.config).toMatchObject({ SeedHoldsKey: false });
+      expect(statSync(seedA).mode & 0o777).toBe(0o600);
+      expect(
+        readIso(readFileSync(path.join(ctxFor('twin-b').machineDir, SEED_FILE))).files['user-data'],
+      ).not.toContain('boothook');
+      await Promise.all(again.map((d) => d.remove()));
+      expect(await Promise.all(again.map((d) => d.state()))).toEqual(['Stopped', 'Stopped']);
+      for (const pid of pids) expect(exitedProcess(pid)).toBe(true);
+      for (const port of ports) expect(await portInUse(ADDR, port)).toBe(false);
+      for (const n of names) expect(existsSync(path.join(ctxFor(n).machineDir, PID_FILE))).toBe(false);
+    } finally {
+      await Promise.all(drivers.map((d) => d.kill().catch(() => undefined)));
+    }
+  }, 120_000);
 });

@@ -16,6 +16,12 @@ export interface SeedOptions {
   extraUserData?: string;
   /** NoCloud `network-config` (v2), for VMs whose NICs need more than cloud-init's default DHCP. */
   networkConfig?: string;
+  /**
+   * A `#cloud-boothook` script run in cloud-init.service before any normal service starts (the
+   * engine's TLS files: main/provision/engine-seed.ts). It holds the engine's server key, so the
+   * seed image is written 0600, like server-key.pem next to it in the machine directory.
+   */
+  boothook?: string;
 }
 
 export function metaData(o: SeedOptions): string {
@@ -27,6 +33,9 @@ export function moorCloudConfig(o: SeedOptions): string {
   const config = {
     hostname: o.hostname,
     preserve_hostname: false,
+    // A 127.0.1.1 line for the hostname: without it every `sudo` first waits for DNS to say no
+    // (20 s in a VM without a resolver), provisioning's first root command among them.
+    manage_etc_hosts: 'localhost',
     ssh_pwauth: false,
     disable_root: true,
     users: [
@@ -59,16 +68,20 @@ export function userDataType(text: string): string {
 
 export function userData(o: SeedOptions, boundary = `moor-${randomBytes(8).toString('hex')}`): string {
   const ours = moorCloudConfig(o);
-  if (!o.extraUserData) return ours;
-  const theirType = userDataType(o.extraUserData);
+  if (!o.extraUserData && !o.boothook) return ours;
   const part = (type: string, body: string, extraHeaders = '') =>
     `--${boundary}\nContent-Type: ${type}; charset="utf-8"\nMIME-Version: 1.0\n${extraHeaders}\n${body.endsWith('\n') ? body : `${body}\n`}`;
-  return (
-    `Content-Type: multipart/mixed; boundary="${boundary}"\nMIME-Version: 1.0\n\n` +
-    part('text/cloud-config', ours) +
-    part(theirType, o.extraUserData, 'Merge-Type: list(append)+dict(recurse_array,no_replace)+str()\n') +
-    `--${boundary}--\n`
-  );
+  let parts = part('text/cloud-config', ours);
+  if (o.boothook) parts += part('text/cloud-boothook', o.boothook);
+  if (o.extraUserData) {
+    const theirType = userDataType(o.extraUserData);
+    parts += part(
+      theirType,
+      o.extraUserData,
+      'Merge-Type: list(append)+dict(recurse_array,no_replace)+str()\n',
+    );
+  }
+  return `Content-Type: multipart/mixed; boundary="${boundary}"\nMIME-Version: 1.0\n\n${parts}--${boundary}--\n`;
 }
 
 /** The seed image: ISO 9660, volume id `cidata` (what NoCloud looks for). */

@@ -25,6 +25,10 @@ export interface QemuConfig extends BaseDriverConfig {
   Binary: string;
   UserDataFile: string;
   EnginePort: number;
+  /** The cloud-init instance id of the seed (kept when the seed is rewritten: a new one re-runs first boot). */
+  InstanceId?: string;
+  /** The seed still holds the engine's first-boot boothook (its server key): rewritten without it on start. */
+  SeedHoldsKey?: boolean;
 }
 
 export const DEFAULT_CPU_COUNT = 2;

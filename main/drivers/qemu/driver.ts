@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -177,17 +177,55 @@ export class QemuDriver implements Driver {
       throw new MoorError(`qemu-img could not make the machine's disk: ${errorText(err)}`);
     }
 
-    const extra = c.UserDataFile ? await fs.readFile(c.UserDataFile, 'utf8') : undefined;
-    await fs.writeFile(
-      this.file(SEED_FILE),
-      seedImage({ hostname: c.MachineName, user: c.SSHUser, authorizedKey: publicKey, extraUserData: extra }),
-    );
-
     const ports = await freePorts(c.IPAddress, 2);
     c.SSHPort = ports[0] ?? 0;
     c.EnginePort = ports[1] ?? 0;
+
+    const extra = c.UserDataFile ? await fs.readFile(c.UserDataFile, 'utf8') : undefined;
+    // The engine's address is known now (the loopback forward): its TLS files go with the first boot.
+    const boothook = this.ctx.engineSeed
+      ? await this.ctx.engineSeed(c.EnginePort || DEFAULT_ENGINE_PORT)
+      : undefined;
+    c.InstanceId = `moor-${c.MachineName}-${randomBytes(4).toString('hex')}`;
+    await this.writeSeed(publicKey, extra, boothook);
     await this.ctx.checkpoint?.();
     await this.launch();
+  }
+
+  /** 0600: with the boothook it holds the server key (as server-key.pem next to it does). */
+  private async writeSeed(publicKey: string, extraUserData?: string, boothook?: string): Promise<void> {
+    const c = this.config;
+    const file = this.file(SEED_FILE);
+    await fs.writeFile(
+      `${file}.tmp`,
+      seedImage({
+        hostname: c.MachineName,
+        user: c.SSHUser,
+        authorizedKey: publicKey,
+        instanceId: c.InstanceId,
+        extraUserData,
+        boothook,
+      }),
+      { mode: 0o600 },
+    );
+    await fs.rename(`${file}.tmp`, file);
+    c.SeedHoldsKey = boothook !== undefined;
+  }
+
+  /**
+   * After the first boot the engine's boothook has done its work (once per instance): the seed is
+   * written again without it, so the server key is no longer in seed.iso. Same instance id, so
+   * cloud-init sees the same instance and runs no first-boot module again.
+   */
+  private async scrubSeed(): Promise<void> {
+    const c = this.config;
+    if (!c.SeedHoldsKey || !c.InstanceId) return;
+    const publicKey = await fs.readFile(`${this.file(MACHINE_KEY)}.pub`, 'utf8').catch(() => '');
+    if (!publicKey) return;
+    const extra = c.UserDataFile
+      ? await fs.readFile(c.UserDataFile, 'utf8').catch(() => undefined)
+      : undefined;
+    await this.writeSeed(publicKey, extra);
   }
 
   /** The accelerator for this start; the TCG warning goes to the progress output. */
@@ -332,6 +370,7 @@ export class QemuDriver implements Driver {
 
   async start(): Promise<void> {
     const started = Date.now();
+    if (!(await this.pid())) await this.scrubSeed();
     await this.launch();
     await this.waitForSsh(this.t.bootMs);
     // A provisioned machine: also wait for dockerd, which starts after sshd. The caller's engine

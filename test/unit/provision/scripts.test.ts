@@ -281,9 +281,26 @@ describe('probe', () => {
       '[Socket]',
       'ListenStream=/run/docker.sock',
       '@@section daemon-json',
+      '@@section moor-drop-in',
+      '[Service]',
+      'ExecStart=',
+      '',
+      '@@section cert-sums',
+      `${'a'.repeat(64)}  /etc/docker/ca.pem`,
+      `${'b'.repeat(64)}  /etc/docker/server.pem`,
+      '@@section docker-active',
+      'activating',
       '@@section end',
     ].join('\n');
     const facts = parseFacts(parseSections(output));
+    // What the verification of an engine configured at first boot compares (engine-seed.ts).
+    expect(facts.dropIn).toBe('[Service]\nExecStart=\n');
+    expect(facts.certSums).toEqual({
+      '/etc/docker/ca.pem': 'a'.repeat(64),
+      '/etc/docker/server.pem': 'b'.repeat(64),
+    });
+    expect(facts.dockerActive).toBe('activating');
+    expect(parseFacts({}).dropIn).toBeNull();
     expect(facts).toMatchObject({
       uid: '1000',
       home: '/home/admin',
