@@ -69,7 +69,7 @@ describe('create form: DigitalOcean choices from the provider', () => {
     expect(await toggle.getAttribute('aria-expanded')).toBe('false');
     await toggle.click();
     await page.getByTestId('flag-digitalocean-ssh-user').waitFor();
-    expect(await form.getByLabel('Cloud-init user-data file').count()).toBe(1);
+    expect(await form.getByLabel('User-data (cloud-init)').count()).toBe(1);
     await toggle.click();
     expect(await page.getByTestId('flag-digitalocean-ssh-user').count()).toBe(0);
   });

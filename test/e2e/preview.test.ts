@@ -73,6 +73,7 @@ describe('npm run preview', () => {
     await page.goto(url);
     await page.getByTestId('nav-create').click();
     await page.getByTestId('driver-google').click();
+    await page.getByTestId('toggle-driver-advanced').click(); // user-data, tags and labels are advanced
     const userData = page.getByTestId('flag-google-userdata');
     expect(await userData.evaluate((el) => el.tagName)).toBe('TEXTAREA');
     expect(await page.locator('label[for=flag-google-userdata]').textContent()).toBe(
@@ -91,6 +92,7 @@ describe('npm run preview', () => {
       ]),
     );
     await page.getByTestId('driver-amazonec2').click();
+    await page.getByTestId('toggle-driver-advanced').click();
     await page.getByTestId('flag-amazonec2-tags').fill('a,b,c');
     expect(await page.locator('.field-error').allTextContents()).toEqual(
       expect.arrayContaining([expect.stringContaining('must be key,value pairs')]),

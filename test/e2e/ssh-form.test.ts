@@ -125,7 +125,7 @@ describe('create form SSH checks and list reasons', () => {
     app.picker.queue.push(keyPath);
     await page.getByTestId('flag-generic-ssh-key-browse').click();
     await expect.poll(() => page.getByTestId('flag-generic-ssh-key').inputValue()).toBe(keyPath);
-    expect(app.picker.asked.at(-1)?.title).toMatch(/SSH key/i);
+    expect(app.picker.asked.at(-1)?.title).toBe('Choose: SSH private key');
     const check = page.getByTestId('flag-generic-ssh-key-check');
     await expect.poll(() => check.getAttribute('data-kind')).toBe('private-key');
     expect(await check.textContent()).toMatch(/ssh-ed25519 private key SHA256:/);

@@ -90,7 +90,7 @@ export function KeyFileInput({
     setPickError('');
     try {
       const { path } = await window.moor.pickFile({
-        title: `Choose the ${label.toLowerCase()} (a private key)`,
+        title: `Choose: ${label}`,
         ...(value.trim() ? { defaultPath: value.trim() } : {}),
       });
       if (path !== null) onChange(path);
