@@ -4,13 +4,21 @@
 // on Node 20 the bundle is compiled with vm.Script and its cachedData. The cache lives in
 // $XDG_CACHE_HOME/moor or ~/.cache/moor, one file per bundle build, Node version and arch; a
 // missing, rejected or unreadable cache only costs the compile, an unwritable directory is ignored.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
+// CommonJS (bin/package.json), as an ES module entry costs Node's ESM loader (~17 M instructions).
+const {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} = require('node:fs');
+const Module = require('node:module');
+const path = require('node:path');
+const vm = require('node:vm');
 
-const file = fileURLToPath(new URL('../dist/cli/index.cjs', import.meta.url));
+const file = path.join(__dirname, '../dist/cli/index.cjs');
 let source;
 try {
   source = readFileSync(file, 'utf8');
@@ -30,7 +38,7 @@ const cacheDir =
 
 if (cacheDir && typeof Module.enableCompileCache === 'function') {
   Module.enableCompileCache(cacheDir);
-  createRequire(import.meta.url)(file);
+  require(file);
 } else {
   runWithCodeCache();
 }
@@ -52,10 +60,10 @@ function runWithCodeCache() {
     // At exit the cache also holds every function this run compiled, not only the top level.
     process.once('exit', () => writeCache(cacheFile, script.createCachedData()));
   }
-  const module = { exports: {}, filename: file, id: file, loaded: false };
+  const bundle = { exports: {}, filename: file, id: file, loaded: false };
   script
     .runInThisContext()
-    .call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
+    .call(bundle.exports, bundle.exports, Module.createRequire(file), bundle, file, path.dirname(file));
 }
 
 /** Writes the cache atomically and drops other builds' caches older than a day; never fatal. */
