@@ -1,9 +1,10 @@
-// Builds everything `npm start`, the `moor` bin and the tests run: the CLI and Electron main
-// process with esbuild (ESM, deps left in node_modules), the preload as CommonJS (sandboxed
-// preloads cannot be ES modules) and the renderer with Vite.
+// Builds everything `npm start`, the `moor` bin and the tests run: the CLI (one CommonJS bundle)
+// and Electron main process (ESM) with esbuild, deps left in node_modules, the preload as CommonJS
+// (sandboxed preloads cannot be ES modules) and the renderer with Vite.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 import pkg from '../package.json' with { type: 'json' };
 
@@ -30,25 +31,38 @@ const common = {
   logLevel: 'warning',
 };
 
+const BUILD_ID_MARK = 'moor-cli-build-id:';
+/** Replaces the zeros after BUILD_ID_MARK in `file` with the SHA-256 of its content. */
+async function stampBuildId(file) {
+  const text = await readFile(file, 'utf8');
+  const id = createHash('sha256').update(text).digest('hex');
+  await writeFile(file, text.replace(`${BUILD_ID_MARK}${'0'.repeat(64)}`, `${BUILD_ID_MARK}${id}`));
+}
+
 const jobs = [
   build({
     ...common,
+    // One CommonJS bundle (no code splitting: esbuild splits only ESM), so that bin/moor.js can
+    // compile it through vm.Script with a V8 code cache on Node 20, which has no
+    // module.enableCompileCache (see docs/benchmarks.md, CLI start-up). Lazily imported code
+    // stays lazy: esbuild wraps it in functions that run on first import.
     entryPoints: { 'cli/index': 'main/cli/index.ts' },
+    outExtension: { '.js': '.cjs' },
     outdir: out,
-    format: 'esm',
-    splitting: true, // drivers and heavy commands load lazily as their own chunks
-    // Dependencies stay in node_modules, except commander: every run parses every command with it,
-    // and bundled it is one ESM file instead of an ESM wrapper around six CommonJS files
-    // (see docs/benchmarks.md, CLI start-up).
+    format: 'cjs',
+    // import() of a dependency becomes require(): a vm.Script has no module loader for import().
+    supported: { 'dynamic-import': false },
+    // Dependencies stay in node_modules, except commander: every run parses every command with it.
     external: Object.keys(pkg.dependencies)
       .filter((name) => name !== 'commander')
       .flatMap((name) => [name, `${name}/*`]),
-    // commander's require('node:events') etc. need a real require in ESM output.
+    define: { ...common.define, 'import.meta.url': '__moorImportMetaUrl' },
+    // The first line carries the bundle's content hash (filled in below, same length, so the
+    // source map still fits), which keys the code cache: V8 itself checks only the length.
     banner: {
-      js: "import { createRequire as __moorCreateRequire } from 'node:module'; const require = __moorCreateRequire(import.meta.url);",
+      js: `/*${BUILD_ID_MARK}${'0'.repeat(64)}*/ 'use strict'; const __moorImportMetaUrl = require('node:url').pathToFileURL(__filename).href;`,
     },
-    chunkNames: 'chunks/[name]-[hash]',
-  }),
+  }).then(() => stampBuildId(`${out}/cli/index.cjs`)),
 ];
 if (existsSync('main/app/main.ts')) {
   jobs.push(

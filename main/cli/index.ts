@@ -7,6 +7,6 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-const code = await runCli();
 // Exit explicitly: a command is done when its action resolves, whatever sockets are left open.
-process.exit(code);
+// (No top-level await: the bundle is CommonJS, see scripts/build.mjs.)
+runCli().then((code) => process.exit(code));

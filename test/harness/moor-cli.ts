@@ -14,7 +14,7 @@ import { constants } from 'node:os';
 import path from 'node:path';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
-/** bin/moor.js runs the built dist/cli/index.js (test/global-setup.ts builds it). */
+/** bin/moor.js runs the built dist/cli/index.cjs (test/global-setup.ts builds it). */
 export const moorBin = path.resolve(process.env.MOOR_TEST_BIN ?? path.join(repoRoot, 'bin/moor.js'));
 /** `moor` for a shell snippet, e.g. `eval "$(${moorCommand} env NAME)"`. */
 export const moorCommand = `"${process.execPath}" "${moorBin}"`;
