@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/harness/file-docker-config.ts'],
     // On CI a skipped test fails the run (see the reporter).
     reporters: ['default', './test/harness/skip-guard-reporter.ts'],
     pool: 'forks',

@@ -13,7 +13,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     // Tests run the real `moor` binary, so dist/ must match the sources under test.
     execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
     // Every machine a test creates gets a Docker context: keep them (and any `moor use`) out of
-    // the real ~/.docker. Tests that check contexts set their own DOCKER_CONFIG.
+    // the real ~/.docker (each test file then gets its own: test/harness/file-docker-config.ts).
     const dockerConfig = mkdtempSync(path.join(os.tmpdir(), 'moor-test-docker-config-'));
     process.env.DOCKER_CONFIG = dockerConfig;
     return async () => rmSync(dockerConfig, { recursive: true, force: true });

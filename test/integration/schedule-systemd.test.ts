@@ -190,7 +190,13 @@ describe('the systemd user timer that moor schedule installs', () => {
       await new Promise((r) => setTimeout(r, 500));
       status = await dropletStatus();
     }
-    expect(status).toBe('off');
+    if (status !== 'off') {
+      // Say what systemd did (timer state, the service's log) instead of only "active".
+      const why = await inHost(
+        'XDG_RUNTIME_DIR=/run/user/0 systemctl --user list-timers --all --no-pager; journalctl --no-pager -o cat -n 60',
+      );
+      expect.fail(`the droplet is still ${status} after the scheduled stop:\n${why.stdout}${why.stderr}`);
+    }
     const file = JSON.parse(
       (await inHost(`cat ${path.join(store, 'machines', name, 'moor-schedule.json')}`)).stdout,
     );

@@ -643,6 +643,70 @@ describe('qemu driver life cycle against a real QEMU (a guest that only halts)',
   }, 60_000);
 });
 
+describe('a KVM that passes the probe but fails a real start (real QEMU behind a wrapper)', () => {
+  it('auto falls back to TCG with a warning naming the KVM error', async () => {
+    const { QemuDriver, DISK_FILE, SEED_FILE } = await import('../../main/drivers/qemu/driver.js');
+    const { mkdirSync, chmodSync } = await import('node:fs');
+    const machineDir = path.join(tmp, 'machines', 'fallback');
+    mkdirSync(machineDir, { recursive: true });
+    const probe = path.join(tmp, 'fallback-probe.img');
+    writeFileSync(probe, probeBootSector());
+    execFileSync('qemu-img', [
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      '-F',
+      'raw',
+      '-b',
+      probe,
+      path.join(machineDir, DISK_FILE),
+    ]);
+    writeFileSync(path.join(machineDir, SEED_FILE), buildIso('cidata', []));
+    // The probe (no -daemonize) runs under TCG and passes; a daemonized start with KVM fails as
+    // this machine's KVM does on a real guest.
+    const wrapper = path.join(tmp, 'qemu-kvm-fails');
+    writeFileSync(
+      wrapper,
+      [
+        '#!/bin/sh',
+        'case " $* " in',
+        '  *" -daemonize "*kvm*|*kvm*" -daemonize "*) echo "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69" >&2; exit 1;;',
+        'esac',
+        'args=""; for a in "$@"; do [ "$a" = kvm ] && a=tcg; set -- "$@" "$a"; shift; done',
+        'exec qemu-system-x86_64 "$@"',
+        '',
+      ].join('\n'),
+    );
+    chmodSync(wrapper, 0o755);
+    const [sshPort, enginePort] = await freePorts(ADDR, 2);
+    const config = {
+      ...qemuConfigFromFlags(
+        { 'qemu-accel': 'auto', 'qemu-binary': wrapper, 'qemu-forward-address': ADDR, 'qemu-memory': 256 },
+        baseDriverConfig('fallback', tmp),
+        'x64',
+      ),
+      SSHPort: sshPort!,
+      EnginePort: enginePort!,
+    };
+    const messages: string[] = [];
+    const driver = new QemuDriver(config, {
+      storePath: tmp,
+      machineDir,
+      progress: progressReporter('fallback', (e) => messages.push(`${e.level}: ${e.message}`)),
+      env: { MOOR_QEMU_BOOT_TIMEOUT_SECONDS: '1', MOOR_QEMU_RESTRICT_NETWORK: '1' },
+    });
+    await expect(driver.start()).rejects.toThrow(/did not answer on SSH/);
+    expect(await driver.state()).toBe('Running');
+    expect(messages).toContainEqual(
+      expect.stringMatching(/^warn: KVM failed to start this VM \(.*failed to set MSR.*\); using TCG/),
+    );
+    expect(messages.filter((m) => m.includes('Starting QEMU (tcg'))).toHaveLength(1);
+    await driver.remove();
+    expect(await driver.state()).toBe('Stopped');
+  }, 60_000);
+});
+
 describe('two qemu machines at once (real QEMU, the guest that only halts)', () => {
   it('create both at the same time: distinct forwards, each found again by pid + QMP, both removed', async () => {
     const { QemuDriver, PID_FILE, SEED_FILE } = await import('../../main/drivers/qemu/driver.js');

@@ -4,7 +4,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { HostNotRunningError, MoorError } from '../../base/errors.js';
+import { errorMessage, HostNotRunningError, MoorError } from '../../base/errors.js';
 import { cancellableSleep } from '../../base/sleep.js';
 import type { MachineState } from '../../base/state.js';
 import { DEFAULT_ENGINE_PORT } from '../../store/config.js';
@@ -282,6 +282,23 @@ export class QemuDriver implements Driver {
     await fs.rm(this.qmpSocket, { force: true });
     await fs.rm(this.file(PID_FILE), { force: true });
     const { accel } = await this.accel();
+    try {
+      await this.runQemu(accel);
+    } catch (err) {
+      // The probe guest can run on a KVM that a real guest's vCPU set-up still fails on (e.g.
+      // "failed to set MSR"): with --qemu-accel auto, fall back to TCG rather than not start.
+      if (accel !== 'kvm' || c.Accel !== 'auto') throw err;
+      this.ctx.progress.warn(
+        `KVM failed to start this VM (${errorMessage(err).split('\n')[1] ?? errorMessage(err)}); using TCG (software emulation, much slower)`,
+      );
+      await fs.rm(this.file(PID_FILE), { force: true });
+      await fs.rm(this.qmpSocket, { force: true });
+      await this.runQemu('tcg');
+    }
+  }
+
+  private async runQemu(accel: QemuLaunch['accel']): Promise<void> {
+    const c = this.config;
     const args = buildQemuArgs(this.launchSpec(accel));
     this.ctx.progress.step('qemu', `Starting QEMU (${accel}, ${c.CPUCount} CPUs, ${c.Memory} MB)...`);
     try {
