@@ -10,10 +10,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DigitalOceanApi } from '../../main/drivers/digitalocean/api.js';
 import { baseDriverConfig, newHostConfig } from '../../main/store/config.js';
 import { goMarshalIndent } from '../../main/store/go-json.js';
 import { FakeHostBackend } from '../emulators/digitalocean/backends.js';
+import { dropletMadeElsewhere } from '../emulators/digitalocean/droplets.js';
 import { type DigitalOceanEmulator, startDigitalOceanEmulator } from '../emulators/digitalocean/server.js';
 import { genericCreateArgs, runMoor } from '../harness/moor-cli.js';
 import { storeCertPaths } from '../harness/store-fixtures.js';
@@ -49,26 +49,8 @@ async function moor(args: string[]) {
  * a TLS endpoint on the droplet's address (with a server certificate from the store's CA).
  */
 async function addDroplet(): Promise<void> {
-  const api = new DigitalOceanApi({ token: emulator.token, baseUrl: emulator.url });
-  const created = await api.createDroplet({
-    name: DROPLET,
-    region: 'ams3',
-    size: 's-1vcpu-1gb',
-    image: 'ubuntu-24-04-x64',
-    ssh_keys: [],
-    backups: false,
-    ipv6: false,
-    private_networking: false,
-    monitoring: false,
-    tags: [],
-  });
-  let ip = '';
-  for (let i = 0; i < 200 && !ip; i++) {
-    const d = await api.getDroplet(created.id);
-    ip = d.networks.v4.find((n) => n.type === 'public')?.ip_address ?? '';
-    if (!ip) await new Promise((r) => setTimeout(r, 50));
-  }
-  expect(ip).not.toBe('');
+  const created = await dropletMadeElsewhere(emulator, { name: DROPLET, region: 'ams3' });
+  const ip = created.ip;
   const machineDir = path.join(fx.storePath, 'machines', DROPLET);
   await fs.mkdir(machineDir, { recursive: true, mode: 0o700 });
   const host = newHostConfig({

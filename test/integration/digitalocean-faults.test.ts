@@ -7,6 +7,7 @@ import { DigitalOceanApi } from '../../main/drivers/digitalocean/api.js';
 import { generateRsaKeyPair } from '../../main/drivers/digitalocean/keys.js';
 import { baseDriverConfig, newHostConfig } from '../../main/store/config.js';
 import { goMarshalIndent } from '../../main/store/go-json.js';
+import { dropletMadeElsewhere } from '../emulators/digitalocean/droplets.js';
 import type { RequestFault } from '../emulators/digitalocean/server.js';
 import { type DigitalOceanEmulator, startDigitalOceanEmulator } from '../emulators/digitalocean/server.js';
 import { runMoor, spawnMoor } from '../harness/moor-cli.js';
@@ -263,26 +264,8 @@ describe('hibernate fault suite (real moor processes, emulator without hosts)', 
   /** A running droplet of ours and its machine record, as `moor create` leaves them. */
   async function machineWithDroplet(run: string): Promise<{ root: string; dropletId: number }> {
     const root = await newStore(run);
-    const api = new DigitalOceanApi({ token: emulator.token, baseUrl: emulator.url });
-    const created = await api.createDroplet({
-      name: NAME,
-      region: 'nyc3',
-      size: 's-1vcpu-1gb',
-      image: 'ubuntu-24-04-x64',
-      ssh_keys: [],
-      backups: false,
-      ipv6: false,
-      private_networking: false,
-      monitoring: false,
-      tags: [],
-    });
-    let ip = '';
-    for (let i = 0; i < 200 && !ip; i++) {
-      const d = await api.getDroplet(created.id);
-      ip = d.status === 'active' ? (d.networks.v4.find((n) => n.type === 'public')?.ip_address ?? '') : '';
-      if (!ip) await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(ip).not.toBe('');
+    const created = await dropletMadeElsewhere(emulator, { name: NAME, region: 'nyc3' });
+    const ip = created.ip;
     const machineDir = path.join(root, 'machines', NAME);
     await fs.mkdir(machineDir, { recursive: true, mode: 0o700 });
     const host = newHostConfig({

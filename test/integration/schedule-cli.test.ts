@@ -10,10 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DigitalOceanApi } from '../../main/drivers/digitalocean/api.js';
 import { baseDriverConfig, newHostConfig } from '../../main/store/config.js';
 import { goMarshalIndent } from '../../main/store/go-json.js';
 import type { HostBackend, HostHandle, HostSpec } from '../emulators/digitalocean/backends.js';
+import { dropletMadeElsewhere } from '../emulators/digitalocean/droplets.js';
 import { type DigitalOceanEmulator, startDigitalOceanEmulator } from '../emulators/digitalocean/server.js';
 import { runMoor } from '../harness/moor-cli.js';
 import { bootstrapStoreCerts } from '../harness/store-fixtures.js';
@@ -124,27 +124,9 @@ beforeAll(async () => {
     MOOR_DIGITALOCEAN_RETRY_BASE_MS: '10',
   };
   // A droplet and its machine record, as `moor create` leaves them.
-  const api = new DigitalOceanApi({ token: emulator.token, baseUrl: emulator.url });
-  const created = await api.createDroplet({
-    name,
-    region: 'ams3',
-    size: 's-1vcpu-1gb',
-    image: 'ubuntu-24-04-x64',
-    ssh_keys: [],
-    backups: false,
-    ipv6: false,
-    private_networking: false,
-    monitoring: false,
-    tags: [],
-  });
+  const created = await dropletMadeElsewhere(emulator, { name, region: 'ams3' });
   dropletId = created.id;
-  let ip = '';
-  for (let i = 0; i < 200 && !ip; i++) {
-    const d = await api.getDroplet(dropletId);
-    ip = d.networks.v4.find((n) => n.type === 'public')?.ip_address ?? '';
-    if (!ip) await new Promise((r) => setTimeout(r, 50));
-  }
-  expect(ip).not.toBe('');
+  const ip = created.ip;
   const machineDir = path.join(store, 'machines', name);
   await fs.mkdir(machineDir, { recursive: true, mode: 0o700 });
   const host = newHostConfig({

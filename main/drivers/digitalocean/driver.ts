@@ -461,15 +461,7 @@ export class DigitalOceanDriver implements Driver {
         h.SnapshotID > 0
           ? { id: h.SnapshotID }
           : (await api.listSnapshots()).find((x) => x.name === h.SnapshotName);
-      if (snapshot) {
-        try {
-          await api.deleteSnapshot(snapshot.id);
-          this.ctx.progress.log(`Deleted snapshot ${snapshot.id}`);
-        } catch (err) {
-          if (!isNotFound(err)) throw err;
-          this.ctx.progress.log(`Snapshot ${snapshot.id} doesn't exist, assuming it is already deleted`);
-        }
-      }
+      if (snapshot) await this.deleteSnapshot(api, snapshot.id);
     }
     const ownKey = c.SSHKeyID > 0 && !c.SSHKeyFingerprint;
     if (c.DropletID > 0 || ownKey) {
@@ -616,6 +608,17 @@ export class DigitalOceanDriver implements Driver {
    * the account's snapshots. Waits first while the droplet has an action in progress: a snapshot
    * requested before a kill may still be being taken.
    */
+  /** Deletes a snapshot, one already gone included (rm and the end of a wake). */
+  private async deleteSnapshot(api: DigitalOceanApi, id: number): Promise<void> {
+    try {
+      await api.deleteSnapshot(id);
+      this.ctx.progress.log(`Deleted snapshot ${id}`);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      this.ctx.progress.log(`Snapshot ${id} doesn't exist, assuming it is already deleted`);
+    }
+  }
+
   private async findSnapshot(api: DigitalOceanApi, h: Hibernation): Promise<DoSnapshot | undefined> {
     if (h.SnapshotID > 0) {
       try {
@@ -775,14 +778,7 @@ export class DigitalOceanDriver implements Driver {
     if (!h || !(c.DropletID > 0)) return;
     const api = await this.api(false);
     const snapshot = await this.findSnapshot(api, h);
-    if (snapshot) {
-      try {
-        await api.deleteSnapshot(snapshot.id);
-        this.ctx.progress.log(`Deleted snapshot ${snapshot.id}`);
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-    }
+    if (snapshot) await this.deleteSnapshot(api, snapshot.id);
     delete c.Hibernation;
     await this.checkpoint();
   }
