@@ -1,7 +1,7 @@
 // The engine's certificate is verified by hand (main/docker/engine-tls.ts: Node's root store costs
 // ~200 M instructions per process otherwise). Every refusal OpenSSL's verifier made must still
 // happen, before anything is sent, in Go's words: against a real Node mutual-TLS server on
-// loopback (127.0.40.x belongs to this file) with certificates issued here (node-forge, OpenSSL
+// loopback (127.0.60.x belongs to this file) with certificates issued here (node-forge, OpenSSL
 // keys), and against the store's own certificates from main/certs.
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { tempDir } from '../harness/components.js';
 import { bootstrapStoreCerts } from '../harness/store-fixtures.js';
 import { startTlsEngine } from '../harness/tls-engine.js';
 
-const HOST = '127.0.40.1';
+const HOST = '127.0.60.1';
 const DAY = 86_400_000;
 
 interface Issued {
@@ -166,8 +166,8 @@ describe('engine TLS verified by hand (check before printing)', () => {
   });
 
   it('refuses a certificate for another IP, or with no IP SANs', async () => {
-    expect((await check([leaf({ ips: ['127.0.40.9', '10.0.0.1'] })])).error).toBe(
-      `x509: certificate is valid for 127.0.40.9, 10.0.0.1, not ${HOST}`,
+    expect((await check([leaf({ ips: ['127.0.60.9', '10.0.0.1'] })])).error).toBe(
+      `x509: certificate is valid for 127.0.60.9, 10.0.0.1, not ${HOST}`,
     );
     expect((await check([leaf({ ips: [] })])).error).toBe(
       `x509: cannot validate certificate for ${HOST} because it doesn't contain any IP SANs`,
@@ -261,7 +261,7 @@ describe('engine TLS verified by hand (check before printing)', () => {
   });
 });
 
-describe('host names (pure check: no name of ours resolves into 127.0.40.x)', () => {
+describe('host names (pure check: no name of ours resolves into 127.0.60.x)', () => {
   const x509 = (i: Issued) => new X509Certificate(i.pem);
   const roots = parseCertificates(ca.pem);
   const verify = (i: Issued, host: string) => () => verifyEngineCertificate([x509(i)], roots, host);
@@ -304,7 +304,7 @@ describe("the store's own certificates (main/certs) through the engine client", 
     const paths = await bootstrapStoreCerts(path.join(dir, 'store'));
     mkdirSync(path.join(dir, 'engine'));
     engine = await startTlsEngine({
-      host: '127.0.40.2',
+      host: '127.0.60.2',
       caCert: paths.caCert,
       caKey: paths.caKey,
       dir: path.join(dir, 'engine'),
