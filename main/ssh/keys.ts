@@ -19,10 +19,17 @@ export async function generateSshKey(
   type: SshKeyType = 'ed25519',
   comment = 'moor',
 ): Promise<{ publicKey: string; fingerprint: string }> {
-  const pair =
-    type === 'rsa'
-      ? ssh2.utils.generateKeyPairSync('rsa', { bits: 3072, comment })
-      : ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  // ssh2 drops a leading zero byte of an ed25519 public key (about 1 key in 370): its own parser,
+  // and sshd, then refuse the pair. Make pairs until one reads back.
+  let pair: ReturnType<typeof ssh2.utils.generateKeyPairSync> | undefined;
+  for (let attempt = 0; attempt < 20 && !pair; attempt++) {
+    const made =
+      type === 'rsa'
+        ? ssh2.utils.generateKeyPairSync('rsa', { bits: 3072, comment })
+        : ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    if (!(ssh2.utils.parseKey(made.private) instanceof Error)) pair = made;
+  }
+  if (!pair) throw new Error(`could not make a readable ${type} key pair`);
   const publicKey = `${pair.public.trim()}\n`;
   await writeFileAtomic(path, pair.private, { mode: 0o600 });
   await writeFileAtomic(`${path}.pub`, publicKey, { mode: 0o644 });

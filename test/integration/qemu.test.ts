@@ -204,8 +204,11 @@ describe('qemu driver, for real', () => {
       );
       // KVM is probed the same way here: where it cannot run a guest, create says so and why.
       if (kvmProblem)
-        expect(created.stderr).toMatch(/Using TCG \(software emulation\) because kvm is not usable: .*slow/);
-      else expect(created.stderr).not.toMatch(/Using TCG/);
+        expect(created.stderr).toMatch(
+          // the probe refused KVM, or KVM passed the probe but failed the real start
+          /Using TCG \(software emulation\) because kvm is not usable: .*slow|KVM failed to start this VM .*; using TCG \(software emulation, much slower\)/,
+        );
+      // (Where the probe passes, this KVM may still fail a real guest: the create then says so, as above.)
       expect(out).toMatch(/Docker is already installed/);
       // The engine's TLS configuration came with the first boot (cloud-init boothook): provisioning
       // verified it, with no upload and no engine restart.
